@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs every tool the build and tests need, at pinned versions, skipping what is already there.
+# Safe to run again: each step checks first. Nothing is downloaded from outside crates.io, npm and Debian.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+WASM_BINDGEN_VERSION=0.2.130
+WORKER_BUILD_VERSION=0.8.7
+WASM_PACK_VERSION=0.15.1
+
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+
+have_version() { # have_version BIN VERSION: BIN is on PATH and prints VERSION
+  command -v "$1" >/dev/null 2>&1 && "$1" --version 2>/dev/null | grep -qF "$2"
+}
+
+# rust-toolchain.toml names the toolchain, its components and the wasm32 target; rustup installs them on first use.
+rustup show active-toolchain >/dev/null
+rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+
+if ! have_version wasm-bindgen "$WASM_BINDGEN_VERSION"; then
+  say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (a few minutes)"
+  # Not --locked: its lock file pins a yanked webpki-roots.
+  cargo install --force wasm-bindgen-cli@"$WASM_BINDGEN_VERSION"
+fi
+if ! have_version worker-build "$WORKER_BUILD_VERSION"; then
+  say "installing worker-build $WORKER_BUILD_VERSION (several minutes)"
+  cargo install --force --locked worker-build@"$WORKER_BUILD_VERSION"
+fi
+if ! have_version wasm-pack "$WASM_PACK_VERSION"; then
+  say "installing wasm-pack $WASM_PACK_VERSION (a few minutes)"
+  cargo install --force --locked wasm-pack@"$WASM_PACK_VERSION"
+fi

@@ -1,0 +1,220 @@
+//! The ways getting a sign-in link can fail, their stable codes and their HTTP statuses.
+
+use core::fmt;
+
+use crate::settings::SettingsError;
+
+/// The stable error codes shared by the Worker (in problem+json bodies) and the npm package
+/// (as `error.code`). Other tools branch on these strings: never rename one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// A Worker setting is missing or invalid (checked before any upstream call).
+    Misconfigured,
+    /// An option passed to the npm package is missing or invalid.
+    InvalidOptions,
+    /// Freedom ID answered with a non-2xx status (3xx included), or a 2xx with an `error` member.
+    UpstreamStatus,
+    /// Freedom ID's answer is not JSON, has no string `redirect_uri`, or is over 64 KiB.
+    UpstreamMalformed,
+    /// The link Freedom ID returned fails the trust rule (see `authorize::trust_link`).
+    UntrustedLink,
+    /// The connection to Freedom ID failed (refused, reset, DNS).
+    UpstreamNetwork,
+    /// Freedom ID did not answer in full within the timeout.
+    UpstreamTimeout,
+    /// The Worker has no such route.
+    NotFound,
+    /// The route exists, but not for this HTTP method.
+    MethodNotAllowed,
+}
+
+impl ErrorCode {
+    /// The code as shown to users and programs, e.g. `UPSTREAM_TIMEOUT`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::Misconfigured => "MISCONFIGURED",
+            ErrorCode::InvalidOptions => "INVALID_OPTIONS",
+            ErrorCode::UpstreamStatus => "UPSTREAM_STATUS",
+            ErrorCode::UpstreamMalformed => "UPSTREAM_MALFORMED",
+            ErrorCode::UntrustedLink => "UNTRUSTED_LINK",
+            ErrorCode::UpstreamNetwork => "UPSTREAM_NETWORK",
+            ErrorCode::UpstreamTimeout => "UPSTREAM_TIMEOUT",
+            ErrorCode::NotFound => "NOT_FOUND",
+            ErrorCode::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+        }
+    }
+
+    /// The status the Worker answers with.
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorCode::Misconfigured => 500,
+            ErrorCode::InvalidOptions => 400,
+            ErrorCode::UpstreamStatus
+            | ErrorCode::UpstreamMalformed
+            | ErrorCode::UntrustedLink
+            | ErrorCode::UpstreamNetwork => 502,
+            ErrorCode::UpstreamTimeout => 504,
+            ErrorCode::NotFound => 404,
+            ErrorCode::MethodNotAllowed => 405,
+        }
+    }
+
+    /// A short human title (the problem+json `title`).
+    pub fn title(self) -> &'static str {
+        match self {
+            ErrorCode::Misconfigured => "Sign-in is not configured correctly",
+            ErrorCode::InvalidOptions => "Invalid options",
+            ErrorCode::UpstreamStatus => "Freedom ID refused the sign-in request",
+            ErrorCode::UpstreamMalformed => "Freedom ID sent an answer we could not read",
+            ErrorCode::UntrustedLink => "Freedom ID sent a link we do not trust",
+            ErrorCode::UpstreamNetwork => "Freedom ID could not be reached",
+            ErrorCode::UpstreamTimeout => "Freedom ID did not answer in time",
+            ErrorCode::NotFound => "Not found",
+            ErrorCode::MethodNotAllowed => "Method not allowed",
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why the answer was unreadable ([`ErrorCode::UpstreamMalformed`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Malformed {
+    /// The body is over 64 KiB (by `Content-Length` or as read).
+    TooLarge,
+    /// The body is not UTF-8.
+    NotUtf8,
+    /// The body is not a JSON object.
+    NotJson,
+    /// The object has no `redirect_uri`, or it is not a string.
+    NoRedirectUri,
+    /// The object has `redirect_uri` twice.
+    DuplicateRedirectUri,
+}
+
+impl fmt::Display for Malformed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Malformed::TooLarge => "the answer is larger than 64 KiB",
+            Malformed::NotUtf8 => "the answer is not UTF-8 text",
+            Malformed::NotJson => "the answer is not a JSON object",
+            Malformed::NoRedirectUri => "the answer has no string redirect_uri",
+            Malformed::DuplicateRedirectUri => "the answer has redirect_uri twice",
+        })
+    }
+}
+
+/// A failure to get a sign-in link. Messages never include a secret or an upstream body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// Settings are missing or invalid; no upstream call was made.
+    Settings(SettingsError),
+    /// Freedom ID answered `status` (not 2xx, or 2xx with an `error` member).
+    UpstreamStatus {
+        /// The HTTP status Freedom ID answered with.
+        status: u16,
+    },
+    /// Freedom ID's answer could not be read.
+    UpstreamMalformed(Malformed),
+    /// The returned link is not on the authorize endpoint's origin, or is not a clean URL.
+    UntrustedLink,
+    /// The connection to Freedom ID failed.
+    UpstreamNetwork,
+    /// Freedom ID did not answer within the configured timeout.
+    UpstreamTimeout {
+        /// The timeout that ran out.
+        timeout_ms: u32,
+    },
+}
+
+impl Error {
+    /// The stable code. Settings errors are [`ErrorCode::Misconfigured`] here; the npm
+    /// package reports them as [`ErrorCode::InvalidOptions`].
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Error::Settings(_) => ErrorCode::Misconfigured,
+            Error::UpstreamStatus { .. } => ErrorCode::UpstreamStatus,
+            Error::UpstreamMalformed(_) => ErrorCode::UpstreamMalformed,
+            Error::UntrustedLink => ErrorCode::UntrustedLink,
+            Error::UpstreamNetwork => ErrorCode::UpstreamNetwork,
+            Error::UpstreamTimeout { .. } => ErrorCode::UpstreamTimeout,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Settings(error) => write!(f, "invalid settings: {error}"),
+            Error::UpstreamStatus { status } => {
+                write!(
+                    f,
+                    "Freedom ID answered the authorize request with HTTP {status}"
+                )
+            }
+            Error::UpstreamMalformed(why) => write!(f, "Freedom ID's answer is unusable: {why}"),
+            Error::UntrustedLink => f.write_str(
+                "Freedom ID's link is not on the authorize endpoint's origin or is not a clean URL",
+            ),
+            Error::UpstreamNetwork => f.write_str("could not connect to Freedom ID"),
+            Error::UpstreamTimeout { timeout_ms } => {
+                write!(f, "Freedom ID did not answer within {timeout_ms} ms")
+            }
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_and_statuses_match_the_published_table() {
+        let table = [
+            (ErrorCode::Misconfigured, "MISCONFIGURED", 500),
+            (ErrorCode::InvalidOptions, "INVALID_OPTIONS", 400),
+            (ErrorCode::UpstreamStatus, "UPSTREAM_STATUS", 502),
+            (ErrorCode::UpstreamMalformed, "UPSTREAM_MALFORMED", 502),
+            (ErrorCode::UntrustedLink, "UNTRUSTED_LINK", 502),
+            (ErrorCode::UpstreamNetwork, "UPSTREAM_NETWORK", 502),
+            (ErrorCode::UpstreamTimeout, "UPSTREAM_TIMEOUT", 504),
+            (ErrorCode::NotFound, "NOT_FOUND", 404),
+            (ErrorCode::MethodNotAllowed, "METHOD_NOT_ALLOWED", 405),
+        ];
+        for (code, text, status) in table {
+            assert_eq!((code.as_str(), code.http_status()), (text, status));
+        }
+    }
+
+    #[test]
+    fn each_error_has_its_code() {
+        let cases = [
+            (
+                Error::UpstreamStatus { status: 401 },
+                ErrorCode::UpstreamStatus,
+            ),
+            (
+                Error::UpstreamMalformed(Malformed::NotJson),
+                ErrorCode::UpstreamMalformed,
+            ),
+            (Error::UntrustedLink, ErrorCode::UntrustedLink),
+            (Error::UpstreamNetwork, ErrorCode::UpstreamNetwork),
+            (
+                Error::UpstreamTimeout { timeout_ms: 10 },
+                ErrorCode::UpstreamTimeout,
+            ),
+        ];
+        for (error, code) in cases {
+            assert_eq!(error.code(), code, "{error}");
+        }
+    }
+}

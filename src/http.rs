@@ -1,0 +1,435 @@
+//! The Worker's HTTP answers, decided as plain data so `cargo test` can check them natively.
+//! `worker.rs` only copies an [`Answer`] into a `worker::Response`.
+
+use crate::authorize::AuthorizationLink;
+use crate::error::{Error, ErrorCode};
+use crate::json::write_string;
+use crate::settings::{Settings, SettingsError};
+
+/// The routes the Worker handles itself. Static files in `www/` are served before the
+/// Worker runs, so a [`Route::NotFound`] here means no file matched either.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    /// `GET`/`HEAD /login`: redirect to Freedom ID.
+    Login,
+    /// `GET`/`HEAD /healthz`: are the settings valid?
+    Healthz,
+    /// A known path with another method; answer 405 with `Allow`.
+    MethodNotAllowed,
+    /// Anything else.
+    NotFound,
+}
+
+/// The methods every route here allows.
+pub const ALLOWED_METHODS: &str = "GET, HEAD";
+
+/// Maps a request's method and path to a [`Route`].
+pub fn route(method: &str, path: &str) -> Route {
+    let route = match path {
+        "/login" => Route::Login,
+        "/healthz" => Route::Healthz,
+        _ => return Route::NotFound,
+    };
+    if method == "GET" || method == "HEAD" {
+        route
+    } else {
+        Route::MethodNotAllowed
+    }
+}
+
+/// An HTTP answer as plain data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Answer {
+    /// The status code.
+    pub status: u16,
+    /// Header names and values, in order.
+    pub headers: Vec<(&'static str, String)>,
+    /// The body (empty for a redirect).
+    pub body: String,
+}
+
+impl Answer {
+    fn new(status: u16, content_type: &str, body: String) -> Answer {
+        Answer {
+            status,
+            headers: vec![
+                ("Content-Type", content_type.to_owned()),
+                ("Cache-Control", "no-store".to_owned()),
+            ],
+            body,
+        }
+    }
+
+    /// The value of header `name` (case-insensitive), if set.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+/// `302` to the trusted link, never cached.
+pub fn redirect(link: &AuthorizationLink) -> Answer {
+    Answer {
+        status: 302,
+        headers: vec![
+            ("Location", link.url.as_str().to_owned()),
+            ("Cache-Control", "no-store".to_owned()),
+        ],
+        body: String::new(),
+    }
+}
+
+/// Whether an `Accept` header prefers `text/html` over JSON: true for browsers' navigation
+/// requests, false for `*/*` (curl, fetch) and API clients. Ties go to JSON.
+pub fn prefers_html(accept: Option<&str>) -> bool {
+    let Some(accept) = accept else { return false };
+    let (mut html, mut json) = (0.0_f32, 0.0_f32);
+    for item in accept.split(',') {
+        let mut parts = item.split(';');
+        let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let quality = parts
+            .filter_map(|param| {
+                let (key, value) = param.split_once('=')?;
+                (key.trim() == "q").then(|| value.trim().parse::<f32>().ok())?
+            })
+            .next()
+            .unwrap_or(1.0);
+        match media.as_str() {
+            "text/html" | "application/xhtml+xml" => html = html.max(quality),
+            "application/json" | "application/problem+json" | "*/*" => json = json.max(quality),
+            _ => {}
+        }
+    }
+    html > json
+}
+
+/// The error answer for `code`: problem+json (RFC 9457) by default, a small HTML page
+/// when the client prefers HTML. `detail` must hold nothing secret; callers pass fixed text.
+pub fn problem(code: ErrorCode, detail: &str, wants_html: bool) -> Answer {
+    let status = code.http_status();
+    let mut answer = if wants_html {
+        Answer::new(
+            status,
+            "text/html; charset=utf-8",
+            problem_html(code, detail),
+        )
+    } else {
+        Answer::new(
+            status,
+            "application/problem+json",
+            problem_json(code, detail),
+        )
+    };
+    if code == ErrorCode::MethodNotAllowed {
+        answer.headers.push(("Allow", ALLOWED_METHODS.to_owned()));
+    }
+    answer
+}
+
+/// The `type` URI of a problem: stable and specific to the code.
+pub fn problem_type(code: ErrorCode) -> String {
+    format!("urn:freedom-id-edge:error:{}", code.as_str())
+}
+
+fn problem_json(code: ErrorCode, detail: &str) -> String {
+    let mut body = String::from("{\"type\":");
+    write_string(&mut body, &problem_type(code));
+    body.push_str(",\"title\":");
+    write_string(&mut body, code.title());
+    body.push_str(&format!(",\"status\":{},\"code\":", code.http_status()));
+    write_string(&mut body, code.as_str());
+    body.push_str(",\"detail\":");
+    write_string(&mut body, detail);
+    body.push('}');
+    body
+}
+
+fn problem_html(code: ErrorCode, detail: &str) -> String {
+    let title = html_escape(code.title());
+    let try_again = match code {
+        ErrorCode::NotFound | ErrorCode::MethodNotAllowed => {
+            r#"<a class="button" href="/">Go to the start page</a>"#
+        }
+        _ => r#"<a class="button" href="/login">Try again</a>"#,
+    };
+    format!(
+        r#"<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<link rel="stylesheet" href="/style.css">
+</head>
+<body>
+<main class="card">
+<h1>{title}</h1>
+<p>{detail}</p>
+<p class="code">Error code: <code>{code}</code> (HTTP {status})</p>
+<p>{try_again}</p>
+</main>
+</body>
+</html>
+"#,
+        detail = html_escape(detail),
+        code = code.as_str(),
+        status = code.http_status(),
+    )
+}
+
+fn html_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The public, fixed `detail` for a failed sign-in. It names no value, no upstream body
+/// and, for settings, only the names of the bad settings.
+pub fn public_detail(error: &Error) -> String {
+    match error {
+        Error::Settings(settings) => format!(
+            "The sign-in service is misconfigured: check {}.",
+            setting_names(settings).join(", ")
+        ),
+        Error::UpstreamStatus { status } => {
+            format!("Freedom ID answered with HTTP {status}. Please try again later.")
+        }
+        Error::UpstreamMalformed(_) => {
+            "Freedom ID sent an answer that could not be read. Please try again later.".to_owned()
+        }
+        Error::UntrustedLink => {
+            "Freedom ID sent a sign-in link to an unexpected address, so it was not followed."
+                .to_owned()
+        }
+        Error::UpstreamNetwork => {
+            "Freedom ID could not be reached. Please try again later.".to_owned()
+        }
+        Error::UpstreamTimeout { .. } => {
+            "Freedom ID took too long to answer. Please try again.".to_owned()
+        }
+    }
+}
+
+fn setting_names(error: &SettingsError) -> Vec<&'static str> {
+    error
+        .problems()
+        .iter()
+        .map(|problem| problem.setting.env_name())
+        .collect()
+}
+
+/// The answer to a sign-in attempt: the redirect, or the error page for it.
+pub fn login_answer(result: &Result<AuthorizationLink, Error>, accept: Option<&str>) -> Answer {
+    match result {
+        Ok(link) => redirect(link),
+        Err(error) => problem(error.code(), &public_detail(error), prefers_html(accept)),
+    }
+}
+
+/// `GET /healthz`: 200 when every setting is valid, else 503 naming (never showing) the bad ones.
+pub fn healthz(settings: &Result<Settings, SettingsError>) -> Answer {
+    match settings {
+        Ok(_) => Answer::new(200, "application/json", "{\"status\":\"ok\"}".to_owned()),
+        Err(error) => {
+            let mut body = String::from("{\"status\":\"misconfigured\",\"problems\":[");
+            for (index, name) in setting_names(error).into_iter().enumerate() {
+                if index > 0 {
+                    body.push(',');
+                }
+                write_string(&mut body, name);
+            }
+            body.push_str("]}");
+            Answer::new(503, "application/json", body)
+        }
+    }
+}
+
+/// The one log line for a failed sign-in: code, upstream status, elapsed time, and for
+/// settings the reasons (which never hold a secret's value).
+pub fn failure_log_line(error: &Error, upstream_status: Option<u16>, elapsed_ms: f64) -> String {
+    let status = upstream_status.map_or_else(|| "none".to_owned(), |s| s.to_string());
+    let mut line = format!(
+        "freedom-id-edge: /login failed code={} upstream_status={status} elapsed_ms={elapsed_ms:.0}",
+        error.code()
+    );
+    if let Error::Settings(settings) = error {
+        line.push_str(&format!(" problems=\"{settings}\""));
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::authorize::trust_link;
+    use crate::error::Malformed;
+    use crate::url::AbsoluteUrl;
+
+    fn link() -> AuthorizationLink {
+        let authorize =
+            AbsoluteUrl::parse("https://passport.freedompay.kz/api/v1/oauth/authorize").unwrap();
+        trust_link(
+            "https://passport.freedompay.kz/login?track_id=t&expire_at=1",
+            &authorize,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn routes_table() {
+        let cases = [
+            ("GET", "/login", Route::Login),
+            ("HEAD", "/login", Route::Login),
+            ("POST", "/login", Route::MethodNotAllowed),
+            ("PUT", "/login", Route::MethodNotAllowed),
+            ("GET", "/healthz", Route::Healthz),
+            ("DELETE", "/healthz", Route::MethodNotAllowed),
+            ("GET", "/login/", Route::NotFound),
+            ("GET", "/LOGIN", Route::NotFound),
+            ("GET", "/nope", Route::NotFound),
+            ("POST", "/nope", Route::NotFound),
+        ];
+        for (method, path, expected) in cases {
+            assert_eq!(route(method, path), expected, "{method} {path}");
+        }
+    }
+
+    #[test]
+    fn redirect_is_a_302_that_is_never_cached() {
+        let answer = login_answer(&Ok(link()), None);
+        assert_eq!(answer.status, 302);
+        assert_eq!(
+            answer.header("location"),
+            Some("https://passport.freedompay.kz/login?track_id=t&expire_at=1")
+        );
+        assert_eq!(answer.header("cache-control"), Some("no-store"));
+        assert!(answer.body.is_empty());
+    }
+
+    #[test]
+    fn accept_negotiation_table() {
+        let cases = [
+            (None, false),
+            (Some("*/*"), false),
+            (Some("application/json"), false),
+            (Some("text/html"), true),
+            (
+                Some("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"),
+                true,
+            ),
+            (Some("application/json, text/html;q=0.5"), false),
+            (
+                Some("text/html;q=0.4, application/problem+json;q=0.5"),
+                false,
+            ),
+            (Some("TEXT/HTML; q=1"), true),
+            (Some("text/html, */*"), false),
+            (Some("garbage;;;q=x,,"), false),
+        ];
+        for (accept, html) in cases {
+            assert_eq!(prefers_html(accept), html, "{accept:?}");
+        }
+    }
+
+    #[test]
+    fn errors_are_problem_json_with_their_status_and_no_location() {
+        let errors = [
+            Error::UpstreamStatus { status: 401 },
+            Error::UpstreamMalformed(Malformed::TooLarge),
+            Error::UntrustedLink,
+            Error::UpstreamNetwork,
+            Error::UpstreamTimeout { timeout_ms: 5 },
+        ];
+        for error in errors {
+            let answer = login_answer(&Err(error.clone()), Some("*/*"));
+            assert_eq!(answer.status, error.code().http_status());
+            assert_eq!(
+                answer.header("content-type"),
+                Some("application/problem+json")
+            );
+            assert_eq!(answer.header("location"), None);
+            let body: serde_json::Value = serde_json::from_str(&answer.body).unwrap();
+            assert_eq!(body["code"], error.code().as_str());
+            assert_eq!(body["status"], error.code().http_status());
+            assert_eq!(body["title"], error.code().title());
+            assert_eq!(
+                body["type"],
+                format!("urn:freedom-id-edge:error:{}", error.code())
+            );
+            assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()));
+        }
+    }
+
+    #[test]
+    fn browsers_get_an_html_page_with_a_way_back() {
+        let answer = login_answer(&Err(Error::UpstreamNetwork), Some("text/html,*/*;q=0.8"));
+        assert_eq!(answer.status, 502);
+        assert_eq!(
+            answer.header("content-type"),
+            Some("text/html; charset=utf-8")
+        );
+        assert!(answer
+            .body
+            .contains("<a class=\"button\" href=\"/login\">Try again</a>"));
+        assert!(answer.body.contains("UPSTREAM_NETWORK"));
+        let not_found = problem(ErrorCode::NotFound, "No <such> page.", true);
+        assert!(not_found.body.contains("No &lt;such&gt; page."));
+    }
+
+    #[test]
+    fn method_not_allowed_names_the_allowed_methods() {
+        let answer = problem(ErrorCode::MethodNotAllowed, "Use GET.", false);
+        assert_eq!(answer.status, 405);
+        assert_eq!(answer.header("allow"), Some("GET, HEAD"));
+    }
+
+    #[test]
+    fn misconfiguration_names_settings_but_never_values() {
+        let secret = "hunter2-secret";
+        let settings = Settings::from_env(|name| match name {
+            "FREEDOM_ID_CLIENT_SECRET" => Some(format!(" {secret}")),
+            "FREEDOM_ID_GRANTS" => Some("Read.Email".to_owned()),
+            _ => None,
+        });
+        let error = Error::Settings(settings.clone().unwrap_err());
+        let answer = login_answer(&Err(error.clone()), None);
+        assert_eq!(answer.status, 500);
+        let body: serde_json::Value = serde_json::from_str(&answer.body).unwrap();
+        assert_eq!(body["code"], "MISCONFIGURED");
+        assert_eq!(
+            body["detail"],
+            "The sign-in service is misconfigured: check FREEDOM_ID_CLIENT_ID, FREEDOM_ID_CLIENT_SECRET, FREEDOM_ID_REDIRECT_URI, FREEDOM_ID_GRANTS."
+        );
+        let health = healthz(&settings);
+        assert_eq!(health.status, 503);
+        assert_eq!(
+            health.body,
+            r#"{"status":"misconfigured","problems":["FREEDOM_ID_CLIENT_ID","FREEDOM_ID_CLIENT_SECRET","FREEDOM_ID_REDIRECT_URI","FREEDOM_ID_GRANTS"]}"#
+        );
+        let log = failure_log_line(&error, None, 1.4);
+        assert!(log.starts_with("freedom-id-edge: /login failed code=MISCONFIGURED upstream_status=none elapsed_ms=1 "), "{log}");
+        for shown in [&answer.body, &health.body, &log] {
+            assert!(!shown.contains("hunter2"), "{shown}");
+        }
+    }
+
+    #[test]
+    fn failure_log_line_has_code_status_and_time() {
+        let line = failure_log_line(&Error::UpstreamStatus { status: 503 }, Some(503), 12.6);
+        assert_eq!(
+            line,
+            "freedom-id-edge: /login failed code=UPSTREAM_STATUS upstream_status=503 elapsed_ms=13"
+        );
+    }
+}

@@ -1,0 +1,624 @@
+//! Settings: who we are to Freedom ID, where it sends the user back, and what we ask for.
+//!
+//! The Worker reads them from its environment by the names in [`Setting::env_name`]; the
+//! npm package from its options object by [`Setting::option_name`]. Both go through
+//! [`Settings::from_input`], so they accept and refuse exactly the same values.
+
+use core::fmt;
+
+use crate::grants::{GrantError, Grants};
+use crate::secret::{ClientId, ClientSecret};
+use crate::url::{AbsoluteUrl, Scheme, UrlError};
+
+/// Freedom ID's documented authorize endpoint, used when none is configured.
+pub const DEFAULT_AUTHORIZE_URL: &str = "https://passport.freedompay.kz/api/v1/oauth/authorize";
+/// Upstream timeout used when none is configured.
+pub const DEFAULT_TIMEOUT_MS: u32 = 5_000;
+/// The longest upstream timeout accepted.
+pub const MAX_TIMEOUT_MS: u32 = 60_000;
+
+/// One setting, for naming it in errors without ever showing its value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Setting {
+    /// `FREEDOM_ID_CLIENT_ID` / `clientId`.
+    ClientId,
+    /// `FREEDOM_ID_CLIENT_SECRET` / `clientSecret`.
+    ClientSecret,
+    /// `FREEDOM_ID_REDIRECT_URI` / `redirectUri`.
+    RedirectUri,
+    /// `FREEDOM_ID_GRANTS` / `grants`.
+    Grants,
+    /// `FREEDOM_ID_AUTHORIZE_URL` / `authorizeUrl`.
+    AuthorizeUrl,
+    /// `FREEDOM_ID_TIMEOUT_MS` / `timeoutMs`.
+    TimeoutMs,
+}
+
+impl Setting {
+    /// Every setting, in the order errors list them.
+    pub const ALL: [Setting; 6] = [
+        Setting::ClientId,
+        Setting::ClientSecret,
+        Setting::RedirectUri,
+        Setting::Grants,
+        Setting::AuthorizeUrl,
+        Setting::TimeoutMs,
+    ];
+
+    /// The Worker environment variable (or secret) holding it.
+    pub fn env_name(self) -> &'static str {
+        match self {
+            Setting::ClientId => "FREEDOM_ID_CLIENT_ID",
+            Setting::ClientSecret => "FREEDOM_ID_CLIENT_SECRET",
+            Setting::RedirectUri => "FREEDOM_ID_REDIRECT_URI",
+            Setting::Grants => "FREEDOM_ID_GRANTS",
+            Setting::AuthorizeUrl => "FREEDOM_ID_AUTHORIZE_URL",
+            Setting::TimeoutMs => "FREEDOM_ID_TIMEOUT_MS",
+        }
+    }
+
+    /// The property of the npm package's options object holding it.
+    pub fn option_name(self) -> &'static str {
+        match self {
+            Setting::ClientId => "clientId",
+            Setting::ClientSecret => "clientSecret",
+            Setting::RedirectUri => "redirectUri",
+            Setting::Grants => "grants",
+            Setting::AuthorizeUrl => "authorizeUrl",
+            Setting::TimeoutMs => "timeoutMs",
+        }
+    }
+}
+
+/// What is wrong with one setting. Never carries a secret's value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// The setting at fault.
+    pub setting: Setting,
+    /// What is wrong with it.
+    pub reason: ProblemReason,
+}
+
+/// The ways a setting can be wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProblemReason {
+    /// Not set, or set to an empty string.
+    Missing,
+    /// Set, but to a value of the wrong type (npm options only).
+    WrongType(&'static str),
+    /// Starts or ends with whitespace (easy to paste by mistake, so refused, not trimmed).
+    SurroundingWhitespace,
+    /// Has a control character.
+    ControlCharacter,
+    /// A client id with `:`, which Basic authentication cannot carry.
+    ColonInClientId,
+    /// Not an acceptable URL.
+    Url(UrlError),
+    /// An `http://` URL on a host other than `localhost` or `127.0.0.1`.
+    HttpNotLoopback,
+    /// A redirect URI with a `#fragment`, which OAuth forbids.
+    Fragment,
+    /// The grants list is empty or has a malformed grant.
+    Grants(GrantError),
+    /// A timeout that is not a whole number of milliseconds from 1 to [`MAX_TIMEOUT_MS`].
+    Timeout,
+}
+
+impl fmt::Display for ProblemReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProblemReason::Missing => f.write_str("is missing"),
+            ProblemReason::WrongType(expected) => write!(f, "must be {expected}"),
+            ProblemReason::SurroundingWhitespace => f.write_str("starts or ends with whitespace"),
+            ProblemReason::ControlCharacter => f.write_str("contains a control character"),
+            ProblemReason::ColonInClientId => f.write_str("contains ':'"),
+            ProblemReason::Url(error) => error.fmt(f),
+            ProblemReason::HttpNotLoopback => {
+                f.write_str("uses http://, which is only allowed for localhost and 127.0.0.1")
+            }
+            ProblemReason::Fragment => f.write_str("has a #fragment"),
+            ProblemReason::Grants(error) => error.fmt(f),
+            ProblemReason::Timeout => write!(
+                f,
+                "must be a whole number of milliseconds from 1 to {MAX_TIMEOUT_MS}"
+            ),
+        }
+    }
+}
+
+/// Every problem found in a set of settings, in [`Setting::ALL`] order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SettingsError {
+    problems: Vec<Problem>,
+}
+
+impl SettingsError {
+    /// The problems, one per bad setting.
+    pub fn problems(&self) -> &[Problem] {
+        &self.problems
+    }
+
+    /// A sentence naming each bad setting with `name` (env or option names) and its reason.
+    pub fn describe(&self, name: fn(Setting) -> &'static str) -> String {
+        let parts: Vec<String> = self
+            .problems
+            .iter()
+            .map(|problem| format!("{} {}", name(problem.setting), problem.reason))
+            .collect();
+        parts.join("; ")
+    }
+}
+
+impl fmt::Display for SettingsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.describe(Setting::env_name))
+    }
+}
+
+/// A timeout as given: text from the environment or a number from JavaScript.
+#[derive(Clone, Copy, Debug)]
+pub enum TimeoutInput<'a> {
+    /// `FREEDOM_ID_TIMEOUT_MS` as written.
+    Text(&'a str),
+    /// `timeoutMs` as a JavaScript number.
+    Number(f64),
+}
+
+/// Grants as given: one separated list (environment) or one item per grant (JavaScript).
+#[derive(Clone, Copy, Debug)]
+pub enum GrantsInput<'a> {
+    /// `FREEDOM_ID_GRANTS`: grants separated by spaces and/or commas.
+    List(&'a str),
+    /// `grants`: an array with one grant per item.
+    Items(&'a [String]),
+}
+
+/// Raw settings before validation. `None` means "not given"; `Err` carries a wrong-type
+/// problem found by an adapter (a number where a string belongs, say).
+#[derive(Clone, Debug, Default)]
+pub struct SettingsInput<'a> {
+    /// The Basic user.
+    pub client_id: Option<&'a str>,
+    /// The Basic password.
+    pub client_secret: Option<&'a str>,
+    /// Where Freedom ID sends the user back.
+    pub redirect_uri: Option<&'a str>,
+    /// What to ask the user for.
+    pub grants: Option<GrantsInput<'a>>,
+    /// The authorize endpoint; Freedom ID's own when `None`.
+    pub authorize_url: Option<&'a str>,
+    /// The upstream timeout; [`DEFAULT_TIMEOUT_MS`] when `None`.
+    pub timeout_ms: Option<TimeoutInput<'a>>,
+    /// Problems an adapter found before this point (wrong JavaScript types).
+    pub early_problems: Vec<Problem>,
+}
+
+/// Valid settings: everything needed to call the authorize endpoint.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// The Basic user.
+    pub client_id: ClientId,
+    /// The Basic password (its `Debug` is redacted).
+    pub client_secret: ClientSecret,
+    /// Where Freedom ID sends the user back.
+    pub redirect_uri: AbsoluteUrl,
+    /// What to ask the user for, in order.
+    pub grants: Grants,
+    /// The endpoint to POST to; also the origin a returned link must have.
+    pub authorize_url: AbsoluteUrl,
+    /// How long to wait for the whole upstream answer.
+    pub timeout_ms: u32,
+}
+
+impl Settings {
+    /// Reads the Worker's settings through `lookup` (environment name to value).
+    pub fn from_env(lookup: impl Fn(&str) -> Option<String>) -> Result<Settings, SettingsError> {
+        let read = |setting: Setting| lookup(setting.env_name());
+        let (client_id, client_secret) = (read(Setting::ClientId), read(Setting::ClientSecret));
+        let (redirect_uri, grants) = (read(Setting::RedirectUri), read(Setting::Grants));
+        let (authorize_url, timeout_ms) = (read(Setting::AuthorizeUrl), read(Setting::TimeoutMs));
+        Settings::from_input(SettingsInput {
+            client_id: client_id.as_deref(),
+            client_secret: client_secret.as_deref(),
+            redirect_uri: redirect_uri.as_deref(),
+            grants: grants.as_deref().map(GrantsInput::List),
+            authorize_url: authorize_url.as_deref(),
+            timeout_ms: timeout_ms.as_deref().map(TimeoutInput::Text),
+            early_problems: Vec::new(),
+        })
+    }
+
+    /// Validates every setting, reporting all problems at once.
+    pub fn from_input(input: SettingsInput<'_>) -> Result<Settings, SettingsError> {
+        let mut problems = input.early_problems;
+        let client_id = check(
+            &mut problems,
+            Setting::ClientId,
+            parse_client_id(input.client_id),
+        );
+        let client_secret = check(
+            &mut problems,
+            Setting::ClientSecret,
+            parse_client_secret(input.client_secret),
+        );
+        let redirect_uri = check(
+            &mut problems,
+            Setting::RedirectUri,
+            parse_redirect_uri(input.redirect_uri),
+        );
+        let grants = check(&mut problems, Setting::Grants, parse_grants(input.grants));
+        let authorize_url = check(
+            &mut problems,
+            Setting::AuthorizeUrl,
+            parse_authorize_url(input.authorize_url),
+        );
+        let timeout_ms = check(
+            &mut problems,
+            Setting::TimeoutMs,
+            parse_timeout(input.timeout_ms),
+        );
+        match (
+            client_id,
+            client_secret,
+            redirect_uri,
+            grants,
+            authorize_url,
+            timeout_ms,
+        ) {
+            (
+                Some(client_id),
+                Some(client_secret),
+                Some(redirect_uri),
+                Some(grants),
+                Some(authorize_url),
+                Some(timeout_ms),
+            ) if problems.is_empty() => Ok(Settings {
+                client_id,
+                client_secret,
+                redirect_uri,
+                grants,
+                authorize_url,
+                timeout_ms,
+            }),
+            _ => {
+                problems
+                    .sort_by_key(|problem| Setting::ALL.iter().position(|s| *s == problem.setting));
+                problems.dedup_by_key(|problem| problem.setting);
+                Err(SettingsError { problems })
+            }
+        }
+    }
+}
+
+/// Keeps the value, or records why there is none.
+fn check<T>(
+    problems: &mut Vec<Problem>,
+    setting: Setting,
+    result: Result<T, ProblemReason>,
+) -> Option<T> {
+    result
+        .map_err(|reason| problems.push(Problem { setting, reason }))
+        .ok()
+}
+
+fn required(value: Option<&str>) -> Result<&str, ProblemReason> {
+    value
+        .filter(|v| !v.is_empty())
+        .ok_or(ProblemReason::Missing)
+}
+
+/// Rules shared by the client id and secret.
+fn check_credential(value: &str) -> Result<(), ProblemReason> {
+    if value.chars().any(char::is_control) {
+        return Err(ProblemReason::ControlCharacter);
+    }
+    if value.trim() != value {
+        return Err(ProblemReason::SurroundingWhitespace);
+    }
+    Ok(())
+}
+
+fn parse_client_id(value: Option<&str>) -> Result<ClientId, ProblemReason> {
+    let value = required(value)?;
+    check_credential(value)?;
+    if value.contains(':') {
+        return Err(ProblemReason::ColonInClientId);
+    }
+    Ok(ClientId::new(value))
+}
+
+fn parse_client_secret(value: Option<&str>) -> Result<ClientSecret, ProblemReason> {
+    let value = required(value)?;
+    check_credential(value)?;
+    Ok(ClientSecret::new(value))
+}
+
+/// An absolute URL that is `https`, or `http` on a loopback host.
+fn parse_web_url(value: &str) -> Result<AbsoluteUrl, ProblemReason> {
+    let url = AbsoluteUrl::parse(value).map_err(ProblemReason::Url)?;
+    if url.scheme() == Scheme::Http && !url.is_loopback() {
+        return Err(ProblemReason::HttpNotLoopback);
+    }
+    if url.has_fragment() {
+        return Err(ProblemReason::Fragment);
+    }
+    Ok(url)
+}
+
+fn parse_redirect_uri(value: Option<&str>) -> Result<AbsoluteUrl, ProblemReason> {
+    parse_web_url(required(value)?)
+}
+
+fn parse_authorize_url(value: Option<&str>) -> Result<AbsoluteUrl, ProblemReason> {
+    match value {
+        None | Some("") => parse_web_url(DEFAULT_AUTHORIZE_URL),
+        Some(value) => parse_web_url(value),
+    }
+}
+
+fn parse_grants(value: Option<GrantsInput<'_>>) -> Result<Grants, ProblemReason> {
+    let grants = match value.ok_or(ProblemReason::Missing)? {
+        GrantsInput::List(text) => Grants::parse_list(required(Some(text))?),
+        GrantsInput::Items(items) => Grants::from_items(items),
+    };
+    grants.map_err(ProblemReason::Grants)
+}
+
+fn parse_timeout(value: Option<TimeoutInput<'_>>) -> Result<u32, ProblemReason> {
+    let millis = match value {
+        None | Some(TimeoutInput::Text("")) => return Ok(DEFAULT_TIMEOUT_MS),
+        Some(TimeoutInput::Text(text)) => {
+            text.parse::<u32>().map_err(|_| ProblemReason::Timeout)?
+        }
+        Some(TimeoutInput::Number(number)) => {
+            let whole =
+                number.fract() == 0.0 && (1.0..=f64::from(MAX_TIMEOUT_MS)).contains(&number);
+            if !whole {
+                return Err(ProblemReason::Timeout);
+            }
+            number as u32
+        }
+    };
+    if (1..=MAX_TIMEOUT_MS).contains(&millis) {
+        Ok(millis)
+    } else {
+        Err(ProblemReason::Timeout)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    const SECRET: &str = "s3cr3t-value-never-printed";
+
+    fn env(overrides: &[(&str, Option<&str>)]) -> Result<Settings, SettingsError> {
+        let mut vars: HashMap<&str, &str> = HashMap::from([
+            ("FREEDOM_ID_CLIENT_ID", "demo-client"),
+            ("FREEDOM_ID_CLIENT_SECRET", SECRET),
+            (
+                "FREEDOM_ID_REDIRECT_URI",
+                "https://app.example.com/callback",
+            ),
+            ("FREEDOM_ID_GRANTS", "openid read.email"),
+        ]);
+        for (name, value) in overrides {
+            match value {
+                Some(value) => vars.insert(name, value),
+                None => vars.remove(name),
+            };
+        }
+        Settings::from_env(|name| vars.get(name).map(|v| v.to_string()))
+    }
+
+    fn bad_settings(result: Result<Settings, SettingsError>) -> Vec<(Setting, ProblemReason)> {
+        result
+            .expect_err("settings should be refused")
+            .problems()
+            .iter()
+            .map(|p| (p.setting, p.reason.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn minimal_environment_uses_the_documented_defaults() {
+        let settings = env(&[]).unwrap();
+        assert_eq!(settings.authorize_url.as_str(), DEFAULT_AUTHORIZE_URL);
+        assert_eq!(settings.timeout_ms, DEFAULT_TIMEOUT_MS);
+        assert_eq!(settings.client_id.as_str(), "demo-client");
+        assert_eq!(
+            settings.redirect_uri.as_str(),
+            "https://app.example.com/callback"
+        );
+    }
+
+    #[test]
+    fn optional_settings_are_read() {
+        let settings = env(&[
+            (
+                "FREEDOM_ID_AUTHORIZE_URL",
+                Some("http://127.0.0.1:9999/api/v1/oauth/authorize"),
+            ),
+            ("FREEDOM_ID_TIMEOUT_MS", Some("250")),
+            (
+                "FREEDOM_ID_REDIRECT_URI",
+                Some("http://localhost:8787/callback?lang=kk"),
+            ),
+        ])
+        .unwrap();
+        assert_eq!(settings.authorize_url.port_or_default(), 9999);
+        assert_eq!(settings.timeout_ms, 250);
+        assert_eq!(settings.redirect_uri.query(), Some("lang=kk"));
+    }
+
+    #[test]
+    fn each_bad_value_names_its_setting() {
+        use ProblemReason as R;
+        use Setting as S;
+        let cases: Vec<(&str, &str, Setting, ProblemReason)> = vec![
+            ("FREEDOM_ID_CLIENT_ID", "", S::ClientId, R::Missing),
+            (
+                "FREEDOM_ID_CLIENT_ID",
+                "a:b",
+                S::ClientId,
+                R::ColonInClientId,
+            ),
+            (
+                "FREEDOM_ID_CLIENT_ID",
+                " demo",
+                S::ClientId,
+                R::SurroundingWhitespace,
+            ),
+            (
+                "FREEDOM_ID_CLIENT_SECRET",
+                "abc\n",
+                S::ClientSecret,
+                R::ControlCharacter,
+            ),
+            (
+                "FREEDOM_ID_CLIENT_SECRET",
+                "abc ",
+                S::ClientSecret,
+                R::SurroundingWhitespace,
+            ),
+            (
+                "FREEDOM_ID_REDIRECT_URI",
+                "/callback",
+                S::RedirectUri,
+                R::Url(UrlError::NotHttp),
+            ),
+            (
+                "FREEDOM_ID_REDIRECT_URI",
+                "http://app.example.com/cb",
+                S::RedirectUri,
+                R::HttpNotLoopback,
+            ),
+            (
+                "FREEDOM_ID_REDIRECT_URI",
+                "https://app.example.com/cb#x",
+                S::RedirectUri,
+                R::Fragment,
+            ),
+            (
+                "FREEDOM_ID_REDIRECT_URI",
+                "https://u@app.example.com/",
+                S::RedirectUri,
+                R::Url(UrlError::UserInfo),
+            ),
+            (
+                "FREEDOM_ID_GRANTS",
+                " , ",
+                S::Grants,
+                R::Grants(GrantError::Empty),
+            ),
+            (
+                "FREEDOM_ID_GRANTS",
+                "openid read.Email",
+                S::Grants,
+                R::Grants(GrantError::Invalid("read.Email".into())),
+            ),
+            (
+                "FREEDOM_ID_AUTHORIZE_URL",
+                "http://passport.freedompay.kz/x",
+                S::AuthorizeUrl,
+                R::HttpNotLoopback,
+            ),
+            (
+                "FREEDOM_ID_AUTHORIZE_URL",
+                "passport.freedompay.kz",
+                S::AuthorizeUrl,
+                R::Url(UrlError::NotHttp),
+            ),
+            ("FREEDOM_ID_TIMEOUT_MS", "0", S::TimeoutMs, R::Timeout),
+            ("FREEDOM_ID_TIMEOUT_MS", "60001", S::TimeoutMs, R::Timeout),
+            ("FREEDOM_ID_TIMEOUT_MS", "1.5", S::TimeoutMs, R::Timeout),
+            ("FREEDOM_ID_TIMEOUT_MS", "-1", S::TimeoutMs, R::Timeout),
+            ("FREEDOM_ID_TIMEOUT_MS", "5s", S::TimeoutMs, R::Timeout),
+        ];
+        for (name, value, setting, reason) in cases {
+            assert_eq!(
+                bad_settings(env(&[(name, Some(value))])),
+                vec![(setting, reason)],
+                "{name}={value:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn all_problems_are_reported_together_in_order() {
+        let problems = bad_settings(env(&[
+            ("FREEDOM_ID_GRANTS", None),
+            ("FREEDOM_ID_CLIENT_SECRET", None),
+            ("FREEDOM_ID_CLIENT_ID", None),
+            ("FREEDOM_ID_REDIRECT_URI", None),
+        ]));
+        let names: Vec<Setting> = problems.iter().map(|(s, _)| *s).collect();
+        assert_eq!(
+            names,
+            [
+                Setting::ClientId,
+                Setting::ClientSecret,
+                Setting::RedirectUri,
+                Setting::Grants
+            ]
+        );
+        assert!(problems
+            .iter()
+            .all(|(_, reason)| *reason == ProblemReason::Missing));
+    }
+
+    #[test]
+    fn errors_and_debug_output_never_show_the_secret() {
+        let error = env(&[(
+            "FREEDOM_ID_CLIENT_SECRET",
+            Some(" s3cr3t-value-never-printed"),
+        )])
+        .unwrap_err();
+        let shown = format!("{error} {error:?}");
+        assert!(
+            shown.contains("FREEDOM_ID_CLIENT_SECRET starts or ends with whitespace"),
+            "{shown}"
+        );
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+        let settings = env(&[]).unwrap();
+        assert!(!format!("{settings:?}").contains("s3cr3t"));
+    }
+
+    #[test]
+    fn javascript_inputs_use_the_same_rules() {
+        let grants = vec!["openid".to_string(), "read.phone".to_string()];
+        let input = SettingsInput {
+            client_id: Some("demo-client"),
+            client_secret: Some(SECRET),
+            redirect_uri: Some("https://app.example.com/cb"),
+            grants: Some(GrantsInput::Items(&grants)),
+            timeout_ms: Some(TimeoutInput::Number(1500.0)),
+            ..SettingsInput::default()
+        };
+        let settings = Settings::from_input(input.clone()).unwrap();
+        assert_eq!(settings.timeout_ms, 1500);
+        for timeout in [0.0, 1.5, -3.0, f64::NAN, f64::INFINITY, 60_001.0] {
+            let input = SettingsInput {
+                timeout_ms: Some(TimeoutInput::Number(timeout)),
+                ..input.clone()
+            };
+            assert_eq!(
+                bad_settings(Settings::from_input(input)),
+                vec![(Setting::TimeoutMs, ProblemReason::Timeout)],
+                "{timeout}"
+            );
+        }
+        let one_item_with_two = vec!["openid read.phone".to_string()];
+        let input = SettingsInput {
+            grants: Some(GrantsInput::Items(&one_item_with_two)),
+            ..input
+        };
+        let error = Settings::from_input(input).unwrap_err();
+        assert_eq!(
+            error.describe(Setting::option_name),
+            "grants has \"openid read.phone\", which is not a grant (expected `openid` or `level.code` in lowercase letters, digits and `_`)"
+        );
+    }
+}
