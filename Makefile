@@ -19,7 +19,7 @@ DEV_PORT ?= 8787
 MOCK_PORT ?= 8788
 NODE_TESTS := tests/support/mock-freedom-id.test.mjs tests/worker.test.mjs tests/deploy.test.mjs
 
-.PHONY: help setup dev test lint unit build-worker integration clean
+.PHONY: help setup dev test lint unit build-worker build-npm integration package clean
 
 help:
 	@echo "make dev    run the Worker on http://127.0.0.1:$(DEV_PORT) against the mock Freedom ID"
@@ -39,21 +39,31 @@ node_modules/.installed: package.json package-lock.json
 dev: setup .dev.vars
 	DEV_PORT=$(DEV_PORT) MOCK_PORT=$(MOCK_PORT) bash scripts/dev.sh
 
-test: setup lint unit build-worker integration
+test: setup lint unit build-worker build-npm integration package
 
 lint:
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy --all-targets --target wasm32-unknown-unknown --features worker -- -D warnings
+	cargo clippy --all-targets --target wasm32-unknown-unknown --features node -- -D warnings
 
 unit:
 	cargo test
+	cargo test --target wasm32-unknown-unknown --features node --test node_wasm
 
 build-worker:
 	bash scripts/build-worker.sh
 
+## The npm package, into pkg/.
+build-npm:
+	bash scripts/build-npm.sh
+
 integration:
 	node --test --test-concurrency=1 $(NODE_TESTS)
+
+## The packed npm package, installed and used as users do, on the machine's own Node.
+package:
+	$(SYSTEM_NODE) --test tests/npm/package.test.mjs
 
 clean:
 	rm -rf build dist pkg target/wasm32-unknown-unknown .wrangler

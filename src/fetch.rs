@@ -52,6 +52,8 @@ extern "C" {
 /// answer arrived (for the log line).
 pub(crate) struct Exchange {
     pub(crate) result: Result<AuthorizationLink, Error>,
+    // Only the Worker logs it; the npm package reports the status on UPSTREAM_STATUS errors.
+    #[cfg_attr(not(feature = "worker"), allow(dead_code))]
     pub(crate) upstream_status: Option<u16>,
 }
 
@@ -150,9 +152,4 @@ fn classify(error: &JsValue, timeout_ms: u32) -> Error {
         Some("TimeoutError" | "AbortError") => Error::UpstreamTimeout { timeout_ms },
         _ => Error::UpstreamNetwork,
     }
-}
-
-/// Milliseconds since the epoch, for elapsed-time log fields.
-pub(crate) fn now_ms() -> f64 {
-    js_sys::Date::now()
 }

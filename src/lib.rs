@@ -6,7 +6,8 @@
 //! is a pure core that decides everything about that exchange, plus two thin adapters:
 //!
 //! - `worker` feature: a Cloudflare Worker whose `GET /login` answers `302` to the link.
-//! - `node` feature: the npm package's `createAuthorizationLink()` (built with wasm-pack).
+//! - `node` feature: the npm package's `createAuthorizationLink()` (built with wasm-pack
+//!   into `pkg/`), see [`node`] when built with that feature.
 //!
 //! The core has no I/O and no wasm dependencies, so `cargo test` checks it natively:
 //!
@@ -52,6 +53,8 @@ pub mod url;
 
 #[cfg(feature = "js")]
 mod fetch;
+#[cfg(feature = "node")]
+pub mod node;
 #[cfg(feature = "worker")]
 mod worker;
 

@@ -7,7 +7,7 @@ use worker::{console_error, event, Context, Env, Request, Response, ResponseBuil
 
 use crate::authorize::AuthorizeRequest;
 use crate::error::{Error, ErrorCode};
-use crate::fetch::{exchange, now_ms};
+use crate::fetch::exchange;
 use crate::http::{self, failure_log_line, prefers_html, problem, route, Answer, Route};
 use crate::settings::{Settings, SettingsError};
 
@@ -73,4 +73,9 @@ fn into_response(answer: Answer) -> worker::Result<Response> {
     } else {
         builder.fixed(answer.body.into_bytes())
     })
+}
+
+/// Milliseconds since the epoch, for the elapsed time in log lines.
+fn now_ms() -> f64 {
+    js_sys::Date::now()
 }
