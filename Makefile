@@ -17,7 +17,7 @@ export WRANGLER_LOG_PATH := $(CURDIR)/.wrangler/logs
 
 DEV_PORT ?= 8787
 MOCK_PORT ?= 8788
-NODE_TESTS := tests/support/mock-freedom-id.test.mjs tests/worker.test.mjs tests/deploy.test.mjs
+NODE_TESTS := tests/support/mock-freedom-id.test.mjs tests/worker.test.mjs tests/browser.test.mjs tests/deploy.test.mjs
 
 .PHONY: help setup dev test lint unit build-worker build-npm integration package clean
 

@@ -31,3 +31,12 @@ if ! have_version wasm-pack "$WASM_PACK_VERSION"; then
   say "installing wasm-pack $WASM_PACK_VERSION (a few minutes)"
   cargo install --force --locked wasm-pack@"$WASM_PACK_VERSION"
 fi
+
+# The browser tests drive Debian's Chromium (never a browser downloaded by a test tool).
+if ! command -v chromium >/dev/null 2>&1; then
+  say "installing Debian's chromium for the browser tests"
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium >/dev/null
+fi

@@ -20,10 +20,10 @@ export function workingBindings(mock, overrides = {}) {
 }
 
 /**
- * Starts the Worker. Bindings set to `undefined` are left out.
+ * Starts the Worker with the static site in www/. Bindings set to `undefined` are left out.
  * @returns {Promise<{url: URL, logs: () => string, close: () => Promise<void>}>}
  */
-export async function startWorker(bindings, { assets = false } = {}) {
+export async function startWorker(bindings, { port = 0 } = {}) {
   let output = '';
   const capture = (stream) => {
     stream.setEncoding('utf8');
@@ -36,8 +36,9 @@ export async function startWorker(bindings, { assets = false } = {}) {
     compatibilityDate: '2026-07-01',
     bindings: Object.fromEntries(Object.entries(bindings).filter(([, v]) => v !== undefined)),
     host: '127.0.0.1',
-    port: 0,
-    ...(assets ? { assets: { directory: path.join(root, 'www') } } : {}),
+    port,
+    // As wrangler.toml's [assets]: files in www/ first, the Worker for everything else.
+    assets: { directory: path.join(root, 'www'), routerConfig: { has_user_worker: true } },
     handleRuntimeStdio(stdout, stderr) {
       capture(stdout);
       capture(stderr);
@@ -49,4 +50,14 @@ export async function startWorker(bindings, { assets = false } = {}) {
     logs: () => output,
     close: () => mf.dispose(),
   };
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago, for a Worker that must know its own URL. */
+export async function freePort() {
+  const { createServer } = await import('node:net');
+  const server = createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
