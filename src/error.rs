@@ -27,6 +27,10 @@ pub enum ErrorCode {
     NotFound,
     /// The route exists, but not for this HTTP method.
     MethodNotAllowed,
+    /// A return to `/callback` whose `state` is missing or differs from the browser's cookie.
+    StateMismatch,
+    /// Too many sign-ins from this address: the rate limiter said no (no upstream call made).
+    RateLimited,
 }
 
 impl ErrorCode {
@@ -42,6 +46,8 @@ impl ErrorCode {
             ErrorCode::UpstreamTimeout => "UPSTREAM_TIMEOUT",
             ErrorCode::NotFound => "NOT_FOUND",
             ErrorCode::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            ErrorCode::StateMismatch => "STATE_MISMATCH",
+            ErrorCode::RateLimited => "RATE_LIMITED",
         }
     }
 
@@ -57,6 +63,8 @@ impl ErrorCode {
             ErrorCode::UpstreamTimeout => 504,
             ErrorCode::NotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
+            ErrorCode::StateMismatch => 403,
+            ErrorCode::RateLimited => 429,
         }
     }
 
@@ -72,6 +80,8 @@ impl ErrorCode {
             ErrorCode::UpstreamTimeout => "Freedom ID did not answer in time",
             ErrorCode::NotFound => "Not found",
             ErrorCode::MethodNotAllowed => "Method not allowed",
+            ErrorCode::StateMismatch => "This sign-in was not started in this browser",
+            ErrorCode::RateLimited => "Too many sign-in attempts",
         }
     }
 }
@@ -189,6 +199,8 @@ mod tests {
             (ErrorCode::UpstreamTimeout, "UPSTREAM_TIMEOUT", 504),
             (ErrorCode::NotFound, "NOT_FOUND", 404),
             (ErrorCode::MethodNotAllowed, "METHOD_NOT_ALLOWED", 405),
+            (ErrorCode::StateMismatch, "STATE_MISMATCH", 403),
+            (ErrorCode::RateLimited, "RATE_LIMITED", 429),
         ];
         for (code, text, status) in table {
             assert_eq!((code.as_str(), code.http_status()), (text, status));

@@ -12,6 +12,8 @@ use crate::settings::{Settings, SettingsError};
 pub enum Route {
     /// `GET`/`HEAD /login`: redirect to Freedom ID.
     Login,
+    /// `GET`/`HEAD /callback`: check the login-CSRF state, then show the callback page.
+    Callback,
     /// `GET`/`HEAD /healthz`: are the settings valid?
     Healthz,
     /// A known path with another method; answer 405 with `Allow`.
@@ -23,10 +25,14 @@ pub enum Route {
 /// The methods every route here allows.
 pub const ALLOWED_METHODS: &str = "GET, HEAD";
 
+/// The Content-Security-Policy of every HTML page: own files only, never framed.
+pub const HTML_CSP: &str = "default-src 'self'; frame-ancestors 'none'";
+
 /// Maps a request's method and path to a [`Route`].
 pub fn route(method: &str, path: &str) -> Route {
     let route = match path {
         "/login" => Route::Login,
+        "/callback" => Route::Callback,
         "/healthz" => Route::Healthz,
         _ => return Route::NotFound,
     };
@@ -49,15 +55,28 @@ pub struct Answer {
 }
 
 impl Answer {
+    /// An answer with the headers every Worker answer has: no caching, no MIME sniffing,
+    /// and for HTML the site's Content-Security-Policy.
     fn new(status: u16, content_type: &str, body: String) -> Answer {
+        let mut headers = vec![
+            ("Content-Type", content_type.to_owned()),
+            ("Cache-Control", "no-store".to_owned()),
+            ("X-Content-Type-Options", "nosniff".to_owned()),
+        ];
+        if content_type.starts_with("text/html") {
+            headers.push(("Content-Security-Policy", HTML_CSP.to_owned()));
+        }
         Answer {
             status,
-            headers: vec![
-                ("Content-Type", content_type.to_owned()),
-                ("Cache-Control", "no-store".to_owned()),
-            ],
+            headers,
             body,
         }
+    }
+
+    /// The same answer with one more header.
+    pub fn with_header(mut self, name: &'static str, value: String) -> Answer {
+        self.headers.push((name, value));
+        self
     }
 
     /// The value of header `name` (case-insensitive), if set.
@@ -69,13 +88,15 @@ impl Answer {
     }
 }
 
-/// `302` to the trusted link, never cached.
+/// `302` to the trusted link: never cached, and no `Referer` to Freedom ID.
 pub fn redirect(link: &AuthorizationLink) -> Answer {
     Answer {
         status: 302,
         headers: vec![
             ("Location", link.url.as_str().to_owned()),
             ("Cache-Control", "no-store".to_owned()),
+            ("X-Content-Type-Options", "nosniff".to_owned()),
+            ("Referrer-Policy", "no-referrer".to_owned()),
         ],
         body: String::new(),
     }
@@ -238,6 +259,38 @@ pub fn login_answer(result: &Result<AuthorizationLink, Error>, accept: Option<&s
     }
 }
 
+/// `429` for a client over the rate limit; `Retry-After` in seconds.
+pub fn rate_limited(wants_html: bool, retry_after_secs: u32) -> Answer {
+    problem(
+        ErrorCode::RateLimited,
+        "Too many sign-in attempts from your address. Please wait a minute and try again.",
+        wants_html,
+    )
+    .with_header("Retry-After", retry_after_secs.to_string())
+}
+
+/// `403` for a return whose state does not match this browser's; clears the cookie.
+pub fn state_mismatch(wants_html: bool) -> Answer {
+    problem(
+        ErrorCode::StateMismatch,
+        "This sign-in was not started from this browser, or it took too long. Please sign in again.",
+        wants_html,
+    )
+    .with_header("Set-Cookie", crate::state::clear_state_cookie())
+}
+
+/// The callback page (`page` is `www/callback-page.html`), with the state cookie cleared
+/// when `clear_cookie`. No `Referer` leaves it: its URL holds the authorization code.
+pub fn callback_page(page: String, clear_cookie: bool) -> Answer {
+    let answer = Answer::new(200, "text/html; charset=utf-8", page)
+        .with_header("Referrer-Policy", "no-referrer".to_owned());
+    if clear_cookie {
+        answer.with_header("Set-Cookie", crate::state::clear_state_cookie())
+    } else {
+        answer
+    }
+}
+
 /// `GET /healthz`: 200 when every setting is valid, else 503 naming (never showing) the bad ones.
 pub fn healthz(settings: &Result<Settings, SettingsError>) -> Answer {
     match settings {
@@ -296,6 +349,9 @@ mod tests {
             ("PUT", "/login", Route::MethodNotAllowed),
             ("GET", "/healthz", Route::Healthz),
             ("DELETE", "/healthz", Route::MethodNotAllowed),
+            ("GET", "/callback", Route::Callback),
+            ("HEAD", "/callback", Route::Callback),
+            ("POST", "/callback", Route::MethodNotAllowed),
             ("GET", "/login/", Route::NotFound),
             ("GET", "/LOGIN", Route::NotFound),
             ("GET", "/nope", Route::NotFound),
@@ -315,7 +371,61 @@ mod tests {
             Some("https://passport.freedompay.kz/login?track_id=t&expire_at=1")
         );
         assert_eq!(answer.header("cache-control"), Some("no-store"));
+        assert_eq!(answer.header("referrer-policy"), Some("no-referrer"));
+        assert_eq!(answer.header("x-content-type-options"), Some("nosniff"));
         assert!(answer.body.is_empty());
+    }
+
+    #[test]
+    fn every_answer_has_the_security_headers() {
+        let answers = [
+            login_answer(&Err(Error::UpstreamNetwork), None),
+            login_answer(&Err(Error::UpstreamNetwork), Some("text/html")),
+            healthz(&Settings::from_env(|_| None)),
+            rate_limited(false, 60),
+            state_mismatch(true),
+            callback_page("<p>hi</p>".to_owned(), true),
+        ];
+        for answer in answers {
+            assert_eq!(
+                answer.header("x-content-type-options"),
+                Some("nosniff"),
+                "{answer:?}"
+            );
+            assert_eq!(
+                answer.header("cache-control"),
+                Some("no-store"),
+                "{answer:?}"
+            );
+            let html = answer
+                .header("content-type")
+                .is_some_and(|t| t.starts_with("text/html"));
+            let csp = answer.header("content-security-policy");
+            assert_eq!(
+                csp,
+                html.then_some("default-src 'self'; frame-ancestors 'none'"),
+                "{answer:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn rate_limited_and_state_mismatch_answers() {
+        let limited = rate_limited(false, 60);
+        assert_eq!(
+            (limited.status, limited.header("retry-after")),
+            (429, Some("60"))
+        );
+        assert!(limited.body.contains("\"code\":\"RATE_LIMITED\""));
+        let mismatch = state_mismatch(false);
+        assert_eq!(mismatch.status, 403);
+        assert!(mismatch.body.contains("\"code\":\"STATE_MISMATCH\""));
+        assert!(mismatch
+            .header("set-cookie")
+            .is_some_and(|c| c.ends_with("Max-Age=0")));
+        let page = callback_page("<p>hi</p>".to_owned(), false);
+        assert_eq!((page.status, page.header("set-cookie")), (200, None));
+        assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
     }
 
     #[test]

@@ -15,7 +15,8 @@
 //! - [`grants`]: grant syntax; [`url`]: the strict URL rules;
 //! - [`authorize`]: the request to send, the answer's parsing and the link trust rule;
 //! - [`error`]: the stable error codes and their HTTP statuses;
-//! - [`http`]: the Worker's answers (redirect, problem+json / HTML errors, health) as data.
+//! - [`http`]: the Worker's answers (redirect, problem+json / HTML errors, health) as data;
+//! - [`state`]: the login-CSRF state, its cookie and the constant-time check.
 //!
 //! ```
 //! use freedom_id_edge::authorize::{parse_body, AuthorizeRequest};
@@ -39,7 +40,15 @@
 #![deny(missing_docs)]
 #![cfg_attr(
     not(test),
-    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::unreachable,
+        clippy::todo,
+        clippy::unimplemented
+    )
 )]
 
 pub mod authorize;
@@ -49,12 +58,15 @@ pub mod http;
 mod json;
 pub mod secret;
 pub mod settings;
+pub mod state;
 pub mod url;
 
 #[cfg(feature = "js")]
 mod fetch;
 #[cfg(feature = "node")]
 pub mod node;
+#[cfg(feature = "js")]
+mod panic_hook;
 #[cfg(feature = "worker")]
 mod worker;
 

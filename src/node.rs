@@ -10,8 +10,10 @@ use crate::authorize::AuthorizeRequest;
 use crate::error::{Error, ErrorCode};
 use crate::fetch::exchange;
 use crate::settings::{
-    GrantsInput, Problem, ProblemReason, Setting, Settings, SettingsInput, TimeoutInput,
+    GrantsInput, Problem, ProblemReason, Setting, Settings, SettingsInput, StateInput, StateMode,
+    TimeoutInput,
 };
+use crate::state::redirect_uri_with_state;
 use crate::AuthorizationLink;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -22,6 +24,7 @@ export interface AuthorizationLinkOptions {
   grants: string[];                         // e.g. ["openid", "read.email"]
   authorizeUrl?: string;                    // default https://passport.freedompay.kz/api/v1/oauth/authorize
   timeoutMs?: number;                       // default 5000
+  state?: string;                           // appended to redirectUri as ?state= / &state= (login-CSRF binding)
 }
 export interface AuthorizationLink {
   url: string;                 // the Freedom ID link to redirect the user to
@@ -30,7 +33,16 @@ export interface AuthorizationLink {
 }
 "#;
 
+/// Logs panics through `console.error` (runs once, when the module loads).
+#[wasm_bindgen(start)]
+fn start() {
+    crate::panic_hook::install();
+}
+
 /// Asks Freedom ID for a sign-in link to redirect the user to.
+///
+/// With `state`, the value is appended to `redirectUri` (Freedom ID returns it on the
+/// callback): keep a copy bound to the user's session and compare it there.
 ///
 /// Rejects with an `Error` whose `code` is `INVALID_OPTIONS`, `UPSTREAM_STATUS` (with a
 /// numeric `status`), `UPSTREAM_MALFORMED`, `UNTRUSTED_LINK`, `UPSTREAM_NETWORK` or
@@ -41,7 +53,11 @@ pub async fn create_authorization_link(
 ) -> Result<JsValue, JsValue> {
     let settings = read_options(&options)
         .map_err(|message| js_error(ErrorCode::InvalidOptions, &message, None))?;
-    let request = AuthorizeRequest::new(&settings, settings.redirect_uri.as_str());
+    let redirect_uri = match &settings.state {
+        StateMode::Given(state) => redirect_uri_with_state(settings.redirect_uri.as_str(), state),
+        StateMode::Bind | StateMode::Off => settings.redirect_uri.as_str().to_owned(),
+    };
+    let request = AuthorizeRequest::new(&settings, &redirect_uri);
     match exchange(&request, &settings).await.result {
         Ok(link) => Ok(link_object(&link)),
         Err(error) => Err(upstream_error(&error)),
@@ -68,6 +84,7 @@ fn read_options(options: &JsValue) -> Result<Settings, String> {
     let authorize_url: Option<String> =
         option(options, Setting::AuthorizeUrl, "a string", &mut problems);
     let timeout_ms: Option<f64> = option(options, Setting::TimeoutMs, "a number", &mut problems);
+    let state: Option<String> = option(options, Setting::State, "a string", &mut problems);
     Settings::from_input(SettingsInput {
         client_id: client_id.as_deref(),
         client_secret: client_secret.as_deref(),
@@ -75,6 +92,7 @@ fn read_options(options: &JsValue) -> Result<Settings, String> {
         grants: grants.as_deref().map(GrantsInput::Items),
         authorize_url: authorize_url.as_deref(),
         timeout_ms: timeout_ms.map(TimeoutInput::Number),
+        state: state.as_deref().map(StateInput::Value),
         early_problems: problems,
     })
     .map_err(|error| format!("invalid options: {}", error.describe(Setting::option_name)))

@@ -32,17 +32,20 @@ pub enum Setting {
     AuthorizeUrl,
     /// `FREEDOM_ID_TIMEOUT_MS` / `timeoutMs`.
     TimeoutMs,
+    /// `FREEDOM_ID_STATE` (`on`/`off`) / `state` (a value to append).
+    State,
 }
 
 impl Setting {
     /// Every setting, in the order errors list them.
-    pub const ALL: [Setting; 6] = [
+    pub const ALL: [Setting; 7] = [
         Setting::ClientId,
         Setting::ClientSecret,
         Setting::RedirectUri,
         Setting::Grants,
         Setting::AuthorizeUrl,
         Setting::TimeoutMs,
+        Setting::State,
     ];
 
     /// The Worker environment variable (or secret) holding it.
@@ -54,6 +57,7 @@ impl Setting {
             Setting::Grants => "FREEDOM_ID_GRANTS",
             Setting::AuthorizeUrl => "FREEDOM_ID_AUTHORIZE_URL",
             Setting::TimeoutMs => "FREEDOM_ID_TIMEOUT_MS",
+            Setting::State => "FREEDOM_ID_STATE",
         }
     }
 
@@ -66,6 +70,7 @@ impl Setting {
             Setting::Grants => "grants",
             Setting::AuthorizeUrl => "authorizeUrl",
             Setting::TimeoutMs => "timeoutMs",
+            Setting::State => "state",
         }
     }
 }
@@ -103,6 +108,10 @@ pub enum ProblemReason {
     Grants(GrantError),
     /// A timeout that is not a whole number of milliseconds from 1 to [`MAX_TIMEOUT_MS`].
     Timeout,
+    /// `FREEDOM_ID_STATE` other than `on` or `off`.
+    StateSwitch,
+    /// A `state` value that is empty or longer than [`MAX_STATE_LEN`] bytes.
+    StateValue,
 }
 
 impl fmt::Display for ProblemReason {
@@ -119,6 +128,11 @@ impl fmt::Display for ProblemReason {
             }
             ProblemReason::Fragment => f.write_str("has a #fragment"),
             ProblemReason::Grants(error) => error.fmt(f),
+            ProblemReason::StateSwitch => f.write_str("must be `on` or `off`"),
+            ProblemReason::StateValue => write!(
+                f,
+                "must be a non-empty string of at most {MAX_STATE_LEN} bytes without control characters"
+            ),
             ProblemReason::Timeout => write!(
                 f,
                 "must be a whole number of milliseconds from 1 to {MAX_TIMEOUT_MS}"
@@ -165,6 +179,30 @@ pub enum TimeoutInput<'a> {
     Number(f64),
 }
 
+/// The login-CSRF `state` as given.
+#[derive(Clone, Copy, Debug)]
+pub enum StateInput<'a> {
+    /// `FREEDOM_ID_STATE`: `on` (the default) or `off`.
+    Switch(&'a str),
+    /// `state`: a value the caller made, appended as is (npm package).
+    Value(&'a str),
+}
+
+/// How the `state` query parameter is added to the redirect URI sent to Freedom ID.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StateMode {
+    /// The Worker makes a fresh random state per sign-in and binds it to the browser with a
+    /// cookie (`FREEDOM_ID_STATE=on`, the default).
+    Bind,
+    /// No state: the redirect URI is sent exactly as configured.
+    Off,
+    /// The caller's own state value (npm `state` option).
+    Given(String),
+}
+
+/// The longest `state` value accepted from a caller.
+pub const MAX_STATE_LEN: usize = 512;
+
 /// Grants as given: one separated list (environment) or one item per grant (JavaScript).
 #[derive(Clone, Copy, Debug)]
 pub enum GrantsInput<'a> {
@@ -190,6 +228,9 @@ pub struct SettingsInput<'a> {
     pub authorize_url: Option<&'a str>,
     /// The upstream timeout; [`DEFAULT_TIMEOUT_MS`] when `None`.
     pub timeout_ms: Option<TimeoutInput<'a>>,
+    /// The login-CSRF state; [`StateMode::Bind`] for a missing switch is the env default,
+    /// [`StateMode::Off`] when `None`.
+    pub state: Option<StateInput<'a>>,
     /// Problems an adapter found before this point (wrong JavaScript types).
     pub early_problems: Vec<Problem>,
 }
@@ -209,6 +250,8 @@ pub struct Settings {
     pub authorize_url: AbsoluteUrl,
     /// How long to wait for the whole upstream answer.
     pub timeout_ms: u32,
+    /// Whether and how a `state` is added to the redirect URI.
+    pub state: StateMode,
 }
 
 impl Settings {
@@ -218,6 +261,8 @@ impl Settings {
         let (client_id, client_secret) = (read(Setting::ClientId), read(Setting::ClientSecret));
         let (redirect_uri, grants) = (read(Setting::RedirectUri), read(Setting::Grants));
         let (authorize_url, timeout_ms) = (read(Setting::AuthorizeUrl), read(Setting::TimeoutMs));
+        // The Worker binds state by default: a missing switch reads as `on`.
+        let state = read(Setting::State).unwrap_or_else(|| "on".to_owned());
         Settings::from_input(SettingsInput {
             client_id: client_id.as_deref(),
             client_secret: client_secret.as_deref(),
@@ -225,6 +270,7 @@ impl Settings {
             grants: grants.as_deref().map(GrantsInput::List),
             authorize_url: authorize_url.as_deref(),
             timeout_ms: timeout_ms.as_deref().map(TimeoutInput::Text),
+            state: Some(StateInput::Switch(&state)),
             early_problems: Vec::new(),
         })
     }
@@ -258,6 +304,7 @@ impl Settings {
             Setting::TimeoutMs,
             parse_timeout(input.timeout_ms),
         );
+        let state = check(&mut problems, Setting::State, parse_state(input.state));
         match (
             client_id,
             client_secret,
@@ -265,6 +312,7 @@ impl Settings {
             grants,
             authorize_url,
             timeout_ms,
+            state,
         ) {
             (
                 Some(client_id),
@@ -273,6 +321,7 @@ impl Settings {
                 Some(grants),
                 Some(authorize_url),
                 Some(timeout_ms),
+                Some(state),
             ) if problems.is_empty() => Ok(Settings {
                 client_id,
                 client_secret,
@@ -280,6 +329,7 @@ impl Settings {
                 grants,
                 authorize_url,
                 timeout_ms,
+                state,
             }),
             _ => {
                 problems
@@ -365,6 +415,25 @@ fn parse_grants(value: Option<GrantsInput<'_>>) -> Result<Grants, ProblemReason>
     grants.map_err(ProblemReason::Grants)
 }
 
+fn parse_state(value: Option<StateInput<'_>>) -> Result<StateMode, ProblemReason> {
+    match value {
+        None => Ok(StateMode::Off),
+        Some(StateInput::Switch("on" | "")) => Ok(StateMode::Bind),
+        Some(StateInput::Switch("off")) => Ok(StateMode::Off),
+        Some(StateInput::Switch(_)) => Err(ProblemReason::StateSwitch),
+        Some(StateInput::Value(value)) => {
+            let valid = !value.is_empty()
+                && value.len() <= MAX_STATE_LEN
+                && !value.chars().any(char::is_control);
+            if valid {
+                Ok(StateMode::Given(value.to_owned()))
+            } else {
+                Err(ProblemReason::StateValue)
+            }
+        }
+    }
+}
+
 fn parse_timeout(value: Option<TimeoutInput<'_>>) -> Result<u32, ProblemReason> {
     let millis = match value {
         None | Some(TimeoutInput::Text("")) => return Ok(DEFAULT_TIMEOUT_MS),
@@ -431,6 +500,19 @@ mod tests {
         assert_eq!(
             settings.redirect_uri.as_str(),
             "https://app.example.com/callback"
+        );
+    }
+
+    #[test]
+    fn state_binding_is_on_unless_switched_off() {
+        assert_eq!(env(&[]).unwrap().state, StateMode::Bind);
+        assert_eq!(
+            env(&[("FREEDOM_ID_STATE", Some("on"))]).unwrap().state,
+            StateMode::Bind
+        );
+        assert_eq!(
+            env(&[("FREEDOM_ID_STATE", Some("off"))]).unwrap().state,
+            StateMode::Off
         );
     }
 
@@ -536,6 +618,8 @@ mod tests {
             ("FREEDOM_ID_TIMEOUT_MS", "1.5", S::TimeoutMs, R::Timeout),
             ("FREEDOM_ID_TIMEOUT_MS", "-1", S::TimeoutMs, R::Timeout),
             ("FREEDOM_ID_TIMEOUT_MS", "5s", S::TimeoutMs, R::Timeout),
+            ("FREEDOM_ID_STATE", "yes", S::State, R::StateSwitch),
+            ("FREEDOM_ID_STATE", "OFF", S::State, R::StateSwitch),
         ];
         for (name, value, setting, reason) in cases {
             assert_eq!(

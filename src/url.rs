@@ -249,29 +249,54 @@ fn parse_port(digits: &str) -> Option<u16> {
 /// Decodes `%XX` escapes and `+` (form encoding's space). `None` on a bad escape or on
 /// bytes that are not UTF-8.
 pub(crate) fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
+    let mut bytes = text.bytes();
+    let mut out = Vec::with_capacity(text.len());
+    while let Some(byte) = bytes.next() {
+        out.push(match byte {
             b'%' => {
-                let hex = bytes.get(i + 1..i + 3)?;
-                let high = (hex[0] as char).to_digit(16)?;
-                let low = (hex[1] as char).to_digit(16)?;
-                out.push((high * 16 + low) as u8);
-                i += 3;
+                let high = char::from(bytes.next()?).to_digit(16)?;
+                let low = char::from(bytes.next()?).to_digit(16)?;
+                u8::try_from(high * 16 + low).ok()?
             }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            byte => {
-                out.push(byte);
-                i += 1;
+            b'+' => b' ',
+            byte => byte,
+        });
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Appends `name=value` to the query of `url` (before any fragment), percent-encoding
+/// both; `?` or `&` depending on whether a query is already there.
+pub(crate) fn append_query_param(url: &str, name: &str, value: &str) -> String {
+    let (base, fragment) = match url.find('#') {
+        Some(at) => url.split_at(at),
+        None => (url, ""),
+    };
+    let mut out = String::with_capacity(url.len() + name.len() + value.len() + 2);
+    out.push_str(base);
+    out.push(if base.contains('?') { '&' } else { '?' });
+    percent_encode_into(&mut out, name);
+    out.push('=');
+    percent_encode_into(&mut out, value);
+    out.push_str(fragment);
+    out
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters.
+fn percent_encode_into(out: &mut String, text: &str) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push('%');
+            for nibble in [byte >> 4, byte & 15] {
+                out.push(char::from(
+                    HEX.get(usize::from(nibble)).copied().unwrap_or(b'0'),
+                ));
             }
         }
     }
-    String::from_utf8(out).ok()
 }
 
 #[cfg(test)]
@@ -399,5 +424,20 @@ mod tests {
         let bad_escape = AbsoluteUrl::parse("https://x.kz/?a=%zz&b=%ff").unwrap();
         assert_eq!(bad_escape.query_param("a"), None);
         assert_eq!(bad_escape.query_param("b"), None);
+    }
+
+    #[test]
+    fn appends_query_parameters_before_the_fragment() {
+        let cases = [
+            ("https://a.kz/cb", "https://a.kz/cb?state=x%2By%20z"),
+            (
+                "https://a.kz/cb?lang=kk",
+                "https://a.kz/cb?lang=kk&state=x%2By%20z",
+            ),
+            ("https://a.kz/cb#top", "https://a.kz/cb?state=x%2By%20z#top"),
+        ];
+        for (url, expected) in cases {
+            assert_eq!(append_query_param(url, "state", "x+y z"), expected);
+        }
     }
 }

@@ -2,52 +2,168 @@
 //! and copies its [`Answer`] into a response. Errors are answered with their own status
 //! (an `Err` out of `#[event(fetch)]` would become an opaque 500).
 
-use wasm_bindgen::JsValue;
+use wasm_bindgen::prelude::*;
 use worker::{console_error, event, Context, Env, Request, Response, ResponseBuilder};
 
 use crate::authorize::AuthorizeRequest;
 use crate::error::{Error, ErrorCode};
 use crate::fetch::exchange;
 use crate::http::{self, failure_log_line, prefers_html, problem, route, Answer, Route};
-use crate::settings::{Settings, SettingsError};
+use crate::settings::{Settings, SettingsError, StateMode};
+use crate::state::{self, STATE_BYTES, STATE_COOKIE, STATE_PARAM};
+use crate::url::AbsoluteUrl;
+
+/// The optional rate-limiting binding (`[[ratelimits]]` in wrangler.toml).
+const RATE_LIMITER_BINDING: &str = "FREEDOM_ID_RATE_LIMITER";
+/// The optional static-assets binding serving `www/`.
+const ASSETS_BINDING: &str = "ASSETS";
+/// Where the callback page lives among the assets.
+const CALLBACK_PAGE: &str = "https://assets.invalid/callback-page";
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = crypto, js_name = getRandomValues)]
+    fn get_random_values(buffer: &mut [u8]);
+}
+
+#[event(start)]
+fn start() {
+    crate::panic_hook::install();
+}
 
 #[event(fetch)]
 async fn fetch(request: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
     let accept = request.headers().get("Accept").ok().flatten();
+    let wants_html = prefers_html(accept.as_deref());
     let answer = match route(request.method().as_ref(), &request.path()) {
-        Route::Login => login(&env, accept.as_deref()).await,
+        Route::Login => login(&request, &env, accept.as_deref()).await,
+        Route::Callback => callback(&request, &env, wants_html).await,
         Route::Healthz => http::healthz(&read_settings(&env)),
         Route::MethodNotAllowed => problem(
             ErrorCode::MethodNotAllowed,
             "This address only answers GET and HEAD requests.",
-            prefers_html(accept.as_deref()),
+            wants_html,
         ),
         Route::NotFound => problem(
             ErrorCode::NotFound,
             "There is nothing at this address.",
-            prefers_html(accept.as_deref()),
+            wants_html,
         ),
     };
     into_response(answer)
 }
 
-async fn login(env: &Env, accept: Option<&str>) -> Answer {
+async fn login(request: &Request, env: &Env, accept: Option<&str>) -> Answer {
     let started = now_ms();
-    let (result, upstream_status) = match read_settings(env) {
-        Ok(settings) => {
-            let request = AuthorizeRequest::new(&settings, settings.redirect_uri.as_str());
-            let exchange = exchange(&request, &settings).await;
-            (exchange.result, exchange.upstream_status)
-        }
-        Err(error) => (Err(Error::Settings(error)), None),
-    };
-    if let Err(error) = &result {
-        console_error!(
-            "{}",
-            failure_log_line(error, upstream_status, now_ms() - started)
-        );
+    if let Some(retry_after) = over_rate_limit(request, env).await {
+        console_error!("freedom-id-edge: /login refused code=RATE_LIMITED");
+        return http::rate_limited(prefers_html(accept), retry_after);
     }
-    http::login_answer(&result, accept)
+    let settings = match read_settings(env) {
+        Ok(settings) => settings,
+        Err(error) => return failed(&Error::Settings(error), None, started, accept),
+    };
+    let state = (settings.state == StateMode::Bind).then(random_state);
+    let redirect_uri = match &state {
+        Some(state) => state::redirect_uri_with_state(settings.redirect_uri.as_str(), state),
+        None => settings.redirect_uri.as_str().to_owned(),
+    };
+    let exchange = exchange(&AuthorizeRequest::new(&settings, &redirect_uri), &settings).await;
+    match exchange.result {
+        Ok(link) => {
+            let answer = http::redirect(&link);
+            match state {
+                Some(state) => {
+                    let now_secs = (now_ms() / 1000.0) as u64;
+                    answer.with_header(
+                        "Set-Cookie",
+                        state::set_state_cookie(&state, link.expire_at, now_secs),
+                    )
+                }
+                None => answer,
+            }
+        }
+        Err(error) => failed(&error, exchange.upstream_status, started, accept),
+    }
+}
+
+fn failed(
+    error: &Error,
+    upstream_status: Option<u16>,
+    started: f64,
+    accept: Option<&str>,
+) -> Answer {
+    console_error!(
+        "{}",
+        failure_log_line(error, upstream_status, now_ms() - started)
+    );
+    http::login_answer(&Err(error.clone()), accept)
+}
+
+/// `Some(seconds to wait)` when the rate limiter (if bound) refuses this client.
+async fn over_rate_limit(request: &Request, env: &Env) -> Option<u32> {
+    let limiter = env.rate_limiter(RATE_LIMITER_BINDING).ok()?;
+    let client = request
+        .headers()
+        .get("CF-Connecting-IP")
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| "unknown".to_owned());
+    match limiter.limit(client).await {
+        Ok(outcome) if !outcome.success => Some(60),
+        Ok(_) => None,
+        Err(_) => {
+            // Fail open: a broken limiter must not lock everyone out of signing in.
+            console_error!("freedom-id-edge: rate limiter unavailable, /login allowed");
+            None
+        }
+    }
+}
+
+async fn callback(request: &Request, env: &Env, wants_html: bool) -> Answer {
+    // Invalid settings fail closed: the state is checked unless it is explicitly off.
+    let binding = read_settings(env).map_or(true, |settings| settings.state == StateMode::Bind);
+    if binding {
+        let url = request.url().ok();
+        let returned = url
+            .as_ref()
+            .and_then(|url| AbsoluteUrl::parse(url.as_str()).ok())
+            .and_then(|url| url.query_param(STATE_PARAM));
+        let cookies = request.headers().get("Cookie").ok().flatten();
+        let kept = state::cookie_value(cookies.as_deref(), STATE_COOKIE);
+        if !state::states_match(returned.as_deref(), kept) {
+            console_error!("freedom-id-edge: /callback refused code=STATE_MISMATCH");
+            return http::state_mismatch(wants_html);
+        }
+    }
+    match callback_page(env).await {
+        Some(page) => http::callback_page(page, binding),
+        None => problem(
+            ErrorCode::NotFound,
+            "The callback page is not deployed.",
+            wants_html,
+        ),
+    }
+}
+
+async fn callback_page(env: &Env) -> Option<String> {
+    let mut response = env
+        .assets(ASSETS_BINDING)
+        .ok()?
+        .fetch(CALLBACK_PAGE, None)
+        .await
+        .ok()?;
+    if response.status_code() != 200 {
+        return None;
+    }
+    response.text().await.ok()
+}
+
+/// A fresh state from the runtime's CSPRNG.
+fn random_state() -> String {
+    let mut random = [0_u8; STATE_BYTES];
+    get_random_values(&mut random);
+    state::encode_state(&random)
 }
 
 fn read_settings(env: &Env) -> Result<Settings, SettingsError> {

@@ -107,21 +107,63 @@ test('keyboard only: the sign-in link is reachable with Tab and follows with Ent
 
 test('phone width: no sideways scrolling on the start and callback pages', async () => {
   await page.setViewportSize({ width: 320, height: 640 });
-  for (const [name, url] of [['7-phone-start', '/'], ['8-phone-callback', '/callback?authorization_code=0123456789abcdef0123456789abcdef']]) {
-    await page.goto(new URL(url, worker.url).href);
+  const noOverflow = async (what) => {
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-    assert.ok(overflow <= 0, `${url} overflows by ${overflow}px`);
-    await shot(name);
-  }
+    assert.ok(overflow <= 0, `${what} overflows by ${overflow}px`);
+  };
+  await page.goto(new URL('/', worker.url).href);
+  await noOverflow('start page');
+  await shot('7-phone-start');
+  await signInLink().click();
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.waitForURL('**/callback?**');
+  await page.locator('#authorization-code').waitFor();
+  await noOverflow('callback page');
+  await shot('8-phone-callback');
+});
+
+test('a return that this browser did not start is refused (login CSRF)', async () => {
+  const forged = '/callback?authorization_code=0123456789abcdef0123456789abcdef&state=forged-by-attacker';
+  const response = await page.goto(new URL(forged, worker.url).href);
+  assert.equal(response.status(), 403);
+  assert.equal(await page.locator('h1').textContent(), 'This sign-in was not started in this browser');
+  assert.match(await page.locator('.code').textContent(), /STATE_MISMATCH/);
+  assert.equal(await page.locator('#authorization-code').count(), 0);
+  await shot('9-state-mismatch');
+  // The way out works: a fresh sign-in from here succeeds.
+  await page.getByRole('link', { name: 'Try again' }).click();
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.waitForURL('**/callback?**');
+  assert.match(await page.locator('#authorization-code').textContent(), /^[0-9a-f]{32}$/);
+});
+
+test('the state cookie is HttpOnly, scoped to the host, and gone after the return', async () => {
+  await page.goto(new URL('/', worker.url).href);
+  await signInLink().click();
+  await page.waitForURL(`${mock.origin}/login?**`);
+  const [cookie] = await page.context().cookies(worker.url.href);
+  assert.equal(cookie.name, '__Host-freedom_id_state');
+  assert.ok(cookie.httpOnly && cookie.secure && cookie.path === '/' && cookie.sameSite === 'Lax');
+  assert.match(new URL(mock.requests[0] ? JSON.parse(mock.requests[0].body).redirect_uri : '').searchParams.get('state'), /^[\w-]{43}$/);
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.waitForURL('**/callback?**');
+  assert.deepEqual(await page.context().cookies(worker.url.href), []);
+  assert.equal(await page.evaluate(() => document.cookie), '', 'scripts cannot read it');
 });
 
 test('the callback page never renders a crafted parameter as HTML, and stores nothing', async () => {
-  await page.goto(new URL('/callback?authorization_code=%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E', worker.url).href);
-  assert.equal(await page.locator('img').count(), 0);
-  assert.equal(await page.locator('#authorization-code').count(), 0, 'a value that is no code is not shown');
-  assert.doesNotMatch(await page.locator('#result').textContent(), /onerror/);
-  await page.goto(new URL('/callback?authorization_code=abc123&state=xyz', worker.url).href);
-  assert.equal(await page.locator('#authorization-code').textContent(), 'abc123');
-  const stored = await page.evaluate(() => localStorage.length + sessionStorage.length + document.cookie.length);
-  assert.equal(stored, 0);
+  // With the state check off, the page itself is what stands between a crafted link and the user.
+  const open = await startWorker(workingBindings(mock, { FREEDOM_ID_STATE: 'off' }));
+  try {
+    await page.goto(new URL('/callback?authorization_code=%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E', open.url).href);
+    assert.equal(await page.locator('img').count(), 0);
+    assert.equal(await page.locator('#authorization-code').count(), 0, 'a value that is no code is not shown');
+    assert.doesNotMatch(await page.locator('#result').textContent(), /onerror/);
+    await page.goto(new URL('/callback?authorization_code=abc123', open.url).href);
+    assert.equal(await page.locator('#authorization-code').textContent(), 'abc123');
+    const stored = await page.evaluate(() => localStorage.length + sessionStorage.length + document.cookie.length);
+    assert.equal(stored, 0);
+  } finally {
+    await open.close();
+  }
 });

@@ -52,6 +52,8 @@ test('GET /login sends the documented request and answers 302 to the link', asyn
   const answer = await get('/login');
   assert.equal(answer.status, 302);
   assert.equal(answer.headers.get('cache-control'), 'no-store');
+  assert.equal(answer.headers.get('referrer-policy'), 'no-referrer');
+  assert.equal(answer.headers.get('x-content-type-options'), 'nosniff');
   const location = new URL(answer.headers.get('location'));
   assert.equal(location.origin, mock.origin);
   assert.equal(location.pathname, '/login');
@@ -63,10 +65,101 @@ test('GET /login sends the documented request and answers 302 to the link', asyn
   assert.equal(request.path, '/api/v1/oauth/authorize');
   assert.equal(request.headers.authorization, BASIC);
   assert.equal(request.headers['content-type'], 'application/json');
-  assert.deepEqual(JSON.parse(request.body), {
-    redirect_uri: 'http://127.0.0.1:8787/callback',
-    grants: ['openid', 'read.email', 'read.phone'],
+  const sent = JSON.parse(request.body);
+  assert.deepEqual(sent.grants, ['openid', 'read.email', 'read.phone']);
+  // The login-CSRF state rides on the redirect URI, and the same value is in the cookie.
+  const redirectUri = new URL(sent.redirect_uri);
+  assert.equal(`${redirectUri.origin}${redirectUri.pathname}`, 'http://127.0.0.1:8787/callback');
+  const state = redirectUri.searchParams.get('state');
+  assert.match(state, /^[A-Za-z0-9_-]{43}$/);
+  const cookie = answer.headers.get('set-cookie');
+  assert.equal(cookie, `__Host-freedom_id_state=${state}; Path=/; HttpOnly; Secure; SameSite=Lax; Max-Age=600`);
+});
+
+test('every sign-in gets its own state', async () => {
+  const answers = await Promise.all([get('/login'), get('/login'), get('/login')]);
+  const states = answers.map((answer) => stateOf(answer));
+  assert.equal(new Set(states).size, 3);
+});
+
+function stateOf(answer) {
+  return /__Host-freedom_id_state=([^;]*)/.exec(answer.headers.get('set-cookie'))[1];
+}
+
+async function callback(query, cookie, target = worker) {
+  const response = await fetch(new URL(`/callback?${query}`, target.url), {
+    redirect: 'manual',
+    headers: cookie ? { cookie: `__Host-freedom_id_state=${cookie}` } : {},
   });
+  const body = await response.text();
+  seen.push(JSON.stringify([...response.headers]) + body);
+  return { status: response.status, headers: response.headers, body };
+}
+
+test('/callback with the state from the cookie shows the page and clears the cookie', async () => {
+  const state = stateOf(await get('/login'));
+  const answer = await callback(`authorization_code=c0de${'0'.repeat(28)}&state=${state}`, state);
+  assert.equal(answer.status, 200);
+  assert.equal(answer.headers.get('content-type'), 'text/html; charset=utf-8');
+  assert.match(answer.body, /id="result"/);
+  assert.equal(answer.headers.get('content-security-policy'), "default-src 'self'; frame-ancestors 'none'");
+  assert.equal(answer.headers.get('referrer-policy'), 'no-referrer');
+  assert.match(answer.headers.get('set-cookie'), /^__Host-freedom_id_state=; .*Max-Age=0$/);
+});
+
+test('/callback with a missing or different state is 403 STATE_MISMATCH and clears the cookie', async () => {
+  const state = stateOf(await get('/login'));
+  const cases = [
+    [`authorization_code=x&state=${state}`, undefined],
+    ['authorization_code=x', state],
+    [`authorization_code=x&state=${state.slice(0, -1)}A`, state],
+    [`authorization_code=x&state=${state}x`, state],
+    ['authorization_code=x&state=', ''],
+  ];
+  for (const [query, cookie] of cases) {
+    const answer = await callback(query, cookie);
+    assertProblem(answer, 'STATE_MISMATCH', 403);
+    assert.match(answer.headers.get('set-cookie'), /Max-Age=0$/, query);
+  }
+});
+
+test('with FREEDOM_ID_STATE=off there is no state, no cookie and no check', async () => {
+  const open = await startWorker(workingBindings(mock, { FREEDOM_ID_STATE: 'off' }));
+  try {
+    const answer = await get('/login', { target: open });
+    assert.equal(answer.status, 302);
+    assert.equal(answer.headers.get('set-cookie'), null);
+    assert.equal(JSON.parse(mock.requests[0].body).redirect_uri, 'http://127.0.0.1:8787/callback');
+    const page = await callback('authorization_code=abc', undefined, open);
+    assert.equal(page.status, 200);
+    assert.equal(page.headers.get('set-cookie'), null);
+  } finally {
+    await open.close();
+  }
+});
+
+test('past the rate limit /login is 429 RATE_LIMITED with Retry-After, and calls nobody', async () => {
+  const limited = await startWorker(workingBindings(mock), { rateLimit: { limit: 3, period: 60 } });
+  try {
+    for (let i = 0; i < 3; i += 1) assert.equal((await get('/login', { target: limited })).status, 302);
+    const answer = await get('/login', { target: limited });
+    assertProblem(answer, 'RATE_LIMITED', 429);
+    assert.equal(answer.headers.get('retry-after'), '60');
+    assert.equal(mock.requests.length, 3);
+    assert.equal((await get('/healthz', { target: limited })).status, 200, 'only /login is limited');
+    assert.match(limited.logs(), /code=RATE_LIMITED/);
+  } finally {
+    await limited.close();
+  }
+});
+
+test('static pages carry the security headers from www/_headers', async () => {
+  for (const path of ['/', '/callback-page', '/style.css']) {
+    const answer = await get(path);
+    assert.equal(answer.status, 200, path);
+    assert.equal(answer.headers.get('x-content-type-options'), 'nosniff', path);
+    assert.equal(answer.headers.get('content-security-policy'), "default-src 'self'; frame-ancestors 'none'", path);
+  }
 });
 
 test('HEAD /login redirects too', async () => {
@@ -143,6 +236,7 @@ test('other methods on /login are 405 with Allow; unknown paths are 404', async 
     assert.equal(answer.headers.get('allow'), 'GET, HEAD');
   }
   assertProblem(await get('/nothing-here'), 'NOT_FOUND', 404);
+  assert.equal((await get('/nothing-here')).headers.get('x-content-type-options'), 'nosniff');
   assert.equal(mock.requests.length, 0);
 });
 
@@ -215,5 +309,24 @@ test('no response and no log line ever shows the secret or the Basic header', ()
   assert.ok(seen.length > 400);
   for (const leak of [SECRET, BASIC, BASIC.slice(6), 'Something went wrong.', 'Bad gateway']) {
     assert.ok(!everything.includes(leak), `found ${JSON.stringify(leak)}`);
+  }
+});
+
+test('log hygiene: after the whole fault matrix and callbacks, the log holds no state and no code', async () => {
+  // A full round of faults and callbacks, each with a state and an authorization code.
+  const states = [];
+  for (const [mode] of faults.filter(([, code]) => code !== 'UPSTREAM_TIMEOUT')) {
+    mock.setMode('ok');
+    const state = stateOf(await get('/login'));
+    states.push(state);
+    await callback(`authorization_code=secretcode${states.length}&state=${state}`, state);
+    await callback(`authorization_code=forgedcode${states.length}&state=${state}`, 'other');
+    mock.setMode(mode);
+    await get('/login');
+  }
+  const logs = worker.logs();
+  assert.match(logs, /code=STATE_MISMATCH/);
+  for (const leak of [SECRET, BASIC.slice(6), 'secretcode', 'forgedcode', ...states]) {
+    assert.ok(!logs.includes(leak), `the log shows ${JSON.stringify(leak)}`);
   }
 });

@@ -97,6 +97,14 @@ test('require() gets a link from Freedom ID, sending the documented request', as
   });
 });
 
+test('the state option is appended to redirectUri, keeping its query', async () => {
+  await createAuthorizationLink(options({ redirectUri: 'https://app.example.com/callback?lang=kk', state: 'a b/c' }));
+  assert.equal(JSON.parse(mock.requests[0].body).redirect_uri, 'https://app.example.com/callback?lang=kk&state=a%20b%2Fc');
+  const error = await rejection(createAuthorizationLink(options({ state: '' })));
+  assert.equal(error.code, 'INVALID_OPTIONS');
+  assert.match(error.message, /state must be a non-empty string/);
+});
+
 test('import works from an ES module, and from CommonJS in a child process', async () => {
   writeFileSync(
     path.join(app, 'esm.mjs'),
@@ -120,7 +128,7 @@ test('the shipped .d.ts type-checks a typical caller under tsc --strict', () => 
     path.join(app, 'check.ts'),
     `import { createAuthorizationLink, type AuthorizationLink, type AuthorizationLinkOptions } from 'freedom-id-edge';
      const options: AuthorizationLinkOptions = { clientId: 'a', clientSecret: 'b', redirectUri: 'https://x.kz/cb', grants: ['openid'] };
-     const withAll: AuthorizationLinkOptions = { ...options, authorizeUrl: 'https://x.kz/a', timeoutMs: 100 };
+     const withAll: AuthorizationLinkOptions = { ...options, authorizeUrl: 'https://x.kz/a', timeoutMs: 100, state: 's' };
      async function go(): Promise<string> {
        const link: AuthorizationLink = await createAuthorizationLink(withAll);
        const track: string | null = link.trackId;

@@ -1,10 +1,14 @@
 // Runs the built Worker (build/index.js + its wasm) in workerd through Miniflare, listening on
-// 127.0.0.1, with the bindings a test chooses and everything the Worker logs captured.
+// 127.0.0.1, configured as wrangler.toml configures it (www/ as assets with its _headers, the
+// ASSETS binding, an optional rate limiter), with everything the Worker logs captured.
 import { Miniflare } from 'miniflare';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
+const www = path.join(root, 'www');
 
 /** The settings a working local deployment has, pointed at `mock`. */
 export function workingBindings(mock, overrides = {}) {
@@ -19,11 +23,29 @@ export function workingBindings(mock, overrides = {}) {
   };
 }
 
+/** www/_headers in the shape Miniflare's asset worker takes (wrangler parses it the same way). */
+function staticHeaders() {
+  const rules = {};
+  let pattern = null;
+  for (const line of readFileSync(path.join(www, '_headers'), 'utf8').split('\n')) {
+    if (!line.trim() || line.trim().startsWith('#')) continue;
+    if (!/^\s/.test(line)) {
+      pattern = line.trim();
+      rules[pattern] = { set: {} };
+    } else if (pattern) {
+      const at = line.indexOf(':');
+      rules[pattern].set[line.slice(0, at).trim()] = line.slice(at + 1).trim();
+    }
+  }
+  return { version: 2, rules };
+}
+
 /**
- * Starts the Worker with the static site in www/. Bindings set to `undefined` are left out.
+ * Starts the Worker. Bindings set to `undefined` are left out. `rateLimit` ({limit, period})
+ * binds FREEDOM_ID_RATE_LIMITER as wrangler.toml's [[ratelimits]] does.
  * @returns {Promise<{url: URL, logs: () => string, close: () => Promise<void>}>}
  */
-export async function startWorker(bindings, { port = 0 } = {}) {
+export async function startWorker(bindings, { port = 0, rateLimit } = {}) {
   let output = '';
   const capture = (stream) => {
     stream.setEncoding('utf8');
@@ -37,8 +59,13 @@ export async function startWorker(bindings, { port = 0 } = {}) {
     bindings: Object.fromEntries(Object.entries(bindings).filter(([, v]) => v !== undefined)),
     host: '127.0.0.1',
     port,
-    // As wrangler.toml's [assets]: files in www/ first, the Worker for everything else.
-    assets: { directory: path.join(root, 'www'), routerConfig: { has_user_worker: true } },
+    assets: {
+      directory: www,
+      binding: 'ASSETS',
+      routerConfig: { has_user_worker: true },
+      assetConfig: { headers: staticHeaders() },
+    },
+    ...(rateLimit ? { ratelimits: { FREEDOM_ID_RATE_LIMITER: { namespace_id: '1001', simple: rateLimit } } } : {}),
     handleRuntimeStdio(stdout, stderr) {
       capture(stdout);
       capture(stderr);
@@ -54,7 +81,6 @@ export async function startWorker(bindings, { port = 0 } = {}) {
 
 /** A TCP port on 127.0.0.1 that was free a moment ago, for a Worker that must know its own URL. */
 export async function freePort() {
-  const { createServer } = await import('node:net');
   const server = createServer();
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address();
