@@ -21,11 +21,12 @@ NODE_TESTS := tests/support/mock-freedom-id.test.mjs tests/worker.test.mjs tests
 # The soak's request count: the full 5000 locally, fewer in CI.
 export SOAK_COUNT ?= $(if $(CI),2000,5000)
 
-.PHONY: help setup dev test lint unit build-worker build-npm integration package clean
+.PHONY: help setup dev test lint unit build-worker build-npm integration package fuzz-smoke bench bench-smoke clean
 
 help:
 	@echo "make dev    run the Worker on http://127.0.0.1:$(DEV_PORT) against the mock Freedom ID"
 	@echo "make test   run every check and test"
+	@echo "make bench  measure size and speed against plain JS, into BENCHMARKS.md"
 
 ## Tools: rust target, wasm-bindgen-cli, worker-build, wasm-pack (pinned, skipped when present), npm packages.
 setup: node_modules/.installed
@@ -41,7 +42,7 @@ node_modules/.installed: package.json package-lock.json
 dev: setup .dev.vars
 	DEV_PORT=$(DEV_PORT) MOCK_PORT=$(MOCK_PORT) bash scripts/dev.sh
 
-test: setup lint unit build-worker build-npm integration package
+test: setup lint unit build-worker build-npm integration package fuzz-smoke bench-smoke
 
 lint:
 	cargo fmt --check
@@ -66,6 +67,18 @@ integration:
 ## The packed npm package, installed and used as users do, on the machine's own Node.
 package:
 	$(SYSTEM_NODE) --test tests/npm/package.test.mjs
+
+## Each cargo-fuzz target for FUZZ_SECONDS (nightly toolchain, cargo-fuzz pinned in the script).
+FUZZ_SECONDS ?= 30
+fuzz-smoke:
+	bash scripts/fuzz-smoke.sh $(FUZZ_SECONDS)
+
+## The benchmark (bench/README.md): the full run rewrites BENCHMARKS.md; the smoke only checks it works.
+bench: setup build-worker build-npm
+	node bench/run.mjs
+
+bench-smoke:
+	BENCH_SMOKE=1 node bench/run.mjs
 
 clean:
 	rm -rf build dist pkg target/wasm32-unknown-unknown .wrangler

@@ -1,0 +1,99 @@
+// Section 3 and 4 of the benchmark, in a child process of bench/run.mjs on the machine's own
+// Node (20), as the npm package's users run it. Never imports miniflare.
+//
+//   /usr/bin/node bench/node-side.mjs '{"impl":"ours","authorizeUrl":"http://127.0.0.1:PORT/api/v1/oauth/authorize",
+//                                        "count":2000,"concurrency":64,"warmup":200}'
+//
+// impl: `ours` (pkg/, loaded with require), `plain` (bench/plain-js.mjs), `floor-fetch` (a bare
+// fetch POST to the mock, body read, no checks), `floor-http` (node:http keep-alive, the rawest).
+// Prints one JSON line: {impl, node, sequential: {...}, concurrent: {...}}. Exits non-zero on
+// any rejected call or wrong answer.
+import { createRequire } from 'node:module';
+import http from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import { summarize } from './stats.mjs';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const config = JSON.parse(process.argv[2]);
+const origin = new URL(config.authorizeUrl).origin;
+const options = {
+  clientId: 'demo-client',
+  clientSecret: 'demo-secret',
+  redirectUri: 'http://127.0.0.1:8787/callback',
+  grants: ['openid', 'read.email', 'read.phone'],
+  authorizeUrl: config.authorizeUrl,
+  timeoutMs: 5000,
+};
+const body = JSON.stringify({ redirect_uri: options.redirectUri, grants: options.grants });
+const basic = `Basic ${Buffer.from(`${options.clientId}:${options.clientSecret}`).toString('base64')}`;
+const headers = { Authorization: basic, 'Content-Type': 'application/json', Accept: 'application/json' };
+
+async function load(impl) {
+  switch (impl) {
+    case 'ours': {
+      const { createAuthorizationLink } = createRequire(import.meta.url)(config.pkgDir ?? `${root}pkg`);
+      return async () => check((await createAuthorizationLink(options)).url);
+    }
+    case 'plain': {
+      const { createAuthorizationLink } = await import('./plain-js.mjs');
+      return async () => check((await createAuthorizationLink(options)).url);
+    }
+    case 'floor-fetch':
+      return async () => {
+        const response = await fetch(config.authorizeUrl, { method: 'POST', headers, body, redirect: 'manual' });
+        const text = await response.text();
+        if (response.status !== 200) throw new Error(`mock answered ${response.status}: ${text.slice(0, 200)}`);
+      };
+    case 'floor-http': {
+      const agent = new http.Agent({ keepAlive: true, maxSockets: config.concurrency });
+      const target = new URL(config.authorizeUrl);
+      return () =>
+        new Promise((resolve, reject) => {
+          const request = http.request(
+            target,
+            { method: 'POST', agent, headers: { ...headers, 'Content-Length': Buffer.byteLength(body) } },
+            (response) => {
+              const chunks = [];
+              response.on('data', (chunk) => chunks.push(chunk));
+              response.on('end', () =>
+                response.statusCode === 200 ? resolve() : reject(new Error(`mock answered ${response.statusCode}`)),
+              );
+              response.on('error', reject);
+            },
+          );
+          request.on('error', reject);
+          request.end(body);
+        });
+    }
+    default:
+      throw new Error(`unknown impl ${impl}`);
+  }
+}
+
+function check(url) {
+  if (typeof url !== 'string' || !url.startsWith(`${origin}/login?track_id=`)) throw new Error(`unexpected link ${url}`);
+}
+
+/** `count` calls, `concurrency` in flight; the latency of each and the wall time of all. */
+async function run(call, count, concurrency) {
+  const latencies = new Float64Array(count);
+  let next = 0;
+  const started = performance.now();
+  const lane = async () => {
+    while (next < count) {
+      const i = next++;
+      const t0 = performance.now();
+      await call();
+      latencies[i] = performance.now() - t0;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, lane));
+  return summarize(latencies, performance.now() - started);
+}
+
+const call = await load(config.impl);
+await run(call, config.warmup, Math.min(config.concurrency, 16));
+const sequential = await run(call, config.count, 1);
+const concurrent = await run(call, config.count, config.concurrency);
+process.stdout.write(`${JSON.stringify({ impl: config.impl, node: process.version, sequential, concurrent })}\n`);

@@ -1,0 +1,220 @@
+//! Whatever comes back from the authorize endpoint, the adapters' steps never panic, and a
+//! link is only ever trusted on the authorize URL's own origin, unchanged and plain ASCII.
+//!
+//! Input: the first two bytes are the HTTP status (big-endian), the rest is the body.
+#![no_main]
+
+use freedom_id_edge::authorize::{
+    check_status, parse_body, trust_link, AuthorizationLink, BodyCollector, MAX_BODY_BYTES,
+};
+use freedom_id_edge::error::{Error, Malformed};
+use freedom_id_edge::http;
+use freedom_id_edge::url::{AbsoluteUrl, Scheme};
+use libfuzzer_sys::fuzz_target;
+
+const AUTHORIZE: &str = "https://passport.freedompay.kz/api/v1/oauth/authorize";
+const LOCAL: &str = "http://127.0.0.1:8788/api/v1/oauth/authorize";
+
+fuzz_target!(|data: &[u8]| {
+    let (status, body) = match data {
+        [high, low, body @ ..] => (u16::from_be_bytes([*high, *low]), body),
+        _ => (0, data),
+    };
+    let authorize = AbsoluteUrl::parse(AUTHORIZE).expect("the default authorize URL parses");
+    let local = AbsoluteUrl::parse(LOCAL).expect("the local authorize URL parses");
+
+    // The adapters' steps: the status first, then the body in chunks, then the rules.
+    let collected = check_status(status).and_then(|()| collect(body));
+    let result = collected
+        .as_ref()
+        .map_err(Clone::clone)
+        .and_then(|text| parse_body(status, text, &authorize));
+    if let Ok(link) = &result {
+        check_link(link, &authorize);
+    }
+    let answer = http::login_answer(&result, Some("text/html"));
+    match &result {
+        Ok(link) => assert_eq!(answer.header("Location"), Some(link.url.as_str())),
+        Err(_) => assert_eq!(answer.header("Location"), None, "an error never redirects"),
+    }
+
+    // The same body under any status, and against a local mock's endpoint.
+    let Ok(text) = std::str::from_utf8(body) else {
+        return;
+    };
+    let any_status = parse_body(status, text, &authorize);
+    if let Ok(link) = &any_status {
+        check_link(link, &authorize);
+    }
+    if let Ok(link) = parse_body(status, text, &local) {
+        check_link(&link, &local);
+    }
+    compare_with_serde_json(text, &any_status);
+
+    // The body text itself as a link.
+    if let Ok(url) = AbsoluteUrl::parse(text) {
+        assert_eq!(url.as_str(), text, "parsing never rewrites");
+        assert!(plain_ascii(text), "{text:?}");
+        assert!(!url.host().is_empty());
+        assert_eq!(url.host(), url.host().to_ascii_lowercase());
+        let _ = (url.query(), url.has_fragment(), url.query_param("track_id"));
+    }
+    for authorize in [&authorize, &local] {
+        let trusted = trust_link(text, authorize);
+        let (scheme, port) = match authorize.scheme() {
+            Scheme::Https => ("https", authorize.port_or_default()),
+            Scheme::Http => ("http", authorize.port_or_default()),
+        };
+        assert_eq!(
+            trusted.is_ok(),
+            reference_same_origin(text, scheme, authorize.host(), port),
+            "trust_link and the reference disagree on {text:?}"
+        );
+        match trusted {
+            Ok(link) => check_link(&link, authorize),
+            Err(error) => assert_eq!(error, Error::UntrustedLink),
+        }
+    }
+});
+
+/// Feeds `body` to a [`BodyCollector`] in uneven chunks, as a stream would arrive, and
+/// checks that the chunking changes nothing.
+fn collect(body: &[u8]) -> Result<String, Error> {
+    let mut collector = BodyCollector::default();
+    let mut rest = body;
+    let mut sizes = [1usize, 7, 64, 4096, 3].into_iter().cycle();
+    let mut pushed = Ok(());
+    while !rest.is_empty() {
+        let size = sizes.next().unwrap_or(1).min(rest.len());
+        let (chunk, after) = rest.split_at(size);
+        if !collector.fits(chunk.len()) {
+            pushed = Err(Error::UpstreamMalformed(Malformed::TooLarge));
+            break;
+        }
+        pushed = collector.push(chunk);
+        if pushed.is_err() {
+            break;
+        }
+        rest = after;
+    }
+    let result = pushed.and_then(|()| collector.finish());
+    let expected = if body.len() > MAX_BODY_BYTES {
+        Err(Error::UpstreamMalformed(Malformed::TooLarge))
+    } else {
+        String::from_utf8(body.to_vec()).map_err(|_| Error::UpstreamMalformed(Malformed::NotUtf8))
+    };
+    assert_eq!(result, expected);
+    result
+}
+
+/// Every trusted link: the authorize URL's origin, by the crate and by the reference;
+/// printable ASCII without `\`; its own parts read back.
+fn check_link(link: &AuthorizationLink, authorize: &AbsoluteUrl) {
+    let text = link.url.as_str();
+    assert!(link.url.same_origin(authorize), "{text:?}");
+    assert!(plain_ascii(text), "{text:?}");
+    let scheme = authorize.scheme().as_str();
+    assert!(
+        reference_same_origin(text, scheme, authorize.host(), authorize.port_or_default()),
+        "{text:?}"
+    );
+    assert_eq!(link.track_id, link.url.query_param("track_id"));
+    assert_eq!(
+        http::redirect(link).header("Location"),
+        Some(text),
+        "the redirect goes to the link as received"
+    );
+}
+
+fn plain_ascii(text: &str) -> bool {
+    text.bytes().all(|b| (b'!'..=b'~').contains(&b) && b != b'\\')
+}
+
+/// An independent, deliberately narrow reading of "`link` has the origin
+/// `scheme://host:port`" (the same as `tests/trust_properties.rs`): printable ASCII without
+/// `\`; `scheme` in any case, then exactly `//`; an authority (up to the first `/`, `?` or
+/// `#`) without `@`, whose host is `host` in any case and whose port is absent or one to
+/// five digits worth `port`.
+fn reference_same_origin(link: &str, scheme: &str, host: &str, port: u16) -> bool {
+    if !plain_ascii(link) {
+        return false;
+    }
+    let Some((link_scheme, rest)) = link.split_once(':') else {
+        return false;
+    };
+    let Some(rest) = rest.strip_prefix("//") else {
+        return false;
+    };
+    if !link_scheme.eq_ignore_ascii_case(scheme) {
+        return false;
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.contains('@') {
+        return false;
+    }
+    let (link_host, written_port) = match authority.split_once(':') {
+        Some((link_host, digits)) => (link_host, Some(digits)),
+        None => (authority, None),
+    };
+    let link_port = match written_port {
+        None if scheme == "https" => 443,
+        None => 80,
+        Some(digits) => {
+            let well_formed =
+                (1..=5).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit());
+            match digits.parse::<u32>() {
+                Ok(value) if well_formed => value,
+                _ => return false,
+            }
+        }
+    };
+    link_host.eq_ignore_ascii_case(host) && link_port == u32::from(port)
+}
+
+/// Our strict JSON reader against serde_json: a body we read as an object is one for serde
+/// too, with the same `redirect_uri` and no `error`; and one serde reads as an object, not
+/// nested past our depth limit, is never "not JSON" to us.
+fn compare_with_serde_json(text: &str, ours: &Result<AuthorizationLink, Error>) {
+    let theirs = serde_json::from_str::<serde_json::Value>(text);
+    if let Err(error) = &theirs {
+        // serde_json refuses numbers beyond f64 (`1e400`), which are valid JSON.
+        if error.to_string().starts_with("number out of range") {
+            return;
+        }
+    }
+    match ours {
+        Ok(link) => {
+            let object = match &theirs {
+                Ok(serde_json::Value::Object(object)) => object,
+                other => panic!("we read an object, serde_json: {other:?}"),
+            };
+            assert_eq!(
+                object.get("redirect_uri").and_then(|v| v.as_str()),
+                Some(link.url.as_str())
+            );
+            assert!(object.get("error").is_none_or(|e| e.is_null()));
+        }
+        Err(Error::UpstreamMalformed(Malformed::NotJson)) => {
+            if let Ok(value @ serde_json::Value::Object(_)) = &theirs {
+                assert!(
+                    depth(value) > JSON_MAX_DEPTH,
+                    "serde_json reads an object we call not JSON: {text:?}"
+                );
+            }
+        }
+        Err(_) => {}
+    }
+}
+
+/// The nesting limit of the crate's reader (`json::MAX_DEPTH`, not public): containers
+/// nested this deep are read, deeper ones refused.
+const JSON_MAX_DEPTH: usize = 32;
+
+/// Containers nested in `value`, itself included.
+fn depth(value: &serde_json::Value) -> usize {
+    match value {
+        serde_json::Value::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
+        serde_json::Value::Object(members) => 1 + members.values().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
