@@ -4,7 +4,8 @@
 //   /usr/bin/node bench/node-side.mjs '{"impl":"ours","authorizeUrl":"http://127.0.0.1:PORT/api/v1/oauth/authorize",
 //                                        "count":2000,"concurrency":64,"warmup":200}'
 //
-// impl: `ours` (pkg/, loaded with require), `plain` (bench/plain-js.mjs), `floor-fetch` (a bare
+// impl: `ours` (pkg/, loaded with require), `plain` (bench/plain-js.mjs), `plain-reader` (plain JS
+// reading the body with getReader() as ours does: a diagnostic), `floor-fetch` (a bare
 // fetch POST to the mock, body read, no checks), `floor-http` (node:http keep-alive, the rawest).
 // Prints one JSON line: {impl, node, sequential: {...}, concurrent: {...}}. Exits non-zero on
 // any rejected call or wrong answer.
@@ -39,6 +40,19 @@ async function load(impl) {
       const { createAuthorizationLink } = await import('./plain-js.mjs');
       return async () => check((await createAuthorizationLink(options)).url);
     }
+    case 'plain-reader':
+      // Diagnostic: plain JS, but the body read chunk by chunk through getReader() and
+      // concatenated, as the wasm package does (it caps the size that way), then JSON.parse.
+      return async () => {
+        const response = await fetch(config.authorizeUrl, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.timeout(5000) });
+        if (response.status !== 200) throw new Error(`mock answered ${response.status}`);
+        const reader = response.body.getReader();
+        const chunks = [];
+        for (let step = await reader.read(); !step.done; step = await reader.read()) chunks.push(step.value);
+        const link = JSON.parse(Buffer.concat(chunks).toString('utf8')).redirect_uri;
+        if (new URL(link).origin !== origin) throw new Error('untrusted link');
+        check(link);
+      };
     case 'floor-fetch':
       return async () => {
         const response = await fetch(config.authorizeUrl, { method: 'POST', headers, body, redirect: 'manual' });
@@ -79,6 +93,7 @@ function check(url) {
 async function run(call, count, concurrency) {
   const latencies = new Float64Array(count);
   let next = 0;
+  const cpu = process.cpuUsage();
   const started = performance.now();
   const lane = async () => {
     while (next < count) {
@@ -89,7 +104,9 @@ async function run(call, count, concurrency) {
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, lane));
-  return summarize(latencies, performance.now() - started);
+  const wallMs = performance.now() - started;
+  const used = process.cpuUsage(cpu);
+  return { ...summarize(latencies, wallMs), cpuUsPerOp: (used.user + used.system) / count };
 }
 
 const call = await load(config.impl);

@@ -10,7 +10,7 @@
 // broken (a non-302 answer, a rejected call, a missing build), never on a figure.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
@@ -27,7 +27,12 @@ const NODE20 = process.env.BENCH_NODE || '/usr/bin/node';
 // Where build/ and pkg/ are read from (default: this checkout); copied to a temp dir first, so a
 // rebuild while the benchmark runs cannot mix two builds.
 const ARTIFACTS_ROOT = path.resolve(process.env.BENCH_ARTIFACTS || root);
-const COMMAND = SMOKE ? 'BENCH_SMOKE=1 node_modules/.bin/node bench/run.mjs' : 'node_modules/.bin/node bench/run.mjs';
+const COMMAND = [
+  SMOKE && 'BENCH_SMOKE=1',
+  process.env.BENCH_ARTIFACTS && `BENCH_ARTIFACTS=${process.env.BENCH_ARTIFACTS}`,
+  process.env.BENCH_NODE && `BENCH_NODE=${process.env.BENCH_NODE}`,
+  'node_modules/.bin/node bench/run.mjs',
+].filter(Boolean).join(' ');
 
 const COUNTS = SMOKE
   ? { workerSeq: 20, workerConc: 20, workerConcurrency: 16, blocks: 1, warmup: 5, coldStarts: 1, nodeCount: 20, nodeConcurrency: 64, nodeRounds: 1, nodeWarmup: 5, requireRuns: 1 }
@@ -177,11 +182,28 @@ function toolEnv(extra = {}) {
 // ---------------------------------------------------------------------------------------------
 // 1. Size
 
+/** Bytes of `gzip -9 -c file` (GNU gzip; zlib level 9 if there is no gzip, a few % larger). */
+async function gzipSize(file) {
+  const result = await new Promise((resolve) => {
+    const child = spawn('gzip', ['-9', '-n', '-c', file], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let size = 0;
+    child.stdout.on('data', (chunk) => { size += chunk.length; });
+    child.on('error', () => resolve(null));
+    child.on('close', (code) => resolve(code === 0 ? size : null));
+  });
+  if (result !== null) return result;
+  GZIP_TOOL = 'zlib level 9 (no gzip on PATH)';
+  return gzipSync(await readFile(file), { level: 9 }).length;
+}
+let GZIP_TOOL = '`gzip -9 -n`';
+
+async function sizeOf(file) {
+  const bytes = await readFile(file);
+  return { raw: bytes.length, gzip: await gzipSize(file), sha: createHash('sha256').update(bytes).digest('hex').slice(0, 12) };
+}
+
 async function measureSizes(tmp) {
-  const gz = async (file) => {
-    const bytes = await readFile(file);
-    return { raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length, sha: createHash('sha256').update(bytes).digest('hex').slice(0, 12) };
-  };
+  const gz = sizeOf;
   const rustBundle = await wranglerDryRun(tmp, 'rust', art.file(ARTIFACTS.workerJs));
   const jsBundle = await wranglerDryRun(tmp, 'js', rel('bench/js-worker/worker.js'));
   const pack = await runOk('npm', ['pack', './pkg', '--dry-run', '--json'], { cwd: path.dirname(art.pkg), env: toolEnv() });
@@ -224,15 +246,11 @@ async function wranglerDryRun(tmp, name, mainPath) {
   if (!/--dry-run: exiting now/.test(output)) throw new Error(`wrangler dry run did not finish:\n${output}`);
   const files = await readdir(outdir);
   const wasmFile = files.find((file) => file.endsWith('.wasm'));
-  const sizeOf = async (file) => {
-    if (!file) return null;
-    const bytes = await readFile(path.join(outdir, file));
-    return { file, raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length, sha: createHash('sha256').update(bytes).digest('hex').slice(0, 12) };
-  };
+  const measure = async (file) => (file ? { file, ...(await sizeOf(path.join(outdir, file))) } : null);
   const upload = /Total Upload:\s*([\d.]+)\s*KiB\s*\/\s*gzip:\s*([\d.]+)\s*KiB/.exec(output);
   return {
-    wasm: await sizeOf(wasmFile),
-    js: await sizeOf(files.find((file) => file.endsWith('.js'))),
+    wasm: await measure(wasmFile),
+    js: await measure(files.find((file) => file.endsWith('.js'))),
     upload: upload ? { rawKiB: Number(upload[1]), gzipKiB: Number(upload[2]) } : null,
   };
 }
@@ -312,6 +330,36 @@ function workerOptions(kind, mock) {
   }
 }
 
+// CPU time of each workerd process (Miniflare starts one per instance, as our child), from
+// /proc: a figure the other load on a shared machine disturbs much less than wall time.
+const CLOCK_TICKS_PER_SECOND = 100; // `getconf CLK_TCK` on Linux
+
+/** PIDs of our workerd children. */
+function workerdChildren() {
+  const pids = new Set();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const match = /^\d+ \((.*)\) \S (\d+)/.exec(readFileSync(`/proc/${entry}/stat`, 'utf8'));
+      if (match && match[1] === 'workerd' && Number(match[2]) === process.pid) pids.add(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+/** utime + stime of `pid` in ms, or NaN when unknown. */
+function cpuMs(pid) {
+  if (!pid) return NaN;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return NaN;
+  }
+}
+
 let MiniflareClass;
 async function newMiniflare(options) {
   MiniflareClass ??= (await import('miniflare')).Miniflare;
@@ -358,25 +406,33 @@ async function measureWorkers(mock) {
   const workers = [];
   try {
     for (const kind of kinds) {
+      const before = workerdChildren();
       const worker = { kind, mf: await newMiniflare(workerOptions(kind, mock)), agent: new http.Agent({ keepAlive: true, maxSockets: COUNTS.workerConcurrency }) };
       workers.push(worker); // disposed in finally even if it never gets ready
       worker.url = await worker.mf.ready;
+      const added = [...workerdChildren()].filter((pid) => !before.has(pid));
+      worker.pid = added.length === 1 ? added[0] : undefined;
     }
     for (const worker of workers) await load(worker, COUNTS.warmup, 4, mock.origin);
 
     const phase = async (total, concurrency) => {
-      const pooled = Object.fromEntries(kinds.map((kind) => [kind, { latencies: [], wallMs: 0 }]));
+      const pooled = Object.fromEntries(kinds.map((kind) => [kind, { latencies: [], wallMs: 0, cpuMs: 0 }]));
       const perBlock = Math.ceil(total / COUNTS.blocks);
       for (let block = 0; block < COUNTS.blocks; block++) {
         // Rotate who goes first, so drift on a shared machine does not favour one.
         const order = workers.map((_, i) => workers[(i + block) % workers.length]);
         for (const worker of order) {
+          const cpu0 = cpuMs(worker.pid);
           const { latencies, wallMs } = await load(worker, perBlock, concurrency, mock.origin);
+          pooled[worker.kind].cpuMs += cpuMs(worker.pid) - cpu0;
           pooled[worker.kind].latencies.push(...latencies);
           pooled[worker.kind].wallMs += wallMs;
         }
       }
-      return Object.fromEntries(kinds.map((kind) => [kind, summarize(pooled[kind].latencies, pooled[kind].wallMs)]));
+      return Object.fromEntries(kinds.map((kind) => {
+        const { latencies, wallMs, cpuMs: cpu } = pooled[kind];
+        return [kind, { ...summarize(latencies, wallMs), cpuUsPerRequest: (cpu * 1000) / latencies.length }];
+      }));
     };
     const sequential = await phase(COUNTS.workerSeq, 1);
     const concurrent = await phase(COUNTS.workerConc, COUNTS.workerConcurrency);
@@ -429,7 +485,7 @@ async function nodeSide(impl, mock) {
 }
 
 async function measureNodeSide(mock) {
-  const impls = ['ours', 'plain', 'floor-fetch', 'floor-http'];
+  const impls = ['ours', 'plain', 'plain-reader', 'floor-fetch', 'floor-http'];
   const rounds = Object.fromEntries(impls.map((impl) => [impl, []]));
   let nodeVersion;
   for (let round = 0; round < COUNTS.nodeRounds; round++) {
@@ -445,7 +501,7 @@ async function measureNodeSide(mock) {
   for (const impl of impls) {
     summary[impl] = {};
     for (const phase of ['sequential', 'concurrent']) {
-      summary[impl][phase] = { medianMs: med(impl, phase, 'medianMs'), p99Ms: med(impl, phase, 'p99Ms'), perSecond: med(impl, phase, 'perSecond') };
+      summary[impl][phase] = { medianMs: med(impl, phase, 'medianMs'), p99Ms: med(impl, phase, 'p99Ms'), perSecond: med(impl, phase, 'perSecond'), cpuUsPerOp: med(impl, phase, 'cpuUsPerOp') };
     }
   }
   return { node: nodeVersion, rounds: COUNTS.nodeRounds, ...summary };
@@ -502,6 +558,7 @@ async function describeMachine() {
 
 const fmtBytes = (n) => (n == null ? 'n/a' : `${n.toLocaleString('en-US')} B (${(n / 1000).toFixed(1)} kB)`);
 const fmtMs = (n) => (Number.isFinite(n) ? `${n < 10 ? n.toFixed(2) : n.toFixed(1)} ms` : 'n/a');
+const fmtUs = (n) => (Number.isFinite(n) ? `${Math.round(n).toLocaleString('en-US')} µs` : 'n/a');
 const fmtRate = (n) => (Number.isFinite(n) ? `${Math.round(n).toLocaleString('en-US')}/s` : 'n/a');
 const fmtRatio = (n) => (Number.isFinite(n) ? `**${n.toFixed(2)}**` : 'n/a');
 const verdict = (met) => (met ? 'met' : '**missed**');
@@ -526,7 +583,7 @@ function render(r) {
   );
 
   lines.push('#### 1. Size', '');
-  table(['artifact', 'raw', 'gzip -9'], [
+  table(['artifact', 'raw', `compressed: ${GZIP_TOOL}`], [
     ['Rust Worker wasm, as `wrangler deploy --dry-run --outdir <tmp>` bundles it', fmtBytes(s.workerWasm?.raw), fmtBytes(s.workerWasm?.gzip)],
     ['Rust Worker JS glue `build/index.js`', fmtBytes(s.workerGlue.raw), fmtBytes(s.workerGlue.gzip)],
     ['Rust Worker JS as wrangler bundles it (not minified)', fmtBytes(s.workerBundleJs?.raw), fmtBytes(s.workerBundleJs?.gzip)],
@@ -549,6 +606,7 @@ function render(r) {
     workerRows.push([`${label}: median`, fmtMs(R.medianMs), fmtMs(J.medianMs), fmtRatio(ratio(R.medianMs, J.medianMs)), fmtMs(N.medianMs)]);
     workerRows.push([`${label}: p99`, fmtMs(R.p99Ms), fmtMs(J.p99Ms), fmtRatio(ratio(R.p99Ms, J.p99Ms)), fmtMs(N.p99Ms)]);
     workerRows.push([`${label}: throughput`, fmtRate(R.perSecond), fmtRate(J.perSecond), fmtRatio(ratio(R.perSecond, J.perSecond)), fmtRate(N.perSecond)]);
+    workerRows.push([`${label}: workerd CPU per request`, fmtUs(R.cpuUsPerRequest), fmtUs(J.cpuUsPerRequest), fmtRatio(ratio(R.cpuUsPerRequest, J.cpuUsPerRequest)), fmtUs(N.cpuUsPerRequest)]);
   }
   for (const [label, key] of [
     ['cold: `new Miniflare()` -> `ready`', 'ready'],
@@ -566,8 +624,10 @@ function render(r) {
     [`ops/s at ${r.counts.nodeConcurrency} in flight (${r.counts.nodeCount})`, fmtRate(n.ours.concurrent.perSecond), fmtRate(n.plain.concurrent.perSecond), fmtRatio(n.plain.concurrent.perSecond / n.ours.concurrent.perSecond)],
     ['sequential median latency', fmtMs(n.ours.sequential.medianMs), fmtMs(n.plain.sequential.medianMs), fmtRatio(n.plain.sequential.medianMs / n.ours.sequential.medianMs)],
     ['sequential p99 latency', fmtMs(n.ours.sequential.p99Ms), fmtMs(n.plain.sequential.p99Ms), fmtRatio(n.plain.sequential.p99Ms / n.ours.sequential.p99Ms)],
+    ['process CPU per call, sequential / at 64', `${fmtUs(n.ours.sequential.cpuUsPerOp)} / ${fmtUs(n.ours.concurrent.cpuUsPerOp)}`, `${fmtUs(n.plain.sequential.cpuUsPerOp)} / ${fmtUs(n.plain.concurrent.cpuUsPerOp)}`, `${fmtRatio(n.plain.sequential.cpuUsPerOp / n.ours.sequential.cpuUsPerOp)} / ${fmtRatio(n.plain.concurrent.cpuUsPerOp / n.ours.concurrent.cpuUsPerOp)}`],
     [`cold load in a fresh \`node -e\` (median of ${q.ours.runs}; min-max)`, `${fmtMs(q.ours.medianMs)} \`require()\` (${q.ours.minMs.toFixed(2)}-${q.ours.maxMs.toFixed(2)})`, `${fmtMs(q.plain.medianMs)} \`import()\` (${q.plain.minMs.toFixed(2)}-${q.plain.maxMs.toFixed(2)})`, fmtRatio(q.plain.medianMs / q.ours.medianMs)],
     ['ESM loader alone: `import()` of an empty module', '', fmtMs(q.esmFloor.medianMs), ''],
+    ['diagnostic: plain JS reading the body with `getReader()` chunks as ours does, ops/s sequential / at 64', '', `${fmtRate(n['plain-reader'].sequential.perSecond)} / ${fmtRate(n['plain-reader'].concurrent.perSecond)}`, `${fmtRatio(n['plain-reader'].sequential.perSecond / n.ours.sequential.perSecond)} / ${fmtRatio(n['plain-reader'].concurrent.perSecond / n.ours.concurrent.perSecond)}`],
   ]);
 
   lines.push('#### 4. The upstream alone (the floor), same mock, same counts', '');

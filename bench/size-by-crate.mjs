@@ -3,9 +3,9 @@
 //   node bench/size-by-crate.mjs --twiggy top.csv [--map link.map] [--top 20]
 //
 // --twiggy: `twiggy top -n 1000000 -f csv X_bg.wasm` of a wasm that still has its name section
-//   (an un-optimised wasm-bindgen output). Functions are put under the first crate their
-//   demangled name mentions (`<T as alloc::..>::f` -> alloc, `url::parser::..` -> url), so
-//   generic code counts for the crate that defines it, not the one that instantiated it.
+//   (an un-optimised wasm-bindgen output). Functions are put under the first non-std crate
+//   their demangled name mentions (`core::ptr::drop_in_place<worker::Error>` -> worker,
+//   `url::parser::..` -> url), std only when none is; inlined code counts for its caller.
 // --map: the wasm-ld link map of the same build (RUSTFLAGS="-C link-arg=--Map=FILE"), which
 //   names the object (so the crate) each piece of .rodata/.data came from. twiggy cannot: data
 //   segments have no owner in the wasm itself.
@@ -28,12 +28,18 @@ function crateOf(name) {
   if (/^data segment/.test(name)) return '(data segments: see the link map table)';
   if (/^(?:type|table|elem|global|memory)\[\d+\]|^"?producers"?|custom section|^import |^export /.test(name)) return '(wasm structure: types, imports, exports, tables)';
   if (/^__wbg_|^__wbindgen|^__externref|wasm_bindgen::convert|wasm_bindgen::closure|^wasm_bindgen/.test(name)) return 'wasm_bindgen';
-  // Every path the name mentions, in order; the first one that is a crate path wins.
-  for (const match of name.matchAll(/([A-Za-z_][A-Za-z0-9_]*)(?:\[[0-9a-f]+\])?::/g)) {
-    const segment = match[1];
+  // The first crate path the name mentions that is not std's: `core::ptr::drop_in_place<worker::Error>`
+  // and `alloc::vec::Vec<url::Host>::reserve` count for worker and url, the crates whose use
+  // made them. Std only when nothing else is named.
+  let stdModule = null;
+  for (const match of name.matchAll(/(?<![A-Za-z0-9_:])([A-Za-z_][A-Za-z0-9_]*)(?:\[[0-9a-f]+\])?::([A-Za-z_][A-Za-z0-9_]*)?/g)) {
+    const [, segment, next] = match;
     if (PRIMITIVES.test(segment) || segment === 'impl') continue;
-    return STD.has(segment) ? 'Rust std (core/alloc/std/dlmalloc)' : segment;
+    if (!STD.has(segment)) return segment;
+    // std split by module (`core::fmt`, `core::num`, ...), so float formatting shows up.
+    stdModule ??= segment === 'dlmalloc' || segment === 'compiler_builtins' ? segment : `${segment === 'std' || segment === 'alloc' ? segment : 'core'}::${next ?? '?'}`;
   }
+  if (stdModule) return `std: ${stdModule}`;
   return /^code\[\d+\]$/.test(name) ? '(unnamed functions)' : '(other)';
 }
 
@@ -71,7 +77,7 @@ if (values.twiggy) {
     counts.set(crate, (counts.get(crate) ?? 0) + size);
     total += size;
   }
-  table('Whole wasm by crate (twiggy items)', counts, total, 'Functions by the first crate their demangled name mentions; generic and inlined code is counted where it is defined.');
+  table('Whole wasm by crate (twiggy items)', counts, total, 'Functions by the first non-std crate their demangled name mentions (std only when none is), so std generics count for the crate that instantiated them; code inlined into a caller counts for the caller.');
 }
 
 if (values.map) {
