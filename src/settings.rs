@@ -104,6 +104,9 @@ pub enum ProblemReason {
     HttpNotLoopback,
     /// A redirect URI with a `#fragment`, which OAuth forbids.
     Fragment,
+    /// A redirect URI that already has a `state` query parameter while the state binding
+    /// adds one: Freedom ID would return two and the check could never pass.
+    StateInRedirectUri,
     /// The grants list is empty or has a malformed grant.
     Grants(GrantError),
     /// A timeout that is not a whole number of milliseconds from 1 to [`MAX_TIMEOUT_MS`].
@@ -127,6 +130,9 @@ impl fmt::Display for ProblemReason {
                 f.write_str("uses http://, which is only allowed for localhost and 127.0.0.1")
             }
             ProblemReason::Fragment => f.write_str("has a #fragment"),
+            ProblemReason::StateInRedirectUri => f.write_str(
+                "already has a `state` query parameter, which the state binding adds itself",
+            ),
             ProblemReason::Grants(error) => error.fmt(f),
             ProblemReason::StateSwitch => f.write_str("must be `on` or `off`"),
             ProblemReason::StateValue => write!(
@@ -305,6 +311,14 @@ impl Settings {
             parse_timeout(input.timeout_ms),
         );
         let state = check(&mut problems, Setting::State, parse_state(input.state));
+        if let (Some(uri), Some(StateMode::Bind | StateMode::Given(_))) = (&redirect_uri, &state) {
+            if uri.query_param(crate::state::STATE_PARAM).is_some() {
+                problems.push(Problem {
+                    setting: Setting::RedirectUri,
+                    reason: ProblemReason::StateInRedirectUri,
+                });
+            }
+        }
         match (
             client_id,
             client_secret,
@@ -514,6 +528,34 @@ mod tests {
             env(&[("FREEDOM_ID_STATE", Some("off"))]).unwrap().state,
             StateMode::Off
         );
+    }
+
+    #[test]
+    fn a_redirect_uri_with_its_own_state_is_refused_while_state_is_added() {
+        // Found by the settings fuzz target: two `state` parameters made every return a mismatch.
+        for uri in [
+            "https://app.example.com/cb?state=x",
+            "https://app.example.com/cb?a=1&st%61te=x",
+        ] {
+            assert_eq!(
+                bad_settings(env(&[("FREEDOM_ID_REDIRECT_URI", Some(uri))])),
+                vec![(Setting::RedirectUri, ProblemReason::StateInRedirectUri)],
+                "{uri}"
+            );
+            let off = env(&[
+                ("FREEDOM_ID_REDIRECT_URI", Some(uri)),
+                ("FREEDOM_ID_STATE", Some("off")),
+            ]);
+            assert!(
+                off.is_ok(),
+                "{uri}: with the binding off the URI is sent as configured"
+            );
+        }
+        assert!(env(&[(
+            "FREEDOM_ID_REDIRECT_URI",
+            Some("https://app.example.com/cb?statex=1")
+        )])
+        .is_ok());
     }
 
     #[test]

@@ -127,7 +127,8 @@ fn check_link(link: &AuthorizationLink, authorize: &AbsoluteUrl) {
 }
 
 fn plain_ascii(text: &str) -> bool {
-    text.bytes().all(|b| (b'!'..=b'~').contains(&b) && b != b'\\')
+    text.bytes()
+        .all(|b| (b'!'..=b'~').contains(&b) && b != b'\\')
 }
 
 /// An independent, deliberately narrow reading of "`link` has the origin

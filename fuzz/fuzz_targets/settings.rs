@@ -10,6 +10,7 @@
 use freedom_id_edge::authorize::AuthorizeRequest;
 use freedom_id_edge::grants::Grants;
 use freedom_id_edge::http;
+use freedom_id_edge::settings::StateMode;
 use freedom_id_edge::settings::{ProblemReason, Setting, Settings, SettingsError};
 use freedom_id_edge::state::redirect_uri_with_state;
 use freedom_id_edge::url::{AbsoluteUrl, Scheme};
@@ -103,7 +104,10 @@ fn show(result: &Result<Settings, SettingsError>) -> String {
             error.describe(Setting::option_name)
         ),
     };
-    format!("{details} {} {:?} {}", health.status, health.headers, health.body)
+    format!(
+        "{details} {} {:?} {}",
+        health.status, health.headers, health.body
+    )
 }
 
 fn check_grants(text: &str) {
@@ -146,8 +150,14 @@ fn check_settings(settings: &Settings, state: &str) {
     assert!(parsed.same_origin(&settings.redirect_uri), "{with_state}");
     assert!(!parsed.has_fragment());
     assert!(with_state.starts_with(redirect_uri));
-    // The state reads back, unless the configured redirect URI has a `state` of its own,
-    // which then comes first (settings do not refuse such a URI; see fuzz/README.md).
+    // Whenever a state is added, the configured redirect URI has none of its own (settings
+    // refuse one: the bug this target found), so the added state is the one that reads back.
+    if settings.state != StateMode::Off {
+        assert!(
+            settings.redirect_uri.query_param("state").is_none(),
+            "{redirect_uri}"
+        );
+    }
     if settings.redirect_uri.query_param("state").is_none() {
         assert_eq!(parsed.query_param("state").as_deref(), Some(state));
     }
