@@ -9,4 +9,10 @@ export PATH="$HOME/.cargo/bin:$PATH"
 export WASM_BINDGEN_BIN="$(command -v wasm-bindgen)"
 export WASM_OPT_BIN="$root/node_modules/.bin/wasm-opt"
 export ESBUILD_BIN="$root/node_modules/@esbuild/linux-x64/bin/esbuild"
-exec worker-build --release --features worker
+worker-build --release --features worker
+# worker-build keeps the wasm name section (--debuginfo) for symbolised stack traces: 70 kB
+# raw, 18 kB gzipped, loaded by every isolate. Our panic hook logs the panic's file and line
+# instead, so drop it (with worker-build's own feature set, so nothing newer is emitted).
+features=(mutable-globals sign-ext nontrapping-float-to-int bulk-memory multivalue reference-types exception-handling)
+"$WASM_OPT_BIN" "${features[@]/#/--enable-}" --strip-debug --strip-producers \
+  build/index_bg.wasm -o build/index_bg.wasm

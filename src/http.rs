@@ -106,17 +106,17 @@ pub fn redirect(link: &AuthorizationLink) -> Answer {
 /// requests, false for `*/*` (curl, fetch) and API clients. Ties go to JSON.
 pub fn prefers_html(accept: Option<&str>) -> bool {
     let Some(accept) = accept else { return false };
-    let (mut html, mut json) = (0.0_f32, 0.0_f32);
+    let (mut html, mut json) = (0_u16, 0_u16);
     for item in accept.split(',') {
         let mut parts = item.split(';');
         let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
         let quality = parts
             .filter_map(|param| {
                 let (key, value) = param.split_once('=')?;
-                (key.trim() == "q").then(|| value.trim().parse::<f32>().ok())?
+                (key.trim() == "q").then(|| parse_qvalue(value.trim()))?
             })
             .next()
-            .unwrap_or(1.0);
+            .unwrap_or(1000);
         match media.as_str() {
             "text/html" | "application/xhtml+xml" => html = html.max(quality),
             "application/json" | "application/problem+json" | "*/*" => json = json.max(quality),
@@ -124,6 +124,25 @@ pub fn prefers_html(accept: Option<&str>) -> bool {
         }
     }
     html > json
+}
+
+/// An RFC 9110 `qvalue` (`0`, `0.5`, `1.000`) in thousandths. Integer arithmetic on purpose:
+/// `str::parse::<f32>` alone costs about 15 kB of the Worker's gzipped wasm.
+fn parse_qvalue(text: &str) -> Option<u16> {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    if fraction.len() > 3 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let thousandths = fraction
+        .bytes()
+        .chain(core::iter::repeat(b'0'))
+        .take(3)
+        .fold(0_u16, |acc, digit| acc * 10 + u16::from(digit - b'0'));
+    match whole {
+        "0" => Some(thousandths),
+        "1" if thousandths == 0 => Some(1000),
+        _ => None,
+    }
 }
 
 /// The error answer for `code`: problem+json (RFC 9457) by default, a small HTML page
@@ -447,6 +466,10 @@ mod tests {
             (Some("TEXT/HTML; q=1"), true),
             (Some("text/html, */*"), false),
             (Some("garbage;;;q=x,,"), false),
+            (Some("text/html;q=0.001, */*;q=0"), true),
+            (Some("text/html;q=0.9, application/json;q=0.899"), true),
+            (Some("text/html;q=1.5, application/json;q=0.9"), true),
+            (Some("text/html;q=0.5, application/json;q=abc"), false),
         ];
         for (accept, html) in cases {
             assert_eq!(prefers_html(accept), html, "{accept:?}");
@@ -479,6 +502,30 @@ mod tests {
                 format!("urn:freedom-id-edge:error:{}", error.code())
             );
             assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()));
+        }
+    }
+
+    #[test]
+    fn qvalues_are_read_as_thousandths() {
+        let cases = [
+            ("0", Some(0)),
+            ("0.5", Some(500)),
+            ("0.25", Some(250)),
+            ("0.125", Some(125)),
+            ("1", Some(1000)),
+            ("1.0", Some(1000)),
+            ("1.000", Some(1000)),
+            ("0.", Some(0)),
+            ("1.5", None),
+            ("2", None),
+            ("0.1234", None),
+            ("-0", None),
+            ("0.x", None),
+            ("", None),
+            (".5", None),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(parse_qvalue(text), expected, "{text:?}");
         }
     }
 
