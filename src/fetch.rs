@@ -31,6 +31,9 @@ extern "C" {
     #[wasm_bindgen(method)]
     fn get(this: &FetchHeaders, name: &str) -> Option<String>;
 
+    #[wasm_bindgen(method, js_name = arrayBuffer)]
+    fn array_buffer(this: &FetchResponse) -> Promise;
+
     type BodyStream;
     #[wasm_bindgen(method, js_name = getReader)]
     fn get_reader(this: &BodyStream) -> BodyReader;
@@ -103,8 +106,8 @@ async fn read_answer(
     settings: &Settings,
 ) -> Result<AuthorizationLink, Error> {
     let body = response.body();
-    let early = check_status(status)
-        .and_then(|()| check_content_length(response.headers().get("content-length").as_deref()));
+    let declared = response.headers().get("content-length");
+    let early = check_status(status).and_then(|()| check_content_length(declared.as_deref()));
     if let Err(error) = early {
         if let Some(body) = body {
             // Awaited so that a rejection (an already failed stream) is handled, not left loose.
@@ -113,10 +116,23 @@ async fn read_answer(
         return Err(error);
     }
     let text = match body {
+        // A declared length already passed the cap: read it in one go.
+        Some(_) if declared.is_some() => read_whole(response, settings.timeout_ms).await?,
+        // Chunked: read piece by piece, stopping at the cap.
         Some(stream) => read_capped(&stream, settings.timeout_ms).await?,
         None => String::new(),
     };
     parse_body(status, &text, &settings.authorize_url)
+}
+
+async fn read_whole(response: &FetchResponse, timeout_ms: u32) -> Result<String, Error> {
+    let buffer = JsFuture::from(response.array_buffer())
+        .await
+        .map_err(|error| classify(&error, timeout_ms))?;
+    let mut collector = BodyCollector::default();
+    // The cap still holds if a server sends more than it declared.
+    collector.push(&Uint8Array::new(&buffer).to_vec())?;
+    collector.finish()
 }
 
 async fn read_capped(stream: &BodyStream, timeout_ms: u32) -> Result<String, Error> {

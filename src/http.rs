@@ -332,8 +332,10 @@ pub fn healthz(settings: &Result<Settings, SettingsError>) -> Answer {
 /// settings the reasons (which never hold a secret's value).
 pub fn failure_log_line(error: &Error, upstream_status: Option<u16>, elapsed_ms: f64) -> String {
     let status = upstream_status.map_or_else(|| "none".to_owned(), |s| s.to_string());
+    // Whole milliseconds through integer formatting: float formatting costs 18 kB of wasm.
+    let elapsed = elapsed_ms.max(0.0).round() as u64;
     let mut line = format!(
-        "freedom-id-edge: /login failed code={} upstream_status={status} elapsed_ms={elapsed_ms:.0}",
+        "freedom-id-edge: /login failed code={} upstream_status={status} elapsed_ms={elapsed}",
         error.code()
     );
     if let Error::Settings(settings) = error {

@@ -2,6 +2,9 @@
 //! and copies its [`Answer`] into a response. Errors are answered with their own status
 //! (an `Err` out of `#[event(fetch)]` would become an opaque 500).
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use wasm_bindgen::prelude::*;
 use worker::{console_error, event, Context, Env, Request, Response, ResponseBuilder};
 
@@ -38,7 +41,7 @@ async fn fetch(request: Request, env: Env, _ctx: Context) -> worker::Result<Resp
     let answer = match route(request.method().as_ref(), &request.path()) {
         Route::Login => login(&request, &env, accept.as_deref()).await,
         Route::Callback => callback(&request, &env, wants_html).await,
-        Route::Healthz => http::healthz(&read_settings(&env)),
+        Route::Healthz => http::healthz(&settings(&env)),
         Route::MethodNotAllowed => problem(
             ErrorCode::MethodNotAllowed,
             "This address only answers GET and HEAD requests.",
@@ -59,16 +62,17 @@ async fn login(request: &Request, env: &Env, accept: Option<&str>) -> Answer {
         console_error!("freedom-id-edge: /login refused code=RATE_LIMITED");
         return http::rate_limited(prefers_html(accept), retry_after);
     }
-    let settings = match read_settings(env) {
+    let settings = settings(env);
+    let settings = match settings.as_ref() {
         Ok(settings) => settings,
-        Err(error) => return failed(&Error::Settings(error), None, started, accept),
+        Err(error) => return failed(&Error::Settings(error.clone()), None, started, accept),
     };
     let state = (settings.state == StateMode::Bind).then(random_state);
     let redirect_uri = match &state {
         Some(state) => state::redirect_uri_with_state(settings.redirect_uri.as_str(), state),
         None => settings.redirect_uri.as_str().to_owned(),
     };
-    let exchange = exchange(&AuthorizeRequest::new(&settings, &redirect_uri), &settings).await;
+    let exchange = exchange(&AuthorizeRequest::new(settings, &redirect_uri), settings).await;
     match exchange.result {
         Ok(link) => {
             let answer = http::redirect(&link);
@@ -122,7 +126,10 @@ async fn over_rate_limit(request: &Request, env: &Env) -> Option<u32> {
 
 async fn callback(request: &Request, env: &Env, wants_html: bool) -> Answer {
     // Invalid settings fail closed: the state is checked unless it is explicitly off.
-    let binding = read_settings(env).map_or(true, |settings| settings.state == StateMode::Bind);
+    let binding = settings(env)
+        .as_ref()
+        .as_ref()
+        .map_or(true, |settings| settings.state == StateMode::Bind);
     if binding {
         // The raw URL read with the core's own parser: `Request::url()` would link in the
         // `url` crate and its Unicode tables (about 77 kB of gzipped wasm).
@@ -166,8 +173,20 @@ fn random_state() -> String {
     state::encode_state(&random)
 }
 
-fn read_settings(env: &Env) -> Result<Settings, SettingsError> {
-    Settings::from_env(|name| read_env(env, name))
+thread_local! {
+    /// The settings as read by this isolate's first request.
+    static SETTINGS: RefCell<Option<Rc<Result<Settings, SettingsError>>>> = const { RefCell::new(None) };
+}
+
+/// The settings, read and validated once per isolate: an isolate serves one deployment
+/// version, whose vars and secrets cannot change under it.
+fn settings(env: &Env) -> Rc<Result<Settings, SettingsError>> {
+    SETTINGS.with(|cell| {
+        Rc::clone(
+            cell.borrow_mut()
+                .get_or_insert_with(|| Rc::new(Settings::from_env(|name| read_env(env, name)))),
+        )
+    })
 }
 
 /// Vars and secrets are both plain values in the env; a var written as a TOML number
@@ -176,7 +195,17 @@ fn read_env(env: &Env, name: &str) -> Option<String> {
     let value = js_sys::Reflect::get(env, &JsValue::from_str(name)).ok()?;
     value
         .as_string()
-        .or_else(|| value.as_f64().map(|number| number.to_string()))
+        .or_else(|| value.as_f64().map(number_text))
+}
+
+/// A JavaScript number as settings text: whole numbers as digits, anything else as text the
+/// settings refuse. Not `f64::to_string`, whose float formatting costs 18 kB of wasm.
+fn number_text(number: f64) -> String {
+    if number.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&number) {
+        (number as u32).to_string()
+    } else {
+        "not a whole number".to_owned()
+    }
 }
 
 fn into_response(answer: Answer) -> worker::Result<Response> {
