@@ -1,14 +1,15 @@
 // Section 3 and 4 of the benchmark, in a child process of bench/run.mjs on the machine's own
 // Node (20), as the npm package's users run it. Never imports miniflare.
 //
-//   /usr/bin/node bench/node-side.mjs '{"impl":"ours","authorizeUrl":"http://127.0.0.1:PORT/api/v1/oauth/authorize",
-//                                        "count":2000,"concurrency":64,"warmup":200}'
+//   /usr/bin/node bench/node-side.mjs '{"impls":["ours","plain"],"authorizeUrl":"http://127.0.0.1:PORT/api/v1/oauth/authorize",
+//                                        "count":2000,"concurrency":64,"warmup":200,"blocks":4}'
 //
 // impl: `ours` (pkg/, loaded with require), `plain` (bench/plain-js.mjs), `plain-reader` (plain JS
 // reading the body with getReader() as ours does: a diagnostic), `floor-fetch` (a bare
 // fetch POST to the mock, body read, no checks), `floor-http` (node:http keep-alive, the rawest).
-// Prints one JSON line: {impl, node, sequential: {...}, concurrent: {...}}. Exits non-zero on
-// any rejected call or wrong answer.
+// Each impl makes `count` calls sequentially, then `count` with `concurrency` in flight, in
+// `blocks` alternating blocks. Prints one JSON line: {node, impls: {IMPL: {sequential,
+// concurrent}}}. Exits non-zero on any rejected call or wrong answer.
 import { createRequire } from 'node:module';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
@@ -89,7 +90,7 @@ function check(url) {
   if (typeof url !== 'string' || !url.startsWith(`${origin}/login?track_id=`)) throw new Error(`unexpected link ${url}`);
 }
 
-/** `count` calls, `concurrency` in flight; the latency of each and the wall time of all. */
+/** `count` calls, `concurrency` in flight: the latencies, wall time and process CPU time. */
 async function run(call, count, concurrency) {
   const latencies = new Float64Array(count);
   let next = 0;
@@ -106,11 +107,36 @@ async function run(call, count, concurrency) {
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, lane));
   const wallMs = performance.now() - started;
   const used = process.cpuUsage(cpu);
-  return { ...summarize(latencies, wallMs), cpuUsPerOp: (used.user + used.system) / count };
+  return { latencies, wallMs, cpuUs: used.user + used.system };
 }
 
-const call = await load(config.impl);
-await run(call, config.warmup, Math.min(config.concurrency, 16));
-const sequential = await run(call, config.count, 1);
-const concurrent = await run(call, config.count, config.concurrency);
-process.stdout.write(`${JSON.stringify({ impl: config.impl, node: process.version, sequential, concurrent })}\n`);
+// Every implementation in this one process, in alternating blocks whose order rotates, so
+// that other load on the machine falls on all of them alike.
+const impls = config.impls ?? [config.impl];
+const blocks = config.blocks ?? 1;
+const calls = new Map();
+for (const impl of impls) calls.set(impl, await load(impl));
+for (const impl of impls) {
+  const { latencies } = await run(calls.get(impl), config.warmup, Math.min(config.concurrency, 16));
+  if (latencies.length !== config.warmup) throw new Error('warm-up incomplete');
+}
+const result = { node: process.version, impls: {} };
+for (const [phase, concurrency] of [['sequential', 1], ['concurrent', config.concurrency]]) {
+  const pooled = new Map(impls.map((impl) => [impl, { latencies: [], wallMs: 0, cpuUs: 0 }]));
+  const perBlock = Math.ceil(config.count / blocks);
+  for (let block = 0; block < blocks; block++) {
+    for (let k = 0; k < impls.length; k++) {
+      const impl = impls[(k + block) % impls.length];
+      const { latencies, wallMs, cpuUs } = await run(calls.get(impl), perBlock, concurrency);
+      const into = pooled.get(impl);
+      into.latencies.push(...latencies);
+      into.wallMs += wallMs;
+      into.cpuUs += cpuUs;
+    }
+  }
+  for (const [impl, { latencies, wallMs, cpuUs }] of pooled) {
+    result.impls[impl] ??= {};
+    result.impls[impl][phase] = { ...summarize(latencies, wallMs), cpuUsPerOp: cpuUs / latencies.length };
+  }
+}
+process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -368,17 +368,28 @@ async function newMiniflare(options) {
 
 /** GET /login; resolves the latency in ms; rejects unless a 302 to the mock's sign-in page. */
 function login(agent, base, origin) {
+  return get(agent, base, '/login', (response) => {
+    const location = response.headers.location ?? '';
+    return response.statusCode === 302 && location.startsWith(`${origin}/login?track_id=`) && response.headers['cache-control'] === 'no-store'
+      ? null
+      : `GET /login answered ${response.statusCode} Location=${JSON.stringify(location)}`;
+  });
+}
+
+/** GET /healthz of the Rust Worker (no upstream call); rejects unless 200. */
+function healthz(agent, base) {
+  return get(agent, base, '/healthz', (response) => (response.statusCode === 200 ? null : `GET /healthz answered ${response.statusCode}`));
+}
+
+function get(agent, base, path, problemWith) {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const request = http.get(new URL('/login', base), { agent, timeout: 15_000 }, (response) => {
+    const request = http.get(new URL(path, base), { agent, timeout: 15_000 }, (response) => {
       response.resume();
       response.on('end', () => {
-        const location = response.headers.location ?? '';
-        if (response.statusCode !== 302 || !location.startsWith(`${origin}/login?track_id=`) || response.headers['cache-control'] !== 'no-store') {
-          reject(new Error(`GET /login answered ${response.statusCode} Location=${JSON.stringify(location)}`));
-        } else {
-          resolve(performance.now() - t0);
-        }
+        const problem = problemWith(response);
+        if (problem) reject(new Error(problem));
+        else resolve(performance.now() - t0);
       });
       response.on('error', reject);
     });
@@ -387,14 +398,14 @@ function login(agent, base, origin) {
   });
 }
 
-async function load(worker, count, concurrency, origin) {
+async function load(worker, count, concurrency, origin, call = login) {
   const latencies = [];
   let next = 0;
   const started = performance.now();
   const lane = async () => {
     while (next < count) {
       next++;
-      latencies.push(await login(worker.agent, worker.url, origin));
+      latencies.push(await call(worker.agent, worker.url, origin));
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, lane));
@@ -436,7 +447,13 @@ async function measureWorkers(mock) {
     };
     const sequential = await phase(COUNTS.workerSeq, 1);
     const concurrent = await phase(COUNTS.workerConc, COUNTS.workerConcurrency);
-    return { sequential, concurrent };
+    // Diagnostic: the Rust Worker's fixed cost per request without the upstream exchange
+    // (entry, env and settings, routing, answer), next to the null Worker's /login.
+    const rust = workers.find((worker) => worker.kind === 'rust');
+    const cpu0 = cpuMs(rust.pid);
+    const health = await load(rust, COUNTS.workerSeq, 1, mock.origin, healthz);
+    const rustHealthz = { ...summarize(health.latencies, health.wallMs), cpuUsPerRequest: ((cpuMs(rust.pid) - cpu0) * 1000) / health.latencies.length };
+    return { sequential, concurrent, rustHealthz };
   } finally {
     for (const worker of workers) {
       worker.agent.destroy();
@@ -477,34 +494,29 @@ async function measureColdStarts(mock) {
 // ---------------------------------------------------------------------------------------------
 // 3./4. Node side, in /usr/bin/node children
 
-async function nodeSide(impl, mock) {
-  const config = { impl, pkgDir: art.pkg, authorizeUrl: mock.authorizeUrl, count: COUNTS.nodeCount, concurrency: COUNTS.nodeConcurrency, warmup: COUNTS.nodeWarmup };
+async function nodeSide(impls, mock) {
+  const config = { impls, pkgDir: art.pkg, authorizeUrl: mock.authorizeUrl, count: COUNTS.nodeCount, concurrency: COUNTS.nodeConcurrency, warmup: COUNTS.nodeWarmup, blocks: COUNTS.blocks };
   const result = await run(NODE20, [rel('bench/node-side.mjs'), JSON.stringify(config)]);
-  if (result.code !== 0) throw new Error(`node-side ${impl} failed (exit ${result.code}):\n${result.stderr}`);
+  if (result.code !== 0) throw new Error(`node-side failed (exit ${result.code}):\n${result.stderr}`);
   return JSON.parse(result.stdout.trim().split('\n').pop());
 }
 
+/** COUNTS.nodeRounds fresh Node processes, each running every implementation in alternating blocks; medians across them. */
 async function measureNodeSide(mock) {
   const impls = ['ours', 'plain', 'plain-reader', 'floor-fetch', 'floor-http'];
-  const rounds = Object.fromEntries(impls.map((impl) => [impl, []]));
-  let nodeVersion;
+  const rounds = [];
   for (let round = 0; round < COUNTS.nodeRounds; round++) {
-    const order = impls.map((_, i) => impls[(i + round) % impls.length]);
-    for (const impl of order) {
-      const result = await nodeSide(impl, mock);
-      nodeVersion = result.node;
-      rounds[impl].push(result);
-    }
+    rounds.push(await nodeSide(impls.map((_, i) => impls[(i + round) % impls.length]), mock));
   }
-  const med = (impl, phase, key) => median(rounds[impl].map((r) => r[phase][key]));
-  const summary = {};
+  const summary = { node: rounds[0].node, rounds: COUNTS.nodeRounds };
   for (const impl of impls) {
     summary[impl] = {};
     for (const phase of ['sequential', 'concurrent']) {
-      summary[impl][phase] = { medianMs: med(impl, phase, 'medianMs'), p99Ms: med(impl, phase, 'p99Ms'), perSecond: med(impl, phase, 'perSecond'), cpuUsPerOp: med(impl, phase, 'cpuUsPerOp') };
+      const med = (key) => median(rounds.map((r) => r.impls[impl][phase][key]));
+      summary[impl][phase] = { medianMs: med('medianMs'), p99Ms: med('p99Ms'), perSecond: med('perSecond'), cpuUsPerOp: med('cpuUsPerOp') };
     }
   }
-  return { node: nodeVersion, rounds: COUNTS.nodeRounds, ...summary };
+  return summary;
 }
 
 async function measureColdRequire() {
@@ -574,11 +586,11 @@ function render(r) {
 
   lines.push(`### Results ${SMOKE ? '(smoke: tiny counts, not meaningful)' : ''}`.trimEnd(), '');
   lines.push(
-    `- Date: ${m.date}; checkout at ${m.commit}; measured ${ARTIFACTS_ROOT === path.resolve(root) ? 'build/ and pkg/ as they were on disk' : `the build/ and pkg/ of ${process.env.BENCH_ARTIFACTS}`} (sha256 worker wasm ${s.workerWasm?.sha ?? 'n/a'}, npm wasm ${s.npmWasm.sha})`,
+    `- Date: ${m.date}; checkout at ${m.commit}; measured ${ARTIFACTS_ROOT === path.resolve(root) ? 'build/ and pkg/ as they were on disk' : `the build/ and pkg/ of ${process.env.BENCH_ARTIFACTS}`}${process.env.BENCH_ARTIFACTS_NOTE ? ` (${process.env.BENCH_ARTIFACTS_NOTE})` : ''} (sha256 worker wasm ${s.workerWasm?.sha ?? 'n/a'}, npm wasm ${s.npmWasm.sha})`,
     `- Machine: \`nproc\` = ${m.nproc}, ${m.cpu}, ${m.memGiB} GiB; load average at the end ${m.loadavg}`,
     `- Node ${m.node22} (runner, Miniflare ${m.miniflare} / workerd, wrangler ${m.wrangler}); Node side on ${m.node20} (\`${NODE20}\`)`,
     `- Command: \`${COMMAND}\` (after \`make build-worker build-npm\`), ${r.seconds.toFixed(0)} s`,
-    `- Counts: worker ${r.counts.workerSeq} sequential + ${r.counts.workerConc} at concurrency ${r.counts.workerConcurrency} per worker (in ${r.counts.blocks} alternating blocks, ${r.counts.warmup} warm-up), ${r.counts.coldStarts} cold starts each; Node ${r.counts.nodeCount} sequential + ${r.counts.nodeCount} at ${r.counts.nodeConcurrency} in flight, median of ${r.counts.nodeRounds} fresh processes each; cold require median of ${r.counts.requireRuns} processes`,
+    `- Counts: worker ${r.counts.workerSeq} sequential + ${r.counts.workerConc} at concurrency ${r.counts.workerConcurrency} per worker (in ${r.counts.blocks} alternating blocks, ${r.counts.warmup} warm-up), ${r.counts.coldStarts} cold starts each; Node ${r.counts.nodeCount} sequential + ${r.counts.nodeCount} at ${r.counts.nodeConcurrency} in flight per implementation (all in one process, ${r.counts.blocks} alternating blocks, ${r.counts.nodeWarmup} warm-up), median of ${r.counts.nodeRounds} processes; cold require median of ${r.counts.requireRuns} processes`,
     '',
   );
 
@@ -608,6 +620,8 @@ function render(r) {
     workerRows.push([`${label}: throughput`, fmtRate(R.perSecond), fmtRate(J.perSecond), fmtRatio(ratio(R.perSecond, J.perSecond)), fmtRate(N.perSecond)]);
     workerRows.push([`${label}: workerd CPU per request`, fmtUs(R.cpuUsPerRequest), fmtUs(J.cpuUsPerRequest), fmtRatio(ratio(R.cpuUsPerRequest, J.cpuUsPerRequest)), fmtUs(N.cpuUsPerRequest)]);
   }
+  const H = w.rustHealthz;
+  workerRows.push([`diagnostic: Rust \`/healthz\` (settings read and checked, no upstream call), sequential (${r.counts.workerSeq}): median / CPU per request`, `${fmtMs(H.medianMs)} / ${fmtUs(H.cpuUsPerRequest)}`, '', '', `${fmtMs(w.sequential.null.medianMs)} / ${fmtUs(w.sequential.null.cpuUsPerRequest)} (its /login)`]);
   for (const [label, key] of [
     ['cold: `new Miniflare()` -> `ready`', 'ready'],
     ['cold: `new Miniflare()` -> first /login 302', 'firstResponse'],
