@@ -2,6 +2,12 @@
 // Every answer must be the 302 or the documented error for the fault that request met, never
 // a 500 or an opaque error, and workerd's memory must settle. Not a timed test: it prints its
 // figures. SOAK_COUNT sets the count (5000 by default; `make test` in CI uses fewer).
+//
+// Memory: V8 grows its heap lazily, so workerd's RSS climbs for tens of thousands of requests
+// whatever the Worker (bench/'s plain JS Worker too), and RSS never shrinks back. So workerd
+// runs with a 64 MB V8 heap (production isolates are limited to 128 MB) and a long warm-up
+// (SOAK_WARM_UP, 15000) brings it to its steady size; then the run must stay within 20 %.
+// A real leak still shows: it grows past the bound, or the isolate runs out of heap.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -11,7 +17,8 @@ import { startWorker, workingBindings } from './support/worker.mjs';
 
 const COUNT = Number(process.env.SOAK_COUNT || 5000);
 const CONCURRENCY = 32;
-const WARM_UP = Math.min(500, Math.ceil(COUNT / 5));
+const WARM_UP = Number(process.env.SOAK_WARM_UP || 15000);
+process.env.MINIFLARE_WORKERD_V8_FLAGS ??= '--max-heap-size=64';
 
 /** What each fault the mock can inject must turn into. */
 const EXPECTED = {
@@ -111,12 +118,7 @@ test(`soak: ${COUNT} /login at concurrency ${CONCURRENCY} with 5 % random upstre
   console.log(`soak: workerd RSS after warm-up ${(warm / 1024).toFixed(1)} MiB, after the run ${(after / 1024).toFixed(1)} MiB `
     + `(${(((after - warm) / warm) * 100).toFixed(1)} %)`);
   assert.ok(warm > 0, 'found the workerd process');
-  // workerd under Miniflare keeps growing its heap over a run even for the plain JS worker of
-  // bench/ (see the closing note of the hardening issue), so the issue's 20 % bound is printed
-  // above, not asserted; what is asserted would catch a leak of every request's body.
-  const perRequest = ((after - warm) * 1024) / COUNT;
-  console.log(`soak: workerd growth ${(perRequest / 1024).toFixed(1)} KiB per request`);
-  assert.ok(perRequest < 64 * 1024, `workerd grew ${(perRequest / 1024).toFixed(1)} KiB per request`);
+  assert.ok(after <= warm * 1.2, `workerd memory grew from ${warm} KiB after warm-up to ${after} KiB`);
   // After the faults, the next sign-in works.
   mock.setMode('ok');
   assert.equal((await run(CONCURRENCY)).get('REDIRECT'), CONCURRENCY);
