@@ -11,6 +11,8 @@
 //! Native only: proptest is not a wasm32 dev-dependency.
 #![cfg(not(target_arch = "wasm32"))]
 
+#[path = "support/reference_origin.rs"]
+mod reference_origin;
 use freedom_id_edge::authorize::{parse_body, trust_link};
 use freedom_id_edge::url::AbsoluteUrl;
 use freedom_id_edge::Error;
@@ -18,6 +20,7 @@ use proptest::prelude::*;
 use proptest::sample::{select, Index};
 use proptest::strategy::ValueTree;
 use proptest::test_runner::TestRunner;
+use reference_origin::reference_same_origin;
 
 const AUTHORIZE: &str = "https://passport.freedompay.kz/api/v1/oauth/authorize";
 const GOOD_HOST: &str = "passport.freedompay.kz";
@@ -29,56 +32,6 @@ fn passport() -> AbsoluteUrl {
 fn local(port: u16) -> AbsoluteUrl {
     AbsoluteUrl::parse(&format!("http://127.0.0.1:{port}/api/v1/oauth/authorize"))
         .expect("a loopback authorize URL parses")
-}
-
-/// Whether `link` certainly has the origin `scheme://host:port`, read independently of the
-/// crate: every byte printable ASCII (`!` to `~`) and none a `\` (browsers strip tabs and
-/// newlines, trim spaces and controls, and read `\` as `/`); the text before the first `:`
-/// is `scheme` in any case and is followed by exactly `//`; the authority (up to the first
-/// `/`, `?` or `#`) has no `@` (userinfo) and is `host` in any case, with no port or a port
-/// of one to five decimal digits whose value is `port` (a written default port is the
-/// default).
-fn reference_same_origin(link: &str, scheme: &str, host: &str, port: u16) -> bool {
-    if !link
-        .bytes()
-        .all(|b| (b'!'..=b'~').contains(&b) && b != b'\\')
-    {
-        return false;
-    }
-    let Some((link_scheme, rest)) = link.split_once(':') else {
-        return false;
-    };
-    let Some(rest) = rest.strip_prefix("//") else {
-        return false;
-    };
-    if !link_scheme.eq_ignore_ascii_case(scheme) {
-        return false;
-    }
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    if authority.contains('@') {
-        return false;
-    }
-    let (link_host, written_port) = match authority.split_once(':') {
-        Some((link_host, digits)) => (link_host, Some(digits)),
-        None => (authority, None),
-    };
-    let default_port = match scheme {
-        "https" => 443,
-        "http" => 80,
-        _ => return false,
-    };
-    let link_port = match written_port {
-        None => default_port,
-        Some(digits) => {
-            let well_formed =
-                (1..=5).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit());
-            match digits.parse::<u32>() {
-                Ok(value) if well_formed => value,
-                _ => return false,
-            }
-        }
-    };
-    link_host.eq_ignore_ascii_case(host) && link_port == u32::from(port)
 }
 
 /// `trust_link`'s answer, checked for the invariants every acceptance must have: the

@@ -4,6 +4,8 @@
 //! Input: the first two bytes are the HTTP status (big-endian), the rest is the body.
 #![no_main]
 
+#[path = "../../tests/support/reference_origin.rs"]
+mod reference_origin;
 use freedom_id_edge::authorize::{
     check_status, parse_body, trust_link, AuthorizationLink, BodyCollector, MAX_BODY_BYTES,
 };
@@ -11,6 +13,7 @@ use freedom_id_edge::error::{Error, Malformed};
 use freedom_id_edge::http;
 use freedom_id_edge::url::{AbsoluteUrl, Scheme};
 use libfuzzer_sys::fuzz_target;
+use reference_origin::{plain_ascii, reference_same_origin};
 
 const AUTHORIZE: &str = "https://passport.freedompay.kz/api/v1/oauth/authorize";
 const LOCAL: &str = "http://127.0.0.1:8788/api/v1/oauth/authorize";
@@ -124,52 +127,6 @@ fn check_link(link: &AuthorizationLink, authorize: &AbsoluteUrl) {
         Some(text),
         "the redirect goes to the link as received"
     );
-}
-
-fn plain_ascii(text: &str) -> bool {
-    text.bytes()
-        .all(|b| (b'!'..=b'~').contains(&b) && b != b'\\')
-}
-
-/// An independent, deliberately narrow reading of "`link` has the origin
-/// `scheme://host:port`" (the same as `tests/trust_properties.rs`): printable ASCII without
-/// `\`; `scheme` in any case, then exactly `//`; an authority (up to the first `/`, `?` or
-/// `#`) without `@`, whose host is `host` in any case and whose port is absent or one to
-/// five digits worth `port`.
-fn reference_same_origin(link: &str, scheme: &str, host: &str, port: u16) -> bool {
-    if !plain_ascii(link) {
-        return false;
-    }
-    let Some((link_scheme, rest)) = link.split_once(':') else {
-        return false;
-    };
-    let Some(rest) = rest.strip_prefix("//") else {
-        return false;
-    };
-    if !link_scheme.eq_ignore_ascii_case(scheme) {
-        return false;
-    }
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    if authority.contains('@') {
-        return false;
-    }
-    let (link_host, written_port) = match authority.split_once(':') {
-        Some((link_host, digits)) => (link_host, Some(digits)),
-        None => (authority, None),
-    };
-    let link_port = match written_port {
-        None if scheme == "https" => 443,
-        None => 80,
-        Some(digits) => {
-            let well_formed =
-                (1..=5).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit());
-            match digits.parse::<u32>() {
-                Ok(value) if well_formed => value,
-                _ => return false,
-            }
-        }
-    };
-    link_host.eq_ignore_ascii_case(host) && link_port == u32::from(port)
 }
 
 /// Our strict JSON reader against serde_json: a body we read as an object is one for serde
