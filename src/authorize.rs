@@ -14,6 +14,7 @@ use crate::error::{Error, Malformed};
 use crate::json::{self, JsonError};
 use crate::secret::BasicAuthorization;
 use crate::settings::Settings;
+use crate::state::redirect_uri_with_state;
 use crate::url::AbsoluteUrl;
 
 /// The most body read from Freedom ID; anything longer is [`Malformed::TooLarge`].
@@ -31,8 +32,14 @@ pub struct AuthorizeRequest {
 }
 
 impl AuthorizeRequest {
-    /// Builds the request for `settings`, sending `redirect_uri` as Freedom ID should use it.
-    pub fn new(settings: &Settings, redirect_uri: &str) -> AuthorizeRequest {
+    /// Builds the request for `settings`. With a login-CSRF `state`, the redirect URI sent is
+    /// the configured one with `state=<state>` appended; without, it is sent as configured.
+    pub fn new(settings: &Settings, state: Option<&str>) -> AuthorizeRequest {
+        let redirect_uri = match state {
+            Some(state) => redirect_uri_with_state(settings.redirect_uri.as_str(), state),
+            None => settings.redirect_uri.as_str().to_owned(),
+        };
+        let redirect_uri = redirect_uri.as_str();
         let mut body = String::with_capacity(64 + redirect_uri.len());
         body.push_str("{\"redirect_uri\":");
         json::write_string(&mut body, redirect_uri);
@@ -193,7 +200,7 @@ mod tests {
     #[test]
     fn builds_the_exact_documented_request() {
         let settings = settings("https://passport.freedompay.kz/api/v1/oauth/authorize");
-        let request = AuthorizeRequest::new(&settings, settings.redirect_uri.as_str());
+        let request = AuthorizeRequest::new(&settings, None);
         assert_eq!(
             request.url,
             "https://passport.freedompay.kz/api/v1/oauth/authorize"
@@ -212,6 +219,11 @@ mod tests {
         assert_eq!(
             request.body,
             r#"{"redirect_uri":"https://app.example.com/callback?from=\"x\"","grants":["read.phone","openid","read.email"]}"#
+        );
+        let with_state = AuthorizeRequest::new(&settings, Some("s+1"));
+        assert_eq!(
+            with_state.body,
+            r#"{"redirect_uri":"https://app.example.com/callback?from=\"x\"&state=s%2B1","grants":["read.phone","openid","read.email"]}"#
         );
         let body: serde_json::Value = serde_json::from_str(&request.body).unwrap();
         assert_eq!(body["grants"][1], "openid");

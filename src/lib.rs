@@ -30,7 +30,7 @@
 //!     _ => None,
 //! })
 //! .expect("valid settings");
-//! let request = AuthorizeRequest::new(&settings, settings.redirect_uri.as_str());
+//! let request = AuthorizeRequest::new(&settings, None);
 //! assert_eq!(request.body, r#"{"redirect_uri":"https://app.example.com/callback","grants":["openid","read.email"]}"#);
 //!
 //! let answer = r#"{"redirect_uri":"https://passport.freedompay.kz/login?track_id=t1&expire_at=1727246098"}"#;

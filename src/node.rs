@@ -13,7 +13,6 @@ use crate::settings::{
     GrantsInput, Problem, ProblemReason, Setting, Settings, SettingsInput, StateInput, StateMode,
     TimeoutInput,
 };
-use crate::state::redirect_uri_with_state;
 use crate::AuthorizationLink;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -53,11 +52,11 @@ pub async fn create_authorization_link(
 ) -> Result<JsValue, JsValue> {
     let settings = read_options(&options)
         .map_err(|message| js_error(ErrorCode::InvalidOptions, &message, None))?;
-    let redirect_uri = match &settings.state {
-        StateMode::Given(state) => redirect_uri_with_state(settings.redirect_uri.as_str(), state),
-        StateMode::Bind | StateMode::Off => settings.redirect_uri.as_str().to_owned(),
+    let state = match &settings.state {
+        StateMode::Given(state) => Some(state.as_str()),
+        StateMode::Bind | StateMode::Off => None,
     };
-    let request = AuthorizeRequest::new(&settings, &redirect_uri);
+    let request = AuthorizeRequest::new(&settings, state);
     match exchange(&request, &settings).await.result {
         Ok(link) => Ok(link_object(&link)),
         Err(error) => Err(upstream_error(&error)),

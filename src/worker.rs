@@ -68,11 +68,7 @@ async fn login(request: &Request, env: &Env, accept: Option<&str>) -> Answer {
         Err(error) => return failed(&Error::Settings(error.clone()), None, started, accept),
     };
     let state = (settings.state == StateMode::Bind).then(random_state);
-    let redirect_uri = match &state {
-        Some(state) => state::redirect_uri_with_state(settings.redirect_uri.as_str(), state),
-        None => settings.redirect_uri.as_str().to_owned(),
-    };
-    let exchange = exchange(&AuthorizeRequest::new(settings, &redirect_uri), settings).await;
+    let exchange = exchange(&AuthorizeRequest::new(settings, state.as_deref()), settings).await;
     match exchange.result {
         Ok(link) => {
             let answer = http::redirect(&link);

@@ -95,7 +95,7 @@ fn show(result: &Result<Settings, SettingsError>) -> String {
     let health = http::healthz(result);
     let details = match result {
         Ok(settings) => {
-            let request = AuthorizeRequest::new(settings, settings.redirect_uri.as_str());
+            let request = AuthorizeRequest::new(settings, None);
             format!("{settings:?} {request:?}")
         }
         Err(error) => format!(
@@ -162,8 +162,8 @@ fn check_settings(settings: &Settings, state: &str) {
         assert_eq!(parsed.query_param("state").as_deref(), Some(state));
     }
 
-    for sent in [redirect_uri, &with_state] {
-        let request = AuthorizeRequest::new(settings, sent);
+    for (given, sent) in [(None, redirect_uri), (Some(state), with_state.as_str())] {
+        let request = AuthorizeRequest::new(settings, given);
         assert_eq!(request.url, settings.authorize_url.as_str());
         assert!(request.body.starts_with("{\"redirect_uri\":"));
         assert!(request.body.ends_with("]}"));
