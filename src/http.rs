@@ -58,11 +58,7 @@ impl Answer {
     /// An answer with the headers every Worker answer has: no caching, no MIME sniffing,
     /// and for HTML the site's Content-Security-Policy.
     fn new(status: u16, content_type: &str, body: String) -> Answer {
-        let mut headers = vec![
-            ("Content-Type", content_type.to_owned()),
-            ("Cache-Control", "no-store".to_owned()),
-            ("X-Content-Type-Options", "nosniff".to_owned()),
-        ];
+        let mut headers = common_headers(("Content-Type", content_type.to_owned()));
         if content_type.starts_with("text/html") {
             headers.push(("Content-Security-Policy", HTML_CSP.to_owned()));
         }
@@ -90,16 +86,22 @@ impl Answer {
 
 /// `302` to the trusted link: never cached, and no `Referer` to Freedom ID.
 pub fn redirect(link: &AuthorizationLink) -> Answer {
+    let mut headers = common_headers(("Location", link.url.as_str().to_owned()));
+    headers.push(("Referrer-Policy", "no-referrer".to_owned()));
     Answer {
         status: 302,
-        headers: vec![
-            ("Location", link.url.as_str().to_owned()),
-            ("Cache-Control", "no-store".to_owned()),
-            ("X-Content-Type-Options", "nosniff".to_owned()),
-            ("Referrer-Policy", "no-referrer".to_owned()),
-        ],
+        headers,
         body: String::new(),
     }
+}
+
+/// `first`, then the headers every Worker answer has: never cached, no MIME sniffing.
+fn common_headers(first: (&'static str, String)) -> Vec<(&'static str, String)> {
+    vec![
+        first,
+        ("Cache-Control", "no-store".to_owned()),
+        ("X-Content-Type-Options", "nosniff".to_owned()),
+    ]
 }
 
 /// Whether an `Accept` header prefers `text/html` over JSON: true for browsers' navigation
