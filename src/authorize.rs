@@ -12,13 +12,13 @@
 
 use crate::error::{Error, Malformed};
 use crate::json::{self, JsonError};
-use crate::secret::BasicAuthorization;
+use crate::secret::AuthorizationHeader;
 use crate::settings::Settings;
 use crate::state::redirect_uri_with_state;
+use crate::upstream::{BodyRule, Method, Reply, UpstreamRequest};
 use crate::url::AbsoluteUrl;
 
-/// The most body read from Freedom ID; anything longer is [`Malformed::TooLarge`].
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
+pub use crate::upstream::{check_content_length, BodyCollector, MAX_BODY_BYTES};
 
 /// The request to send. Its `Debug` shows the Basic header as `[redacted]`.
 #[derive(Clone, Debug)]
@@ -26,7 +26,7 @@ pub struct AuthorizeRequest {
     /// Where to POST.
     pub url: String,
     /// The `Authorization` header value.
-    pub authorization: BasicAuthorization,
+    pub authorization: AuthorizationHeader,
     /// The JSON body.
     pub body: String,
 }
@@ -53,18 +53,20 @@ impl AuthorizeRequest {
         body.push_str("]}");
         AuthorizeRequest {
             url: settings.authorize_url.as_str().to_owned(),
-            authorization: BasicAuthorization::new(&settings.client_id, &settings.client_secret),
+            authorization: AuthorizationHeader::basic(&settings.client_id, &settings.client_secret),
             body,
         }
     }
 
-    /// The headers to send, `Authorization` included.
-    pub fn headers(&self) -> [(&'static str, &str); 3] {
-        [
-            ("Authorization", self.authorization.secret()),
-            ("Content-Type", "application/json"),
-            ("Accept", "application/json"),
-        ]
+    /// The call to make: `POST`, only a 2xx answer's body read.
+    pub fn to_upstream(&self) -> UpstreamRequest {
+        UpstreamRequest {
+            method: Method::Post,
+            url: self.url.clone(),
+            authorization: self.authorization.clone(),
+            body: Some(self.body.clone()),
+            body_rule: BodyRule::Success,
+        }
     }
 }
 
@@ -89,43 +91,13 @@ pub fn check_status(status: u16) -> Result<(), Error> {
     }
 }
 
-/// Refuses a body whose declared `Content-Length` is over [`MAX_BODY_BYTES`] before reading it.
-pub fn check_content_length(content_length: Option<&str>) -> Result<(), Error> {
-    let too_large = content_length
-        .and_then(|value| value.trim().parse::<u64>().ok())
-        .is_some_and(|length| length > MAX_BODY_BYTES as u64);
-    if too_large {
-        Err(Error::UpstreamMalformed(Malformed::TooLarge))
-    } else {
-        Ok(())
-    }
-}
-
-/// Collects body chunks as they arrive, refusing the body once it passes [`MAX_BODY_BYTES`].
-#[derive(Debug, Default)]
-pub struct BodyCollector {
-    bytes: Vec<u8>,
-}
-
-impl BodyCollector {
-    /// Whether `more` bytes still fit.
-    pub fn fits(&self, more: usize) -> bool {
-        self.bytes.len().saturating_add(more) <= MAX_BODY_BYTES
-    }
-
-    /// Adds a chunk; [`Malformed::TooLarge`] once the body passes the cap.
-    pub fn push(&mut self, chunk: &[u8]) -> Result<(), Error> {
-        if !self.fits(chunk.len()) {
-            return Err(Error::UpstreamMalformed(Malformed::TooLarge));
-        }
-        self.bytes.extend_from_slice(chunk);
-        Ok(())
-    }
-
-    /// The body as text.
-    pub fn finish(self) -> Result<String, Error> {
-        String::from_utf8(self.bytes).map_err(|_| Error::UpstreamMalformed(Malformed::NotUtf8))
-    }
+/// Reads what the authorize call brought back: a failure as it is, a non-2xx status as
+/// [`Error::UpstreamStatus`], else the body by [`parse_body`].
+pub fn read_reply(reply: &Reply, authorize_url: &AbsoluteUrl) -> Result<AuthorizationLink, Error> {
+    let body = reply.body.as_ref().map_err(Clone::clone)?;
+    let status = reply.status.unwrap_or(0);
+    check_status(status)?;
+    parse_body(status, body, authorize_url)
 }
 
 /// Reads a 2xx answer's body into a trusted link.
@@ -137,7 +109,9 @@ pub fn parse_body(
     let parsed = json::read_authorize_body(body).map_err(|error| {
         Error::UpstreamMalformed(match error {
             JsonError::Syntax | JsonError::NotAnObject => Malformed::NotJson,
-            JsonError::DuplicateRedirectUri => Malformed::DuplicateRedirectUri,
+            JsonError::DuplicateRedirectUri | JsonError::DuplicateMember => {
+                Malformed::DuplicateRedirectUri
+            }
         })
     })?;
     // One documented Freedom ID answer carries its error under HTTP 200.
@@ -205,17 +179,21 @@ mod tests {
             request.url,
             "https://passport.freedompay.kz/api/v1/oauth/authorize"
         );
+        let upstream = request.to_upstream();
+        assert_eq!(upstream.method, Method::Post);
         assert_eq!(
-            request.headers(),
+            upstream.headers(),
             [
                 (
                     "Authorization",
                     "Basic ZGVtby1jbGllbnQ6dG9wLXNlY3JldC12YWx1ZQ=="
                 ),
-                ("Content-Type", "application/json"),
                 ("Accept", "application/json"),
+                ("Accept-Encoding", "identity"),
+                ("Content-Type", "application/json"),
             ]
         );
+        assert_eq!(upstream.body.as_deref(), Some(request.body.as_str()));
         assert_eq!(
             request.body,
             r#"{"redirect_uri":"https://app.example.com/callback?from=\"x\"","grants":["read.phone","openid","read.email"]}"#

@@ -1,4 +1,4 @@
-//! The ways getting a sign-in link can fail, their stable codes and their HTTP statuses.
+//! The ways a sign-in can fail, their stable codes and their HTTP statuses.
 
 use core::fmt;
 
@@ -31,6 +31,14 @@ pub enum ErrorCode {
     StateMismatch,
     /// Too many sign-ins from this address: the rate limiter said no (no upstream call made).
     RateLimited,
+    /// The token endpoint refused the authorization code (an `error` body, or a 4xx).
+    CodeRejected,
+    /// The token endpoint refused the refresh token: sign the user in again.
+    RefreshRejected,
+    /// The callback carries `error_code`: the user declined, or Freedom ID refused the sign-in.
+    SignInDeclined,
+    /// A state-changing request (`POST /logout`) that did not come from this site.
+    CrossSiteRequest,
 }
 
 impl ErrorCode {
@@ -48,6 +56,10 @@ impl ErrorCode {
             ErrorCode::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             ErrorCode::StateMismatch => "STATE_MISMATCH",
             ErrorCode::RateLimited => "RATE_LIMITED",
+            ErrorCode::CodeRejected => "CODE_REJECTED",
+            ErrorCode::RefreshRejected => "REFRESH_REJECTED",
+            ErrorCode::SignInDeclined => "SIGN_IN_DECLINED",
+            ErrorCode::CrossSiteRequest => "CROSS_SITE_REQUEST",
         }
     }
 
@@ -63,8 +75,12 @@ impl ErrorCode {
             ErrorCode::UpstreamTimeout => 504,
             ErrorCode::NotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
-            ErrorCode::StateMismatch => 403,
+            ErrorCode::StateMismatch | ErrorCode::SignInDeclined | ErrorCode::CrossSiteRequest => {
+                403
+            }
             ErrorCode::RateLimited => 429,
+            ErrorCode::CodeRejected => 400,
+            ErrorCode::RefreshRejected => 401,
         }
     }
 
@@ -82,6 +98,10 @@ impl ErrorCode {
             ErrorCode::MethodNotAllowed => "Method not allowed",
             ErrorCode::StateMismatch => "This sign-in was not started in this browser",
             ErrorCode::RateLimited => "Too many sign-in attempts",
+            ErrorCode::CodeRejected => "Freedom ID did not accept this sign-in",
+            ErrorCode::RefreshRejected => "The session has ended",
+            ErrorCode::SignInDeclined => "Sign-in was cancelled",
+            ErrorCode::CrossSiteRequest => "Request refused",
         }
     }
 }
@@ -106,6 +126,11 @@ pub enum Malformed {
     NoRedirectUri,
     /// The object has `redirect_uri` twice.
     DuplicateRedirectUri,
+    /// A token answer without usable tokens (missing, empty, or with characters no header
+    /// can carry), or with a member given twice.
+    BadTokens,
+    /// A token answer whose expiry times are not valid UTC instants.
+    BadExpiry,
 }
 
 impl fmt::Display for Malformed {
@@ -116,11 +141,14 @@ impl fmt::Display for Malformed {
             Malformed::NotJson => "the answer is not a JSON object",
             Malformed::NoRedirectUri => "the answer has no string redirect_uri",
             Malformed::DuplicateRedirectUri => "the answer has redirect_uri twice",
+            Malformed::BadTokens => "the answer has no usable token pair",
+            Malformed::BadExpiry => "the answer's expiry times are not valid UTC instants",
         })
     }
 }
 
-/// A failure to get a sign-in link. Messages never include a secret or an upstream body.
+/// A failed step of a sign-in. Messages never include a secret, a code, a token or an
+/// upstream body.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Error {
@@ -142,6 +170,29 @@ pub enum Error {
         /// The timeout that ran out.
         timeout_ms: u32,
     },
+    /// The token endpoint refused the authorization code.
+    CodeRejected {
+        /// The HTTP status of the refusal (200 when the error came in a 200 body).
+        status: u16,
+        /// Freedom ID's own error code, when it sent one (digits, letters, `-`, `_`, `.`).
+        upstream_code: Option<String>,
+    },
+    /// The token endpoint refused the refresh token.
+    RefreshRejected {
+        /// The HTTP status of the refusal.
+        status: u16,
+        /// Freedom ID's own error code, when it sent one.
+        upstream_code: Option<String>,
+    },
+    /// The callback's `state` is missing or is not the one this sign-in began with.
+    StateMismatch,
+    /// The callback carries `error_code` instead of a code.
+    SignInDeclined {
+        /// Freedom ID's `error_code` (only digits, letters, `-`, `_` and `.`, at most 32).
+        error_code: String,
+    },
+    /// The callback carries neither `authorization_code` nor `error_code`.
+    CallbackWithoutCode,
 }
 
 impl Error {
@@ -155,6 +206,10 @@ impl Error {
             Error::UntrustedLink => ErrorCode::UntrustedLink,
             Error::UpstreamNetwork => ErrorCode::UpstreamNetwork,
             Error::UpstreamTimeout { .. } => ErrorCode::UpstreamTimeout,
+            Error::CodeRejected { .. } | Error::CallbackWithoutCode => ErrorCode::CodeRejected,
+            Error::RefreshRejected { .. } => ErrorCode::RefreshRejected,
+            Error::StateMismatch => ErrorCode::StateMismatch,
+            Error::SignInDeclined { .. } => ErrorCode::SignInDeclined,
         }
     }
 }
@@ -164,10 +219,7 @@ impl fmt::Display for Error {
         match self {
             Error::Settings(error) => write!(f, "invalid settings: {error}"),
             Error::UpstreamStatus { status } => {
-                write!(
-                    f,
-                    "Freedom ID answered the authorize request with HTTP {status}"
-                )
+                write!(f, "Freedom ID answered with HTTP {status}")
             }
             Error::UpstreamMalformed(why) => write!(f, "Freedom ID's answer is unusable: {why}"),
             Error::UntrustedLink => f.write_str(
@@ -177,6 +229,24 @@ impl fmt::Display for Error {
             Error::UpstreamTimeout { timeout_ms } => {
                 write!(f, "Freedom ID did not answer within {timeout_ms} ms")
             }
+            Error::CodeRejected { status, .. } => write!(
+                f,
+                "Freedom ID refused the authorization code (HTTP {status}); sign the user in again"
+            ),
+            Error::RefreshRejected { status, .. } => write!(
+                f,
+                "Freedom ID refused the refresh token (HTTP {status}); sign the user in again"
+            ),
+            Error::StateMismatch => f.write_str(
+                "the callback's state is missing or differs from the expected state; nothing was sent to Freedom ID",
+            ),
+            Error::SignInDeclined { error_code } => write!(
+                f,
+                "the sign-in was declined or refused by Freedom ID (error_code {error_code})"
+            ),
+            Error::CallbackWithoutCode => f.write_str(
+                "the callback URL has neither authorization_code nor error_code",
+            ),
         }
     }
 }
@@ -201,6 +271,10 @@ mod tests {
             (ErrorCode::MethodNotAllowed, "METHOD_NOT_ALLOWED", 405),
             (ErrorCode::StateMismatch, "STATE_MISMATCH", 403),
             (ErrorCode::RateLimited, "RATE_LIMITED", 429),
+            (ErrorCode::CodeRejected, "CODE_REJECTED", 400),
+            (ErrorCode::RefreshRejected, "REFRESH_REJECTED", 401),
+            (ErrorCode::SignInDeclined, "SIGN_IN_DECLINED", 403),
+            (ErrorCode::CrossSiteRequest, "CROSS_SITE_REQUEST", 403),
         ];
         for (code, text, status) in table {
             assert_eq!((code.as_str(), code.http_status()), (text, status));
@@ -228,5 +302,11 @@ mod tests {
         for (error, code) in cases {
             assert_eq!(error.code(), code, "{error}");
         }
+        let rejected = Error::CodeRejected {
+            status: 400,
+            upstream_code: Some("100101".into()),
+        };
+        assert_eq!(rejected.code(), ErrorCode::CodeRejected);
+        assert_eq!(Error::StateMismatch.code(), ErrorCode::StateMismatch);
     }
 }

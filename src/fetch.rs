@@ -1,18 +1,14 @@
-//! The one upstream call, made with the runtime's global `fetch` (workerd and Node >= 18
-//! both have it), so both adapters share it. It moves bytes only: every decision is the
-//! core's (`authorize.rs`).
+//! Upstream calls to Freedom ID, made with the runtime's global `fetch` (workerd and Node >= 18
+//! both have it), so both adapters share them. It moves bytes only: every decision is the
+//! core's (`upstream.rs`, `authorize.rs`, `token.rs`).
 
 use js_sys::{Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::authorize::{
-    check_content_length, check_status, parse_body, AuthorizeRequest, BodyCollector,
-};
 use crate::error::{Error, Malformed};
-use crate::settings::Settings;
-use crate::AuthorizationLink;
+use crate::upstream::{check_content_length, BodyCollector, Reply, UpstreamRequest};
 
 #[wasm_bindgen]
 extern "C" {
@@ -31,9 +27,6 @@ extern "C" {
     #[wasm_bindgen(method)]
     fn get(this: &FetchHeaders, name: &str) -> Option<String>;
 
-    #[wasm_bindgen(method, js_name = arrayBuffer)]
-    fn array_buffer(this: &FetchResponse) -> Promise;
-
     type BodyStream;
     #[wasm_bindgen(method, js_name = getReader)]
     fn get_reader(this: &BodyStream) -> BodyReader;
@@ -51,38 +44,45 @@ extern "C" {
     fn timeout(millis: u32) -> AbortSignal;
 }
 
-/// What one authorize call gave: the link or the error, and the upstream status if any
-/// answer arrived (for the log line).
-pub(crate) struct Exchange {
-    pub(crate) result: Result<AuthorizationLink, Error>,
-    // Only the Worker logs it; the npm package reports the status on UPSTREAM_STATUS errors.
-    #[cfg_attr(not(feature = "worker"), allow(dead_code))]
-    pub(crate) upstream_status: Option<u16>,
-}
-
-/// POSTs `request`, never following redirects, within `settings.timeout_ms` for the whole
-/// answer, reading at most 64 KiB of body.
-pub(crate) async fn exchange(request: &AuthorizeRequest, settings: &Settings) -> Exchange {
-    let timeout_ms = settings.timeout_ms;
+/// Sends `request`, never following redirects, within `timeout_ms` for the whole answer.
+/// The body is read only when the request's rule asks for it, as a stream, counting decoded
+/// bytes: a compressed answer can never grow past the cap in memory.
+pub(crate) async fn send(request: &UpstreamRequest, timeout_ms: u32) -> Reply {
     let response =
         match JsFuture::from(global_fetch(&request.url, &init(request, timeout_ms))).await {
             Ok(response) => response.unchecked_into::<FetchResponse>(),
-            Err(error) => {
-                return Exchange {
-                    result: Err(classify(&error, timeout_ms)),
-                    upstream_status: None,
-                }
-            }
+            Err(error) => return Reply::failed(None, classify(&error, timeout_ms)),
         };
     let status = response.status();
-    let result = read_answer(&response, status, settings).await;
-    Exchange {
-        result,
-        upstream_status: Some(status),
+    let body = response.body();
+    let wanted = request.body_rule.reads(status);
+    let declared = response.headers().get("content-length");
+    let early = if wanted {
+        check_content_length(declared.as_deref())
+    } else {
+        Ok(())
+    };
+    match (body, wanted && early.is_ok()) {
+        (Some(stream), true) => Reply {
+            status: Some(status),
+            body: read_capped(&stream, timeout_ms).await,
+        },
+        (Some(stream), false) => {
+            // Awaited so that a rejection (an already failed stream) is handled, not left loose.
+            let _ = JsFuture::from(stream.cancel()).await;
+            Reply {
+                status: Some(status),
+                body: early.map(|()| String::new()),
+            }
+        }
+        (None, _) => Reply {
+            status: Some(status),
+            body: early.map(|()| String::new()),
+        },
     }
 }
 
-fn init(request: &AuthorizeRequest, timeout_ms: u32) -> Object {
+fn init(request: &UpstreamRequest, timeout_ms: u32) -> Object {
     let set = |target: &Object, key: &str, value: &JsValue| {
         // Setting a property on a fresh plain object cannot fail.
         let _ = Reflect::set(target, &JsValue::from_str(key), value);
@@ -92,47 +92,14 @@ fn init(request: &AuthorizeRequest, timeout_ms: u32) -> Object {
         set(&headers, name, &JsValue::from_str(value));
     }
     let init = Object::new();
-    set(&init, "method", &JsValue::from_str("POST"));
+    set(&init, "method", &JsValue::from_str(request.method.as_str()));
     set(&init, "headers", &headers);
-    set(&init, "body", &JsValue::from_str(&request.body));
+    if let Some(body) = &request.body {
+        set(&init, "body", &JsValue::from_str(body));
+    }
     set(&init, "redirect", &JsValue::from_str("manual"));
     set(&init, "signal", &AbortSignal::timeout(timeout_ms));
     init
-}
-
-async fn read_answer(
-    response: &FetchResponse,
-    status: u16,
-    settings: &Settings,
-) -> Result<AuthorizationLink, Error> {
-    let body = response.body();
-    let declared = response.headers().get("content-length");
-    let early = check_status(status).and_then(|()| check_content_length(declared.as_deref()));
-    if let Err(error) = early {
-        if let Some(body) = body {
-            // Awaited so that a rejection (an already failed stream) is handled, not left loose.
-            let _ = JsFuture::from(body.cancel()).await;
-        }
-        return Err(error);
-    }
-    let text = match body {
-        // A declared length already passed the cap: read it in one go.
-        Some(_) if declared.is_some() => read_whole(response, settings.timeout_ms).await?,
-        // Chunked: read piece by piece, stopping at the cap.
-        Some(stream) => read_capped(&stream, settings.timeout_ms).await?,
-        None => String::new(),
-    };
-    parse_body(status, &text, &settings.authorize_url)
-}
-
-async fn read_whole(response: &FetchResponse, timeout_ms: u32) -> Result<String, Error> {
-    let buffer = JsFuture::from(response.array_buffer())
-        .await
-        .map_err(|error| classify(&error, timeout_ms))?;
-    let mut collector = BodyCollector::default();
-    // The cap still holds if a server sends more than it declared.
-    collector.push(&Uint8Array::new(&buffer).to_vec())?;
-    collector.finish()
 }
 
 async fn read_capped(stream: &BodyStream, timeout_ms: u32) -> Result<String, Error> {

@@ -25,8 +25,9 @@ pub enum Route {
 /// The methods every route here allows.
 pub const ALLOWED_METHODS: &str = "GET, HEAD";
 
-/// The Content-Security-Policy of every HTML page: own files only, never framed.
-pub const HTML_CSP: &str = "default-src 'self'; frame-ancestors 'none'";
+/// The Content-Security-Policy of every HTML page: own files only, never framed, no `<base>`
+/// rewriting, forms posting only to this site, no plugins. `www/_headers` carries the same.
+pub const HTML_CSP: &str = "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'";
 
 /// Maps a request's method and path to a [`Route`].
 pub fn route(method: &str, path: &str) -> Route {
@@ -261,6 +262,14 @@ pub fn public_detail(error: &Error) -> String {
         Error::UpstreamTimeout { .. } => {
             "Freedom ID took too long to answer. Please try again.".to_owned()
         }
+        Error::CodeRejected { .. } | Error::CallbackWithoutCode => {
+            "Freedom ID did not accept this sign-in. It may have been used already or taken too long. Please sign in again.".to_owned()
+        }
+        Error::RefreshRejected { .. } => "Your session has ended. Please sign in again.".to_owned(),
+        Error::StateMismatch => "This sign-in was not started from this browser, or it took too long. Please sign in again.".to_owned(),
+        Error::SignInDeclined { .. } => {
+            "The sign-in was cancelled or refused at Freedom ID. You can try again.".to_owned()
+        }
     }
 }
 
@@ -426,7 +435,9 @@ mod tests {
             let csp = answer.header("content-security-policy");
             assert_eq!(
                 csp,
-                html.then_some("default-src 'self'; frame-ancestors 'none'"),
+                html.then_some(
+                    "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
+                ),
                 "{answer:?}"
             );
         }

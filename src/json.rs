@@ -50,6 +50,8 @@ pub enum JsonError {
     NotAnObject,
     /// `redirect_uri` appears twice: readers may disagree on which one counts.
     DuplicateRedirectUri,
+    /// A member [`read_fields`] was asked for appears twice.
+    DuplicateMember,
 }
 
 /// Reads an authorize answer: a JSON object, checked in full.
@@ -100,6 +102,94 @@ pub fn read_authorize_body(text: &str) -> Result<AuthorizeBody, JsonError> {
     Ok(body)
 }
 
+/// One top-level member of an object read by [`read_fields`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Field {
+    /// Not in the object.
+    Absent,
+    /// `null`.
+    Null,
+    /// A string, decoded.
+    String(String),
+    /// A number, as written.
+    Number(String),
+    /// An object, as its raw text (read it again with [`read_fields`]).
+    Object(String),
+    /// `true`, `false` or an array.
+    Other,
+}
+
+impl Field {
+    /// The string, when the member is one.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Field::String(text) => Some(text),
+            _ => None,
+        }
+    }
+
+    /// Whether the member is there with a value other than `null`.
+    pub fn is_present(&self) -> bool {
+        !matches!(self, Field::Absent | Field::Null)
+    }
+}
+
+/// Reads a whole JSON object strictly and returns the top-level members named in `keys`, in
+/// that order. A named member given twice is [`JsonError::DuplicateMember`]: readers may
+/// disagree on which one counts.
+pub fn read_fields<const N: usize>(text: &str, keys: [&str; N]) -> Result<[Field; N], JsonError> {
+    let mut reader = Reader {
+        bytes: text.as_bytes(),
+        pos: 0,
+    };
+    reader.skip_whitespace();
+    if reader.peek() != Some(b'{') {
+        reader.skip_value(0)?;
+        reader.skip_whitespace();
+        return Err(if reader.at_end() {
+            JsonError::NotAnObject
+        } else {
+            JsonError::Syntax
+        });
+    }
+    let mut fields = core::array::from_fn(|_| Field::Absent);
+    reader.read_object_members(|reader, key| {
+        let Some(index) = keys.iter().position(|wanted| *wanted == key) else {
+            return reader.skip_value(1);
+        };
+        let slot = fields.get_mut(index).ok_or(JsonError::Syntax)?;
+        if *slot != Field::Absent {
+            return Err(JsonError::DuplicateMember);
+        }
+        let start = reader.pos;
+        *slot = match reader.peek() {
+            Some(b'"') => Field::String(reader.read_string()?),
+            Some(b'n') => {
+                reader.skip_value(1)?;
+                Field::Null
+            }
+            Some(b'-' | b'0'..=b'9') => {
+                reader.skip_number()?;
+                Field::Number(reader.text_since(start)?)
+            }
+            Some(b'{') => {
+                reader.skip_value(1)?;
+                Field::Object(reader.text_since(start)?)
+            }
+            _ => {
+                reader.skip_value(1)?;
+                Field::Other
+            }
+        };
+        Ok(())
+    })?;
+    reader.skip_whitespace();
+    if !reader.at_end() {
+        return Err(JsonError::Syntax);
+    }
+    Ok(fields)
+}
+
 struct Reader<'a> {
     bytes: &'a [u8],
     pos: usize,
@@ -108,6 +198,14 @@ struct Reader<'a> {
 impl Reader<'_> {
     fn peek(&self) -> Option<u8> {
         self.bytes.get(self.pos).copied()
+    }
+
+    /// The text from `start` to the current position (a value just read).
+    fn text_since(&self, start: usize) -> Result<String, JsonError> {
+        let bytes = self.bytes.get(start..self.pos).ok_or(JsonError::Syntax)?;
+        core::str::from_utf8(bytes)
+            .map(str::to_owned)
+            .map_err(|_| JsonError::Syntax)
     }
 
     fn at_end(&self) -> bool {
@@ -442,6 +540,36 @@ mod tests {
             read_authorize_body(twice),
             Err(JsonError::DuplicateRedirectUri)
         );
+    }
+
+    #[test]
+    fn read_fields_picks_top_level_members_by_kind() {
+        let text = r#"{"a":"x\u0041","b":-12.5e1,"c":{"code":"1", "n":[1]},"d":null,"e":[1],"f":true,"other":{"a":"inner"}}"#;
+        let [a, b, c, d, e, f, g] = read_fields(text, ["a", "b", "c", "d", "e", "f", "g"]).unwrap();
+        assert_eq!(a, Field::String("xA".into()));
+        assert_eq!(b, Field::Number("-12.5e1".into()));
+        assert_eq!(c, Field::Object(r#"{"code":"1", "n":[1]}"#.into()));
+        let [code] = read_fields(
+            c.as_str().map_or(r#"{"code":"1", "n":[1]}"#, |t| t),
+            ["code"],
+        )
+        .unwrap();
+        assert_eq!(code.as_str(), Some("1"));
+        assert_eq!(
+            (d, e, f, g),
+            (Field::Null, Field::Other, Field::Other, Field::Absent)
+        );
+        assert!(!Field::Null.is_present() && Field::Other.is_present());
+        assert_eq!(
+            read_fields(r#"{"a":1,"a":2}"#, ["a"]),
+            Err(JsonError::DuplicateMember)
+        );
+        assert!(
+            read_fields(r#"{"b":1,"b":2}"#, ["a"]).is_ok(),
+            "unasked members may repeat"
+        );
+        assert_eq!(read_fields("[1]", ["a"]), Err(JsonError::NotAnObject));
+        assert_eq!(read_fields("{\"a\":1} x", ["a"]), Err(JsonError::Syntax));
     }
 
     #[test]

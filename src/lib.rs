@@ -52,13 +52,18 @@
 )]
 
 pub mod authorize;
+pub mod callback;
 pub mod error;
 pub mod grants;
 pub mod http;
 mod json;
+pub mod rate_limit;
 pub mod secret;
 pub mod settings;
 pub mod state;
+pub mod time;
+pub mod token;
+pub mod upstream;
 pub mod url;
 
 #[cfg(feature = "js")]

@@ -1,19 +1,25 @@
-//! The npm package's export: `createAuthorizationLink(options)`. A thin adapter that reads
-//! the options object into the core's settings, makes the same upstream call as the Worker,
-//! and turns the result into a plain object or a rejected `Error` with a `code`.
+//! The npm package's exports: `createAuthorizationLink`, `completeSignIn`,
+//! `exchangeAuthorizationCode` and `refreshTokens`. A thin adapter: it reads the options
+//! object into the core's types, performs the calls the core builds, and turns the core's
+//! answer into a plain object or a rejected `Error` with a `code`.
+//!
+//! Options are read from the object's **own** properties only: a polluted
+//! `Object.prototype.authorizeUrl` must never redirect the client secret.
 
 use js_sys::{Array, Object, Reflect};
-use serde::de::DeserializeOwned;
 use wasm_bindgen::prelude::*;
 
-use crate::authorize::AuthorizeRequest;
+use crate::authorize::{read_reply, AuthorizeRequest};
+use crate::callback::{check_callback, CallbackParams, ExpectedState};
 use crate::error::{Error, ErrorCode};
-use crate::fetch::exchange;
+use crate::fetch::send;
+use crate::secret::{AuthorizationCode, ClientId, ClientSecret, CsrfState, RefreshToken};
 use crate::settings::{
-    GrantsInput, Problem, ProblemReason, Setting, Settings, SettingsInput, StateInput, StateMode,
-    TimeoutInput,
+    parse_client_id, parse_client_secret, parse_timeout, parse_token_url, GrantsInput, Problem,
+    ProblemReason, Setting, Settings, SettingsInput, StateInput, StateMode, TimeoutInput,
 };
-use crate::AuthorizationLink;
+use crate::token::{exchange_request, read_token_reply, refresh_request, TokenCall, Tokens};
+use crate::url::AbsoluteUrl;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &'static str = r#"
@@ -23,25 +29,60 @@ export interface AuthorizationLinkOptions {
   grants: string[];                         // e.g. ["openid", "read.email"]
   authorizeUrl?: string;                    // default https://passport.freedompay.kz/api/v1/oauth/authorize
   timeoutMs?: number;                       // default 5000
-  state?: string;                           // appended to redirectUri as ?state= / &state= (login-CSRF binding)
+  /** Login-CSRF binding. Absent (or undefined/null): a fresh 256-bit state is made and returned.
+   *  A string: yours is used. false: no state (only if you bind the sign-in some other way). */
+  state?: string | false | null;
 }
 export interface AuthorizationLink {
   url: string;                 // the Freedom ID link to redirect the user to
   trackId: string | null;      // track_id query parameter of the link, if present
   expireAt: number | null;     // expire_at (unix seconds) of the link, if present
+  /** The state appended to redirectUri: keep it in the user's session and pass it to
+   *  completeSignIn as expectedState. null only when made with state: false. */
+  state: string | null;
+}
+export interface CompleteSignInOptions {
+  clientId: string; clientSecret: string;
+  callbackUrl: string;            // the full URL Freedom ID sent the user back to (or its path and query)
+  expectedState: string | false;  // the state kept from createAuthorizationLink; false only if you made the link with state: false
+  tokenUrl?: string;              // default https://passport.freedompay.kz/api/v1/oauth/token
+  timeoutMs?: number;             // default 5000
+}
+export interface ExchangeAuthorizationCodeOptions {
+  clientId: string; clientSecret: string;
+  code: string;                   // the authorization_code from the callback
+  tokenUrl?: string; timeoutMs?: number;
+}
+export interface RefreshTokensOptions {
+  refreshToken: string;           // used up by this call: store the new one
+  tokenUrl?: string; timeoutMs?: number;
+}
+export interface Tokens {
+  id: string | null;              // Freedom ID's id for this token pair
+  accessToken: string;
+  refreshToken: string;
+  accessExpiresAt: number;        // unix seconds
+  refreshExpiresAt: number;       // unix seconds
 }
 "#;
 
-/// Logs panics through `console.error` (runs once, when the module loads).
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = crypto, js_name = getRandomValues)]
+    fn get_random_values(buffer: &mut [u8]);
+}
+
+/// Logs panics through `console.error` when the module loads. Not exported by name: the
+/// `start` section runs it.
 #[wasm_bindgen(start)]
-fn start() {
+fn install_panic_hook() {
     crate::panic_hook::install();
 }
 
 /// Asks Freedom ID for a sign-in link to redirect the user to.
 ///
-/// With `state`, the value is appended to `redirectUri` (Freedom ID returns it on the
-/// callback): keep a copy bound to the user's session and compare it there.
+/// A fresh login-CSRF `state` is made and appended to `redirectUri` unless `state` is
+/// given (yours is used) or `false` (none); it is returned as `link.state`.
 ///
 /// Rejects with an `Error` whose `code` is `INVALID_OPTIONS`, `UPSTREAM_STATUS` (with a
 /// numeric `status`), `UPSTREAM_MALFORMED`, `UNTRUSTED_LINK`, `UPSTREAM_NETWORK` or
@@ -50,40 +91,364 @@ fn start() {
 pub async fn create_authorization_link(
     #[wasm_bindgen(unchecked_param_type = "AuthorizationLinkOptions")] options: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let settings = read_options(&options)
-        .map_err(|message| js_error(ErrorCode::InvalidOptions, &message, None))?;
+    let settings = read_link_options(&options).map_err(invalid_options)?;
     let state = match &settings.state {
-        StateMode::Given(state) => Some(state.as_str()),
-        StateMode::Bind | StateMode::Off => None,
+        StateMode::Given(state) => Some(state.clone()),
+        StateMode::Bind => Some(random_state().secret().to_owned()),
+        StateMode::Off => None,
     };
-    let request = AuthorizeRequest::new(&settings, state);
-    match exchange(&request, &settings).await.result {
-        Ok(link) => Ok(link_object(&link)),
+    let request = AuthorizeRequest::new(&settings, state.as_deref()).to_upstream();
+    let reply = send(&request, settings.timeout_ms).await;
+    match read_reply(&reply, &settings.authorize_url) {
+        Ok(link) => {
+            let object = Object::new();
+            set(&object, "url", &JsValue::from_str(link.url.as_str()));
+            set(
+                &object,
+                "trackId",
+                &optional_string(link.track_id.as_deref()),
+            );
+            // Unix seconds fit a JavaScript number exactly for the next 285 million years.
+            let expire_at = link
+                .expire_at
+                .map_or(JsValue::NULL, |at| JsValue::from_f64(at as f64));
+            set(&object, "expireAt", &expire_at);
+            set(&object, "state", &optional_string(state.as_deref()));
+            Ok(object.into())
+        }
         Err(error) => Err(upstream_error(&error)),
     }
 }
 
-/// Reads and validates the options, or says what is wrong with them (never a value).
-fn read_options(options: &JsValue) -> Result<Settings, String> {
-    if !options.is_object() || Array::is_array(options) {
-        return Err("createAuthorizationLink expects an options object".to_owned());
+/// Completes a sign-in on the callback: checks the callback's `state` against
+/// `expectedState` (in constant time, before anything is sent), then exchanges the code.
+///
+/// Rejects with `STATE_MISMATCH` (nothing sent), `SIGN_IN_DECLINED` (with
+/// `freedomIdErrorCode`), `CODE_REJECTED` (with `status` and, when sent, `upstreamCode`),
+/// `INVALID_OPTIONS`, or the upstream codes of `createAuthorizationLink`.
+#[wasm_bindgen(js_name = completeSignIn, unchecked_return_type = "Tokens")]
+pub async fn complete_sign_in(
+    #[wasm_bindgen(unchecked_param_type = "CompleteSignInOptions")] options: JsValue,
+) -> Result<JsValue, JsValue> {
+    let mut reader = OptionsReader::new(&options, "completeSignIn").map_err(invalid_options)?;
+    let client = reader.client();
+    let callback_url = reader.required_string("callbackUrl");
+    let expected = reader.expected_state();
+    let endpoint = reader.token_endpoint();
+    reader.finish().map_err(invalid_options)?;
+    let (Some(client), Some(callback_url), Some(expected), Some(endpoint)) =
+        (client, callback_url, expected, endpoint)
+    else {
+        return Err(invalid_options(
+            "completeSignIn: invalid options".to_owned(),
+        ));
+    };
+    let params = CallbackParams::from_url(&callback_url)
+        .map_err(|why| invalid_options(format!("invalid options: callbackUrl {why}")))?;
+    let expected = match &expected {
+        Some(state) => ExpectedState::Value(state),
+        None => ExpectedState::Off,
+    };
+    let code = match check_callback(&params, expected) {
+        Ok(code) => code,
+        Err(Error::CallbackWithoutCode) => {
+            return Err(invalid_options(
+                "invalid options: callbackUrl has neither authorization_code nor error_code"
+                    .to_owned(),
+            ))
+        }
+        Err(error) => return Err(upstream_error(&error)),
+    };
+    exchange(&client, &code, &endpoint).await
+}
+
+/// Exchanges an authorization code for tokens (no state check: use `completeSignIn` on a
+/// callback).
+#[wasm_bindgen(js_name = exchangeAuthorizationCode, unchecked_return_type = "Tokens")]
+pub async fn exchange_authorization_code(
+    #[wasm_bindgen(unchecked_param_type = "ExchangeAuthorizationCodeOptions")] options: JsValue,
+) -> Result<JsValue, JsValue> {
+    let mut reader =
+        OptionsReader::new(&options, "exchangeAuthorizationCode").map_err(invalid_options)?;
+    let client = reader.client();
+    let code = reader.required_string("code");
+    let endpoint = reader.token_endpoint();
+    reader.finish().map_err(invalid_options)?;
+    let (Some(client), Some(code), Some(endpoint)) = (client, code, endpoint) else {
+        return Err(invalid_options(
+            "exchangeAuthorizationCode: invalid options".to_owned(),
+        ));
+    };
+    exchange(&client, &AuthorizationCode::new(code), &endpoint).await
+}
+
+/// Trades a refresh token for a new token pair. The old refresh token is used up: store
+/// the new one. Rejects with `REFRESH_REJECTED` when Freedom ID refuses it.
+#[wasm_bindgen(js_name = refreshTokens, unchecked_return_type = "Tokens")]
+pub async fn refresh_tokens(
+    #[wasm_bindgen(unchecked_param_type = "RefreshTokensOptions")] options: JsValue,
+) -> Result<JsValue, JsValue> {
+    let mut reader = OptionsReader::new(&options, "refreshTokens").map_err(invalid_options)?;
+    let refresh_token = reader.required_string("refreshToken");
+    let endpoint = reader.token_endpoint();
+    reader.finish().map_err(invalid_options)?;
+    let (Some(refresh_token), Some(endpoint)) = (refresh_token, endpoint) else {
+        return Err(invalid_options("refreshTokens: invalid options".to_owned()));
+    };
+    let request = refresh_request(&endpoint.url, &RefreshToken::new(refresh_token));
+    let reply = send(&request, endpoint.timeout_ms).await;
+    read_token_reply(TokenCall::Refresh, &reply)
+        .map(|tokens| tokens_object(&tokens))
+        .map_err(|error| upstream_error(&error))
+}
+
+async fn exchange(
+    client: &(ClientId, ClientSecret),
+    code: &AuthorizationCode,
+    endpoint: &TokenEndpoint,
+) -> Result<JsValue, JsValue> {
+    let request = exchange_request(&endpoint.url, &client.0, &client.1, code);
+    let reply = send(&request, endpoint.timeout_ms).await;
+    read_token_reply(TokenCall::Exchange, &reply)
+        .map(|tokens| tokens_object(&tokens))
+        .map_err(|error| upstream_error(&error))
+}
+
+/// Where and how long the token calls go.
+struct TokenEndpoint {
+    url: AbsoluteUrl,
+    timeout_ms: u32,
+}
+
+/// A fresh state: 256 bits from the runtime's CSPRNG, URL-safe base64.
+fn random_state() -> CsrfState {
+    let mut random = [0_u8; crate::state::STATE_BYTES];
+    get_random_values(&mut random);
+    CsrfState::new(crate::state::encode_state(&random))
+}
+
+/// Reads an options object's own properties, collecting every problem (never a value).
+struct OptionsReader<'a> {
+    options: &'a JsValue,
+    problems: Vec<String>,
+}
+
+/// One own property: absent (missing, `undefined` or `null`), a value, or a getter that threw.
+enum Own {
+    Absent,
+    Value(JsValue),
+    Unreadable,
+}
+
+impl<'a> OptionsReader<'a> {
+    fn new(options: &'a JsValue, function: &str) -> Result<OptionsReader<'a>, String> {
+        if !options.is_object() || Array::is_array(options) {
+            return Err(format!("{function} expects an options object"));
+        }
+        Ok(OptionsReader {
+            options,
+            problems: Vec::new(),
+        })
     }
+
+    /// The own property `name`; inherited ones (a polluted prototype) are never read.
+    fn own(&self, name: &str) -> Own {
+        own_property(self.options, name)
+    }
+
+    fn problem(&mut self, name: &str, reason: &str) {
+        self.problems.push(format!("{name} {reason}"));
+    }
+
+    fn string(&mut self, name: &str) -> Option<String> {
+        match self.own(name) {
+            Own::Absent => None,
+            Own::Value(value) => {
+                let text = value.as_string();
+                if text.is_none() {
+                    self.problem(name, "must be a string");
+                }
+                text
+            }
+            Own::Unreadable => {
+                self.problem(name, "could not be read");
+                None
+            }
+        }
+    }
+
+    fn required_string(&mut self, name: &str) -> Option<String> {
+        let present = !matches!(self.own(name), Own::Absent);
+        match self.string(name) {
+            Some(text) if !text.is_empty() => Some(text),
+            Some(_) => {
+                self.problem(name, "is missing");
+                None
+            }
+            None if !present => {
+                self.problem(name, "is missing");
+                None
+            }
+            None => None,
+        }
+    }
+
+    fn checked<T>(&mut self, name: &str, result: Result<T, ProblemReason>) -> Option<T> {
+        result
+            .map_err(|reason| self.problem(name, &reason.to_string()))
+            .ok()
+    }
+
+    fn client(&mut self) -> Option<(ClientId, ClientSecret)> {
+        let id = self.string("clientId");
+        let id = self.checked("clientId", parse_client_id(id.as_deref()));
+        let secret = self.string("clientSecret");
+        let secret = self.checked("clientSecret", parse_client_secret(secret.as_deref()));
+        Some((id?, secret?))
+    }
+
+    fn token_endpoint(&mut self) -> Option<TokenEndpoint> {
+        let url = self.string("tokenUrl");
+        let url = self.checked("tokenUrl", parse_token_url(url.as_deref()));
+        let timeout = match self.own("timeoutMs") {
+            Own::Absent => None,
+            Own::Value(value) => match value.as_f64() {
+                Some(number) => Some(TimeoutInput::Number(number)),
+                None => {
+                    self.problem("timeoutMs", "must be a number");
+                    return None;
+                }
+            },
+            Own::Unreadable => {
+                self.problem("timeoutMs", "could not be read");
+                return None;
+            }
+        };
+        let timeout_ms = self.checked("timeoutMs", parse_timeout(timeout));
+        Some(TokenEndpoint {
+            url: url?,
+            timeout_ms: timeout_ms?,
+        })
+    }
+
+    /// `expectedState`: a non-empty string, or `false` (the link was made without one).
+    fn expected_state(&mut self) -> Option<Option<CsrfState>> {
+        match self.own("expectedState") {
+            Own::Value(value) if value.as_bool() == Some(false) => Some(None),
+            Own::Value(value) => match value.as_string() {
+                Some(text) if !text.is_empty() => Some(Some(CsrfState::new(text))),
+                _ => {
+                    self.problem(
+                        "expectedState",
+                        "must be the state from createAuthorizationLink (a non-empty string), or false",
+                    );
+                    None
+                }
+            },
+            Own::Absent => {
+                self.problem(
+                    "expectedState",
+                    "is missing (pass the state kept from createAuthorizationLink, or false)",
+                );
+                None
+            }
+            Own::Unreadable => {
+                self.problem("expectedState", "could not be read");
+                None
+            }
+        }
+    }
+
+    fn finish(self) -> Result<(), String> {
+        if self.problems.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("invalid options: {}", self.problems.join("; ")))
+        }
+    }
+}
+
+fn own_property(options: &JsValue, name: &str) -> Own {
+    let key = JsValue::from_str(name);
+    let Some(object) = options.dyn_ref::<Object>() else {
+        return Own::Absent;
+    };
+    // A throwing Proxy trap reads as unreadable, like a throwing getter.
+    let has_own = Reflect::get_own_property_descriptor(object, &key);
+    match has_own {
+        Ok(descriptor) if descriptor.is_undefined() => Own::Absent,
+        Ok(_) => match Reflect::get(options, &key) {
+            Ok(value) if value.is_undefined() || value.is_null() => Own::Absent,
+            Ok(value) => Own::Value(value),
+            Err(_) => Own::Unreadable,
+        },
+        Err(_) => Own::Unreadable,
+    }
+}
+
+/// Reads `createAuthorizationLink`'s options into settings, or says what is wrong (never a value).
+fn read_link_options(options: &JsValue) -> Result<Settings, String> {
+    let reader = OptionsReader::new(options, "createAuthorizationLink")?;
     let mut problems = Vec::new();
-    let client_id: Option<String> = option(options, Setting::ClientId, "a string", &mut problems);
-    let client_secret: Option<String> =
-        option(options, Setting::ClientSecret, "a string", &mut problems);
-    let redirect_uri: Option<String> =
-        option(options, Setting::RedirectUri, "a string", &mut problems);
-    let grants: Option<Vec<String>> = option(
-        options,
-        Setting::Grants,
-        "an array of strings",
-        &mut problems,
-    );
-    let authorize_url: Option<String> =
-        option(options, Setting::AuthorizeUrl, "a string", &mut problems);
-    let timeout_ms: Option<f64> = option(options, Setting::TimeoutMs, "a number", &mut problems);
-    let state: Option<String> = option(options, Setting::State, "a string", &mut problems);
+    let text = |setting: Setting, problems: &mut Vec<Problem>| -> Option<String> {
+        match reader.own(setting.option_name()) {
+            Own::Absent => None,
+            Own::Value(value) => value.as_string().or_else(|| {
+                problems.push(wrong_type(setting, "a string"));
+                None
+            }),
+            Own::Unreadable => {
+                problems.push(unreadable(setting));
+                None
+            }
+        }
+    };
+    let client_id = text(Setting::ClientId, &mut problems);
+    let client_secret = text(Setting::ClientSecret, &mut problems);
+    let redirect_uri = text(Setting::RedirectUri, &mut problems);
+    let authorize_url = text(Setting::AuthorizeUrl, &mut problems);
+    let grants: Option<Vec<String>> = match reader.own(Setting::Grants.option_name()) {
+        Own::Absent => None,
+        Own::Value(value) => serde_wasm_bindgen::from_value(value)
+            .map_err(|_| problems.push(wrong_type(Setting::Grants, "an array of strings")))
+            .ok(),
+        Own::Unreadable => {
+            problems.push(unreadable(Setting::Grants));
+            None
+        }
+    };
+    let timeout_ms = match reader.own(Setting::TimeoutMs.option_name()) {
+        Own::Absent => None,
+        Own::Value(value) => value.as_f64().or_else(|| {
+            problems.push(wrong_type(Setting::TimeoutMs, "a number"));
+            None
+        }),
+        Own::Unreadable => {
+            problems.push(unreadable(Setting::TimeoutMs));
+            None
+        }
+    };
+    // Absent: a fresh state (Bind); false: none; a string: the caller's.
+    let (state, state_off) = match reader.own(Setting::State.option_name()) {
+        Own::Absent => (None, false),
+        Own::Value(value) if value.as_bool() == Some(false) => (None, true),
+        Own::Value(value) => match value.as_string() {
+            Some(text) => (Some(text), false),
+            None => {
+                problems.push(wrong_type(Setting::State, "a string or false"));
+                (None, false)
+            }
+        },
+        Own::Unreadable => {
+            problems.push(unreadable(Setting::State));
+            (None, false)
+        }
+    };
+    let state_input = match (&state, state_off) {
+        (Some(text), _) => StateInput::Value(text),
+        (None, true) => StateInput::Switch("off"),
+        (None, false) => StateInput::Switch("on"),
+    };
     Settings::from_input(SettingsInput {
         client_id: client_id.as_deref(),
         client_secret: client_secret.as_deref(),
@@ -91,31 +456,24 @@ fn read_options(options: &JsValue) -> Result<Settings, String> {
         grants: grants.as_deref().map(GrantsInput::Items),
         authorize_url: authorize_url.as_deref(),
         timeout_ms: timeout_ms.map(TimeoutInput::Number),
-        state: state.as_deref().map(StateInput::Value),
+        state: Some(state_input),
         early_problems: problems,
     })
     .map_err(|error| format!("invalid options: {}", error.describe(Setting::option_name)))
 }
 
-/// One property, read with serde-wasm-bindgen; `undefined`/`null` mean "not given".
-fn option<T: DeserializeOwned>(
-    options: &JsValue,
-    setting: Setting,
-    expected: &'static str,
-    problems: &mut Vec<Problem>,
-) -> Option<T> {
-    let value = Reflect::get(options, &JsValue::from_str(setting.option_name())).ok()?;
-    if value.is_undefined() || value.is_null() {
-        return None;
+fn wrong_type(setting: Setting, expected: &'static str) -> Problem {
+    Problem {
+        setting,
+        reason: ProblemReason::WrongType(expected),
     }
-    serde_wasm_bindgen::from_value(value)
-        .map_err(|_| {
-            problems.push(Problem {
-                setting,
-                reason: ProblemReason::WrongType(expected),
-            })
-        })
-        .ok()
+}
+
+fn unreadable(setting: Setting) -> Problem {
+    Problem {
+        setting,
+        reason: ProblemReason::Unreadable,
+    }
 }
 
 fn set(target: &Object, key: &str, value: &JsValue) {
@@ -123,42 +481,71 @@ fn set(target: &Object, key: &str, value: &JsValue) {
     let _ = Reflect::set(target, &JsValue::from_str(key), value);
 }
 
-fn link_object(link: &AuthorizationLink) -> JsValue {
+fn optional_string(text: Option<&str>) -> JsValue {
+    text.map_or(JsValue::NULL, JsValue::from_str)
+}
+
+fn tokens_object(tokens: &Tokens) -> JsValue {
     let object = Object::new();
-    set(&object, "url", &JsValue::from_str(link.url.as_str()));
+    set(&object, "id", &optional_string(tokens.id.as_deref()));
     set(
         &object,
-        "trackId",
-        &link
-            .track_id
-            .as_deref()
-            .map_or(JsValue::NULL, JsValue::from_str),
+        "accessToken",
+        &JsValue::from_str(tokens.access_token.secret()),
     );
-    // Unix seconds fit a JavaScript number exactly for the next 285 million years.
     set(
         &object,
-        "expireAt",
-        &link
-            .expire_at
-            .map_or(JsValue::NULL, |at| JsValue::from_f64(at as f64)),
+        "refreshToken",
+        &JsValue::from_str(tokens.refresh_token.secret()),
+    );
+    set(
+        &object,
+        "accessExpiresAt",
+        &JsValue::from_f64(tokens.access_expires_at as f64),
+    );
+    set(
+        &object,
+        "refreshExpiresAt",
+        &JsValue::from_f64(tokens.refresh_expires_at as f64),
     );
     object.into()
 }
 
-fn upstream_error(error: &Error) -> JsValue {
-    let status = match error {
-        Error::UpstreamStatus { status } => Some(*status),
-        _ => None,
-    };
-    js_error(error.code(), &error.to_string(), status)
+fn invalid_options(message: String) -> JsValue {
+    js_error(ErrorCode::InvalidOptions, &message)
 }
 
-/// A real `Error` with `code` (and `status` for `UPSTREAM_STATUS`), so callers can branch.
-fn js_error(code: ErrorCode, message: &str, status: Option<u16>) -> JsValue {
+/// A real `Error` with `code`, and the details callers branch on: `status` for
+/// `UPSTREAM_STATUS`, `CODE_REJECTED` and `REFRESH_REJECTED`; `upstreamCode` when Freedom ID
+/// sent one; `freedomIdErrorCode` for `SIGN_IN_DECLINED`.
+fn upstream_error(error: &Error) -> JsValue {
+    let object = js_error(error.code(), &error.to_string());
+    let target: &Object = object.unchecked_ref();
+    match error {
+        Error::UpstreamStatus { status } => set(target, "status", &JsValue::from(*status)),
+        Error::CodeRejected {
+            status,
+            upstream_code,
+        }
+        | Error::RefreshRejected {
+            status,
+            upstream_code,
+        } => {
+            set(target, "status", &JsValue::from(*status));
+            if let Some(code) = upstream_code {
+                set(target, "upstreamCode", &JsValue::from_str(code));
+            }
+        }
+        Error::SignInDeclined { error_code } => {
+            set(target, "freedomIdErrorCode", &JsValue::from_str(error_code));
+        }
+        _ => {}
+    }
+    object
+}
+
+fn js_error(code: ErrorCode, message: &str) -> JsValue {
     let error = js_sys::Error::new(&format!("freedom-id-edge: {message}"));
     set(&error, "code", &JsValue::from_str(code.as_str()));
-    if let Some(status) = status {
-        set(&error, "status", &JsValue::from(status));
-    }
     error.into()
 }

@@ -1,7 +1,8 @@
-//! The client credentials, and the Basic header made from them.
+//! The secrets this crate handles: client credentials, the `Authorization` header made from
+//! them, codes, tokens, the login-CSRF state and the session-sealing secret.
 //!
-//! The secret and the header print `[redacted]` in `Debug` and have no `Display` nor
-//! `PartialEq`, so neither can slip into a log line, an error or a comparison by accident.
+//! Each prints `[redacted]` in `Debug` and has no `Display` nor `PartialEq`, so none can slip
+//! into a log line, an error or a timing-leaky comparison by accident.
 
 use core::fmt;
 
@@ -46,16 +47,22 @@ impl fmt::Debug for ClientSecret {
     }
 }
 
-/// An `Authorization: Basic base64(client_id:client_secret)` header value.
+/// An `Authorization` header value for Freedom ID: `Basic` (client credentials) or
+/// `Bearer` (a refresh token).
 #[derive(Clone)]
-pub struct BasicAuthorization(String);
+pub struct AuthorizationHeader(String);
 
-impl BasicAuthorization {
-    /// Builds the header value as Freedom ID documents it: the pair as given, not
-    /// form-encoded first.
-    pub fn new(client_id: &ClientId, client_secret: &ClientSecret) -> BasicAuthorization {
+impl AuthorizationHeader {
+    /// `Basic base64(client_id:client_secret)`, as Freedom ID documents it: the pair as given,
+    /// not form-encoded first.
+    pub fn basic(client_id: &ClientId, client_secret: &ClientSecret) -> AuthorizationHeader {
         let pair = format!("{}:{}", client_id.as_str(), client_secret.secret());
-        BasicAuthorization(format!("Basic {}", STANDARD.encode(pair)))
+        AuthorizationHeader(format!("Basic {}", STANDARD.encode(pair)))
+    }
+
+    /// `Bearer <refresh token>`, for the refresh call.
+    pub fn bearer(token: &RefreshToken) -> AuthorizationHeader {
+        AuthorizationHeader(format!("Bearer {}", token.secret()))
     }
 
     /// The header value, to hand to the HTTP client and nowhere else.
@@ -64,10 +71,69 @@ impl BasicAuthorization {
     }
 }
 
-impl fmt::Debug for BasicAuthorization {
+impl fmt::Debug for AuthorizationHeader {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("BasicAuthorization([redacted])")
+        f.write_str("AuthorizationHeader([redacted])")
     }
+}
+
+/// Declares a secret string newtype: `Debug` prints `Name([redacted])`, there is no
+/// `Display` and no `PartialEq` (compare with [`constant_time_eq`] where a comparison is
+/// needed), and the value comes out only through `secret()`.
+macro_rules! secret_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone)]
+        pub struct $name(String);
+
+        impl $name {
+            /// Wraps a value.
+            pub fn new(value: impl Into<String>) -> $name {
+                $name(value.into())
+            }
+
+            /// The value itself, for the one place that must send or store it.
+            pub fn secret(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(concat!(stringify!($name), "([redacted])"))
+            }
+        }
+    };
+}
+
+secret_type!(
+    /// The one-time `authorization_code` Freedom ID appends to the redirect URI.
+    AuthorizationCode
+);
+secret_type!(
+    /// An access token: what the app sends to Freedom ID's APIs on the user's behalf.
+    AccessToken
+);
+secret_type!(
+    /// A refresh token: trades for a new token pair once, then is used up.
+    RefreshToken
+);
+secret_type!(
+    /// The login-CSRF `state`: 256 random bits that tie a sign-in to the browser that began it.
+    CsrfState
+);
+secret_type!(
+    /// A session-sealing secret (`FREEDOM_ID_SESSION_SECRET`, one of its keys).
+    SessionSecret
+);
+
+/// Whether `a` and `b` are equal, in time that depends only on their lengths (no prefix leak).
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0_u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 #[cfg(test)]
@@ -86,7 +152,7 @@ mod tests {
             ("", "", "Basic Og=="),
         ];
         for (id, secret, expected) in cases {
-            let header = BasicAuthorization::new(&ClientId::new(id), &ClientSecret::new(secret));
+            let header = AuthorizationHeader::basic(&ClientId::new(id), &ClientSecret::new(secret));
             assert_eq!(header.secret(), expected);
         }
     }
@@ -94,11 +160,35 @@ mod tests {
     #[test]
     fn debug_output_is_redacted() {
         let secret = ClientSecret::new("hunter2");
-        let header = BasicAuthorization::new(&ClientId::new("id"), &secret);
+        let header = AuthorizationHeader::basic(&ClientId::new("id"), &secret);
         let shown = format!("{secret:?} {header:?}");
         assert_eq!(
             shown,
-            "ClientSecret([redacted]) BasicAuthorization([redacted])"
+            "ClientSecret([redacted]) AuthorizationHeader([redacted])"
         );
+        let refresh = RefreshToken::new("r-token");
+        let shown = format!(
+            "{:?} {:?} {:?} {:?} {:?} {:?}",
+            AuthorizationCode::new("c0de"),
+            AccessToken::new("a-token"),
+            refresh,
+            CsrfState::new("st4te"),
+            SessionSecret::new("k3y"),
+            AuthorizationHeader::bearer(&refresh)
+        );
+        for value in ["c0de", "a-token", "r-token", "st4te", "k3y"] {
+            assert!(!shown.contains(value), "{shown}");
+        }
+        assert!(shown.starts_with("AuthorizationCode([redacted]) AccessToken([redacted])"));
+    }
+
+    #[test]
+    fn bearer_header_and_constant_time_comparison() {
+        let header = AuthorizationHeader::bearer(&RefreshToken::new("abc"));
+        assert_eq!(header.secret(), "Bearer abc");
+        assert!(constant_time_eq("abc", "abc"));
+        for other in ["abd", "ab", "abcd", ""] {
+            assert!(!constant_time_eq("abc", other), "{other}");
+        }
     }
 }

@@ -92,6 +92,8 @@ pub enum ProblemReason {
     Missing,
     /// Set, but to a value of the wrong type (npm options only).
     WrongType(&'static str),
+    /// A getter (or Proxy trap) that threw when read (npm options only).
+    Unreadable,
     /// Starts or ends with whitespace (easy to paste by mistake, so refused, not trimmed).
     SurroundingWhitespace,
     /// Has a control character.
@@ -122,6 +124,7 @@ impl fmt::Display for ProblemReason {
         match self {
             ProblemReason::Missing => f.write_str("is missing"),
             ProblemReason::WrongType(expected) => write!(f, "must be {expected}"),
+            ProblemReason::Unreadable => f.write_str("could not be read"),
             ProblemReason::SurroundingWhitespace => f.write_str("starts or ends with whitespace"),
             ProblemReason::ControlCharacter => f.write_str("contains a control character"),
             ProblemReason::ColonInClientId => f.write_str("contains ':'"),
@@ -312,7 +315,7 @@ impl Settings {
         );
         let state = check(&mut problems, Setting::State, parse_state(input.state));
         if let (Some(uri), Some(StateMode::Bind | StateMode::Given(_))) = (&redirect_uri, &state) {
-            if uri.query_param(crate::state::STATE_PARAM).is_some() {
+            if uri.has_query_param(crate::state::STATE_PARAM) {
                 problems.push(Problem {
                     setting: Setting::RedirectUri,
                     reason: ProblemReason::StateInRedirectUri,
@@ -383,7 +386,7 @@ fn check_credential(value: &str) -> Result<(), ProblemReason> {
     Ok(())
 }
 
-fn parse_client_id(value: Option<&str>) -> Result<ClientId, ProblemReason> {
+pub(crate) fn parse_client_id(value: Option<&str>) -> Result<ClientId, ProblemReason> {
     let value = required(value)?;
     check_credential(value)?;
     if value.contains(':') {
@@ -392,7 +395,7 @@ fn parse_client_id(value: Option<&str>) -> Result<ClientId, ProblemReason> {
     Ok(ClientId::new(value))
 }
 
-fn parse_client_secret(value: Option<&str>) -> Result<ClientSecret, ProblemReason> {
+pub(crate) fn parse_client_secret(value: Option<&str>) -> Result<ClientSecret, ProblemReason> {
     let value = required(value)?;
     check_credential(value)?;
     Ok(ClientSecret::new(value))
@@ -412,6 +415,16 @@ fn parse_web_url(value: &str) -> Result<AbsoluteUrl, ProblemReason> {
 
 fn parse_redirect_uri(value: Option<&str>) -> Result<AbsoluteUrl, ProblemReason> {
     parse_web_url(required(value)?)
+}
+
+/// The token endpoint: Freedom ID's own ([`crate::token::DEFAULT_TOKEN_URL`]) when not
+/// given, else by the same rules as the authorize URL.
+#[cfg_attr(not(feature = "node"), allow(dead_code))]
+pub(crate) fn parse_token_url(value: Option<&str>) -> Result<AbsoluteUrl, ProblemReason> {
+    match value {
+        None | Some("") => parse_web_url(crate::token::DEFAULT_TOKEN_URL),
+        Some(value) => parse_web_url(value),
+    }
 }
 
 fn parse_authorize_url(value: Option<&str>) -> Result<AbsoluteUrl, ProblemReason> {
@@ -448,7 +461,7 @@ fn parse_state(value: Option<StateInput<'_>>) -> Result<StateMode, ProblemReason
     }
 }
 
-fn parse_timeout(value: Option<TimeoutInput<'_>>) -> Result<u32, ProblemReason> {
+pub(crate) fn parse_timeout(value: Option<TimeoutInput<'_>>) -> Result<u32, ProblemReason> {
     let millis = match value {
         None | Some(TimeoutInput::Text("")) => return Ok(DEFAULT_TIMEOUT_MS),
         Some(TimeoutInput::Text(text)) => {
@@ -536,6 +549,9 @@ mod tests {
         for uri in [
             "https://app.example.com/cb?state=x",
             "https://app.example.com/cb?a=1&st%61te=x",
+            // Issue 9: an undecodable own state used to pass as "no state".
+            "https://app.example.com/cb?state=%FF",
+            "https://app.example.com/cb?state=%FF&state=%FF",
         ] {
             assert_eq!(
                 bad_settings(env(&[("FREEDOM_ID_REDIRECT_URI", Some(uri))])),

@@ -156,18 +156,41 @@ impl AbsoluteUrl {
         rest.split_once('?').map(|(_, query)| query)
     }
 
-    /// The first value of query parameter `name`, percent-decoded (and `+` read as a
-    /// space); `None` when absent or when its decoded bytes are not UTF-8.
+    /// The value of the **first** occurrence of query parameter `name`, percent-decoded (and
+    /// `+` read as a space); `None` when absent, and `None` too when that first value does not
+    /// decode to UTF-8 (a later, decodable occurrence never stands in for it).
     pub fn query_param(&self, name: &str) -> Option<String> {
-        self.query()?.split('&').find_map(|pair| {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            if percent_decode(key)? == name {
-                percent_decode(value)
-            } else {
-                None
-            }
-        })
+        percent_decode(self.first_raw_param(name)?)
     }
+
+    /// Whether query parameter `name` occurs at all, whatever its value.
+    pub fn has_query_param(&self, name: &str) -> bool {
+        self.first_raw_param(name).is_some()
+    }
+
+    /// The raw (still encoded) value of the first occurrence of `name`.
+    fn first_raw_param(&self, name: &str) -> Option<&str> {
+        first_raw_param(self.query()?, name)
+    }
+}
+
+/// In a query string (no `?`), the raw value of the first occurrence of `name`.
+fn first_raw_param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
+    query.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (percent_decode(key).as_deref() == Some(name)).then_some(value)
+    })
+}
+
+/// [`AbsoluteUrl::query_param`] for a bare query string (no `?`): the first occurrence's
+/// value, decoded, or `None` when absent or undecodable.
+pub fn query_string_param(query: &str, name: &str) -> Option<String> {
+    percent_decode(first_raw_param(query, name)?)
+}
+
+/// Whether `name` occurs in a bare query string, whatever its value.
+pub fn query_string_has(query: &str, name: &str) -> bool {
+    first_raw_param(query, name).is_some()
 }
 
 impl fmt::Debug for AbsoluteUrl {
@@ -424,6 +447,18 @@ mod tests {
         let bad_escape = AbsoluteUrl::parse("https://x.kz/?a=%zz&b=%ff").unwrap();
         assert_eq!(bad_escape.query_param("a"), None);
         assert_eq!(bad_escape.query_param("b"), None);
+        assert!(bad_escape.has_query_param("a") && !bad_escape.has_query_param("c"));
+    }
+
+    #[test]
+    fn an_undecodable_first_value_is_not_replaced_by_a_later_one() {
+        // Regression (issue 9): `state=%FF&state=ok` used to read as `ok`, so a redirect URI
+        // with its own undecodable state slipped past the "already has a state" check.
+        let url = AbsoluteUrl::parse("https://x.kz/cb?state=%FF&state=ok").unwrap();
+        assert_eq!(url.query_param("state"), None);
+        assert!(url.has_query_param("state"));
+        let later = AbsoluteUrl::parse("https://x.kz/cb?state=one&state=two").unwrap();
+        assert_eq!(later.query_param("state").as_deref(), Some("one"));
     }
 
     #[test]

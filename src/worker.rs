@@ -8,20 +8,20 @@ use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use worker::{console_error, event, Context, Env, Request, Response, ResponseBuilder};
 
-use crate::authorize::AuthorizeRequest;
+use crate::authorize::{read_reply, AuthorizeRequest};
 use crate::error::{Error, ErrorCode};
-use crate::fetch::exchange;
+use crate::fetch::send;
 use crate::http::{self, failure_log_line, prefers_html, problem, route, Answer, Route};
+use crate::rate_limit::rate_limit_key;
 use crate::settings::{Settings, SettingsError, StateMode};
 use crate::state::{self, STATE_BYTES, STATE_COOKIE, STATE_PARAM};
 use crate::url::AbsoluteUrl;
 
 /// The optional rate-limiting binding (`[[ratelimits]]` in wrangler.toml).
 const RATE_LIMITER_BINDING: &str = "FREEDOM_ID_RATE_LIMITER";
-/// The optional static-assets binding serving `www/`.
-const ASSETS_BINDING: &str = "ASSETS";
-/// Where the callback page lives among the assets.
-const CALLBACK_PAGE: &str = "https://assets.invalid/callback-page";
+/// The callback page, shown only by `/callback` after the state check: it is compiled in,
+/// not a static asset, so no URL reaches it around the check.
+const CALLBACK_PAGE: &str = include_str!("pages/callback.html");
 
 #[wasm_bindgen]
 extern "C" {
@@ -68,8 +68,9 @@ async fn login(request: &Request, env: &Env, accept: Option<&str>) -> Answer {
         Err(error) => return failed(&Error::Settings(error.clone()), None, started, accept),
     };
     let state = (settings.state == StateMode::Bind).then(random_state);
-    let exchange = exchange(&AuthorizeRequest::new(settings, state.as_deref()), settings).await;
-    match exchange.result {
+    let request = AuthorizeRequest::new(settings, state.as_deref()).to_upstream();
+    let reply = send(&request, settings.timeout_ms).await;
+    match read_reply(&reply, &settings.authorize_url) {
         Ok(link) => {
             let answer = http::redirect(&link);
             match state {
@@ -83,7 +84,7 @@ async fn login(request: &Request, env: &Env, accept: Option<&str>) -> Answer {
                 None => answer,
             }
         }
-        Err(error) => failed(&error, exchange.upstream_status, started, accept),
+        Err(error) => failed(&error, reply.status, started, accept),
     }
 }
 
@@ -103,13 +104,9 @@ fn failed(
 /// `Some(seconds to wait)` when the rate limiter (if bound) refuses this client.
 async fn over_rate_limit(request: &Request, env: &Env) -> Option<u32> {
     let limiter = env.rate_limiter(RATE_LIMITER_BINDING).ok()?;
-    let client = request
-        .headers()
-        .get("CF-Connecting-IP")
-        .ok()
-        .flatten()
-        .unwrap_or_else(|| "unknown".to_owned());
-    match limiter.limit(client).await {
+    let client_ip = request.headers().get("CF-Connecting-IP").ok().flatten();
+    let key = rate_limit_key(client_ip.as_deref())?;
+    match limiter.limit(key).await {
         Ok(outcome) if !outcome.success => Some(60),
         Ok(_) => None,
         Err(_) => {
@@ -139,27 +136,7 @@ async fn callback(request: &Request, env: &Env, wants_html: bool) -> Answer {
             return http::state_mismatch(wants_html);
         }
     }
-    match callback_page(env).await {
-        Some(page) => http::callback_page(page, binding),
-        None => problem(
-            ErrorCode::NotFound,
-            "The callback page is not deployed.",
-            wants_html,
-        ),
-    }
-}
-
-async fn callback_page(env: &Env) -> Option<String> {
-    let mut response = env
-        .assets(ASSETS_BINDING)
-        .ok()?
-        .fetch(CALLBACK_PAGE, None)
-        .await
-        .ok()?;
-    if response.status_code() != 200 {
-        return None;
-    }
-    response.text().await.ok()
+    http::callback_page(CALLBACK_PAGE.to_owned(), binding)
 }
 
 /// A fresh state from the runtime's CSPRNG.

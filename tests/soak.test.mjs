@@ -10,10 +10,8 @@
 // A real leak still shows: it grows past the bound, or the isolate runs out of heap.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { startMockFreedomId } from './support/mock-freedom-id.mjs';
-import { startWorker, workingBindings } from './support/worker.mjs';
+import { startWorker, workingBindings, workerdRssKiB } from './support/worker.mjs';
 
 const COUNT = Number(process.env.SOAK_COUNT || 5000);
 const CONCURRENCY = 32;
@@ -44,27 +42,6 @@ after(async () => {
   await worker?.close();
   await mock?.close();
 });
-
-/** Resident memory (KiB) of the workerd processes this test process started. */
-function workerdRssKiB() {
-  const children = execFileSync('ps', ['-eo', 'pid=,ppid=,comm='], { encoding: 'utf8' })
-    .trim().split('\n').map((line) => line.trim().split(/\s+/));
-  const mine = new Set([String(process.pid)]);
-  let total = 0;
-  for (let grew = true; grew;) {
-    grew = false;
-    for (const [pid, ppid, comm] of children) {
-      if (mine.has(ppid) && !mine.has(pid)) {
-        mine.add(pid);
-        grew = true;
-        if (comm.startsWith('workerd')) {
-          total += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
-        }
-      }
-    }
-  }
-  return total;
-}
 
 async function run(count) {
   const tally = new Map();

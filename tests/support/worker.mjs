@@ -2,6 +2,7 @@
 // 127.0.0.1, configured as wrangler.toml configures it (www/ as assets with its _headers, the
 // ASSETS binding, an optional rate limiter), with everything the Worker logs captured.
 import { Miniflare } from 'miniflare';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -86,4 +87,25 @@ export async function freePort() {
   const { port } = server.address();
   await new Promise((resolve) => server.close(resolve));
   return port;
+}
+
+/** Resident memory (KiB) of the workerd processes this test process started. */
+export function workerdRssKiB() {
+  const children = execFileSync('ps', ['-eo', 'pid=,ppid=,comm='], { encoding: 'utf8' })
+    .trim().split('\n').map((line) => line.trim().split(/\s+/));
+  const mine = new Set([String(process.pid)]);
+  let total = 0;
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const [pid, ppid, comm] of children) {
+      if (mine.has(ppid) && !mine.has(pid)) {
+        mine.add(pid);
+        grew = true;
+        if (comm.startsWith('workerd')) {
+          total += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
+        }
+      }
+    }
+  }
+  return total;
 }

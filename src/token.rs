@@ -1,0 +1,426 @@
+//! Freedom ID's token endpoint as plain data: the exchange and refresh requests to send, and
+//! the rules for reading their answers. No I/O here; the drivers move the bytes.
+//!
+//! ```text
+//! POST  {token_url}  Authorization: Basic base64(client_id:client_secret)
+//!                    {"authorization_code": "..."}
+//! PATCH {token_url}  Authorization: Bearer <refresh_token>          (no body)
+//!
+//! 200 {"id": "<uuid>", "access_token": "...", "refresh_token": "...",
+//!      "access_expire_at": "2025-03-04T06:35:50.000000Z", "refresh_expire_at": "..."}
+//! 4xx, or even 200: {"error": {"message": "...", "code": 100101}}
+//! ```
+//! A refresh answer carries a new refresh token: the old one is used up from then on.
+
+use crate::error::{Error, Malformed};
+use crate::json::{self, Field, JsonError};
+use crate::secret::{
+    AccessToken, AuthorizationCode, AuthorizationHeader, ClientId, ClientSecret, RefreshToken,
+};
+use crate::time::parse_utc_instant;
+use crate::upstream::{BodyRule, Method, Reply, UpstreamRequest};
+use crate::url::AbsoluteUrl;
+
+/// Freedom ID's documented token endpoint, used when none is configured.
+pub const DEFAULT_TOKEN_URL: &str = "https://passport.freedompay.kz/api/v1/oauth/token";
+
+/// The longest token accepted (Freedom ID's are 128 characters).
+pub const MAX_TOKEN_LEN: usize = 4096;
+/// The longest token-pair `id` accepted (Freedom ID's are UUIDs).
+pub const MAX_ID_LEN: usize = 256;
+
+/// A token pair from Freedom ID. The tokens are secret types: their `Debug` is redacted.
+#[derive(Clone, Debug)]
+pub struct Tokens {
+    /// Freedom ID's id for this token pair (the back-channel sign-out names it); older
+    /// answers have none.
+    pub id: Option<String>,
+    /// The access token.
+    pub access_token: AccessToken,
+    /// The refresh token (used up once spent).
+    pub refresh_token: RefreshToken,
+    /// When the access token expires, in unix seconds.
+    pub access_expires_at: u64,
+    /// When the refresh token expires, in unix seconds.
+    pub refresh_expires_at: u64,
+}
+
+/// Which token call an answer belongs to: it decides the error a refusal becomes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenCall {
+    /// The authorization code exchange: a refusal is [`Error::CodeRejected`].
+    Exchange,
+    /// The refresh: a refusal is [`Error::RefreshRejected`].
+    Refresh,
+}
+
+/// The exchange request: `POST` with the Basic header and `{"authorization_code": code}`.
+pub fn exchange_request(
+    token_url: &AbsoluteUrl,
+    client_id: &ClientId,
+    client_secret: &ClientSecret,
+    code: &AuthorizationCode,
+) -> UpstreamRequest {
+    let mut body = String::with_capacity(32 + code.secret().len());
+    body.push_str("{\"authorization_code\":");
+    json::write_string(&mut body, code.secret());
+    body.push('}');
+    UpstreamRequest {
+        method: Method::Post,
+        url: token_url.as_str().to_owned(),
+        authorization: AuthorizationHeader::basic(client_id, client_secret),
+        body: Some(body),
+        body_rule: BodyRule::SuccessAndClientError,
+    }
+}
+
+/// The refresh request: `PATCH` with `Bearer <refresh token>` and no body.
+pub fn refresh_request(token_url: &AbsoluteUrl, refresh_token: &RefreshToken) -> UpstreamRequest {
+    UpstreamRequest {
+        method: Method::Patch,
+        url: token_url.as_str().to_owned(),
+        authorization: AuthorizationHeader::bearer(refresh_token),
+        body: None,
+        body_rule: BodyRule::SuccessAndClientError,
+    }
+}
+
+/// Whether `text` can be a token: 1 to [`MAX_TOKEN_LEN`] visible ASCII characters, none of
+/// which could end a header value, a cookie or a JSON string early.
+pub fn is_token_text(text: &str) -> bool {
+    is_plain_text(text, MAX_TOKEN_LEN)
+}
+
+fn is_plain_text(text: &str, max: usize) -> bool {
+    !text.is_empty()
+        && text.len() <= max
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !matches!(b, b'"' | b'\\' | b',' | b';'))
+}
+
+/// Reads what a token call brought back: a failure as it is; a 2xx with tokens; a 2xx with
+/// an `error` member or a 4xx as the call's refusal; any other status as
+/// [`Error::UpstreamStatus`].
+pub fn read_token_reply(call: TokenCall, reply: &Reply) -> Result<Tokens, Error> {
+    let body = reply.body.as_ref().map_err(Clone::clone)?;
+    parse_token_answer(call, reply.status.unwrap_or(0), body)
+}
+
+/// Reads a token answer with `status` and `body`.
+pub fn parse_token_answer(call: TokenCall, status: u16, body: &str) -> Result<Tokens, Error> {
+    let refused = |upstream_code| match call {
+        TokenCall::Exchange => Error::CodeRejected {
+            status,
+            upstream_code,
+        },
+        TokenCall::Refresh => Error::RefreshRejected {
+            status,
+            upstream_code,
+        },
+    };
+    if (400..500).contains(&status) {
+        // The body only says why; an unreadable one is still a refusal.
+        return Err(refused(error_code_in(body)));
+    }
+    if !(200..300).contains(&status) {
+        return Err(Error::UpstreamStatus { status });
+    }
+    let [error, id, access, refresh, access_at, refresh_at] = json::read_fields(
+        body,
+        [
+            "error",
+            "id",
+            "access_token",
+            "refresh_token",
+            "access_expire_at",
+            "refresh_expire_at",
+        ],
+    )
+    .map_err(|error| {
+        Error::UpstreamMalformed(match error {
+            JsonError::DuplicateMember | JsonError::DuplicateRedirectUri => Malformed::BadTokens,
+            JsonError::Syntax | JsonError::NotAnObject => Malformed::NotJson,
+        })
+    })?;
+    // Freedom ID documents errors under HTTP 200 too.
+    if error.is_present() {
+        return Err(refused(error_code(&error)));
+    }
+    let token = |field: &Field| {
+        field
+            .as_str()
+            .filter(|text| is_token_text(text))
+            .map(str::to_owned)
+    };
+    let (Some(access), Some(refresh)) = (token(&access), token(&refresh)) else {
+        return Err(Error::UpstreamMalformed(Malformed::BadTokens));
+    };
+    let id = match &id {
+        Field::Absent | Field::Null => None,
+        Field::String(text) if is_plain_text(text, MAX_ID_LEN) => Some(text.clone()),
+        _ => return Err(Error::UpstreamMalformed(Malformed::BadTokens)),
+    };
+    let instant = |field: &Field| field.as_str().and_then(parse_utc_instant);
+    let (Some(access_expires_at), Some(refresh_expires_at)) =
+        (instant(&access_at), instant(&refresh_at))
+    else {
+        return Err(Error::UpstreamMalformed(Malformed::BadExpiry));
+    };
+    Ok(Tokens {
+        id,
+        access_token: AccessToken::new(access),
+        refresh_token: RefreshToken::new(refresh),
+        access_expires_at,
+        refresh_expires_at,
+    })
+}
+
+/// `error.code` of an error body, if the body is one and the code is plain.
+fn error_code_in(body: &str) -> Option<String> {
+    let [error] = json::read_fields(body, ["error"]).ok()?;
+    error_code(&error)
+}
+
+/// The `code` inside an `error` member: a number or a string of at most 32 digits, letters,
+/// `-`, `_` or `.`; anything else is left out rather than echoed.
+fn error_code(error: &Field) -> Option<String> {
+    let Field::Object(object) = error else {
+        return None;
+    };
+    let [code] = json::read_fields(object, ["code"]).ok()?;
+    let text = match code {
+        Field::Number(text) | Field::String(text) => text,
+        _ => return None,
+    };
+    plain_code(&text).then_some(text)
+}
+
+/// Whether `text` is a short code safe to show: 1 to 32 ASCII letters, digits, `-`, `_`, `.`.
+pub fn plain_code(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 32
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ANSWER: &str = r#"{"id":"8a1c9b0e-1f2d-4c3b-9a8e-7d6c5b4a3f2e","access_token":"AAAA","refresh_token":"RRRR","access_expire_at":"2025-03-04T06:35:50.000000Z","refresh_expire_at":"2025-03-25T06:35:50.000000Z"}"#;
+
+    fn url() -> AbsoluteUrl {
+        AbsoluteUrl::parse(DEFAULT_TOKEN_URL).unwrap()
+    }
+
+    #[test]
+    fn builds_the_exact_documented_requests() {
+        let code = AuthorizationCode::new("c0de\"x");
+        let request = exchange_request(
+            &url(),
+            &ClientId::new("demo-client"),
+            &ClientSecret::new("top-secret-value"),
+            &code,
+        );
+        assert_eq!(request.method, Method::Post);
+        assert_eq!(request.url, DEFAULT_TOKEN_URL);
+        assert_eq!(
+            request.body.as_deref(),
+            Some(r#"{"authorization_code":"c0de\"x"}"#)
+        );
+        assert_eq!(
+            request.headers(),
+            [
+                (
+                    "Authorization",
+                    "Basic ZGVtby1jbGllbnQ6dG9wLXNlY3JldC12YWx1ZQ=="
+                ),
+                ("Accept", "application/json"),
+                ("Accept-Encoding", "identity"),
+                ("Content-Type", "application/json"),
+            ]
+        );
+        let shown = format!("{request:?}");
+        assert!(
+            !shown.contains("c0de") && !shown.contains("ZGVtby1j"),
+            "{shown}"
+        );
+
+        let refresh = refresh_request(&url(), &RefreshToken::new("RRRR"));
+        assert_eq!(refresh.method, Method::Patch);
+        assert_eq!(refresh.body, None);
+        assert_eq!(
+            refresh.headers(),
+            [
+                ("Authorization", "Bearer RRRR"),
+                ("Accept", "application/json"),
+                ("Accept-Encoding", "identity"),
+            ]
+        );
+        assert!(!format!("{refresh:?}").contains("RRRR"));
+    }
+
+    #[test]
+    fn reads_the_providers_sample_answer() {
+        for call in [TokenCall::Exchange, TokenCall::Refresh] {
+            let tokens = parse_token_answer(call, 200, ANSWER).unwrap();
+            assert_eq!(
+                tokens.id.as_deref(),
+                Some("8a1c9b0e-1f2d-4c3b-9a8e-7d6c5b4a3f2e")
+            );
+            assert_eq!(tokens.access_token.secret(), "AAAA");
+            assert_eq!(tokens.refresh_token.secret(), "RRRR");
+            assert_eq!(tokens.access_expires_at, 1_741_070_150);
+            assert_eq!(tokens.refresh_expires_at, 1_742_884_550);
+            let shown = format!("{tokens:?}");
+            assert!(
+                !shown.contains("AAAA") && !shown.contains("RRRR"),
+                "{shown}"
+            );
+        }
+        let older = ANSWER.replace("\"id\":\"8a1c9b0e-1f2d-4c3b-9a8e-7d6c5b4a3f2e\",", "");
+        assert_eq!(
+            parse_token_answer(TokenCall::Exchange, 200, &older)
+                .unwrap()
+                .id,
+            None
+        );
+    }
+
+    #[test]
+    fn refusals_carry_the_status_and_a_plain_upstream_code() {
+        let cases = [
+            (
+                400,
+                r#"{"error":{"message":"Invalid authorization_code.","code":100101}}"#,
+                Some("100101"),
+            ),
+            (
+                200,
+                r#"{"error":{"message":"Invalid authorization_code.","code":100101}}"#,
+                Some("100101"),
+            ),
+            (
+                401,
+                r#"{"error":{"message":"x","code":"100103"}}"#,
+                Some("100103"),
+            ),
+            (
+                422,
+                r#"{"error":{"message":"Error validating transmitted data.","errors":{"authorization_code":["required"]}}}"#,
+                None,
+            ),
+            (400, "<html>nope</html>", None),
+            (403, "", None),
+            (
+                400,
+                r#"{"error":{"code":"<script>alert(1)</script>"}}"#,
+                None,
+            ),
+            (400, r#"{"error":{"code":{"nested":1}}}"#, None),
+            (200, r#"{"error":"plain"}"#, None),
+        ];
+        for (status, body, code) in cases {
+            let expected_code = code.map(str::to_owned);
+            assert_eq!(
+                parse_token_answer(TokenCall::Exchange, status, body).unwrap_err(),
+                Error::CodeRejected {
+                    status,
+                    upstream_code: expected_code.clone()
+                },
+                "{status} {body}"
+            );
+            assert_eq!(
+                parse_token_answer(TokenCall::Refresh, status, body).unwrap_err(),
+                Error::RefreshRejected {
+                    status,
+                    upstream_code: expected_code
+                },
+                "{status} {body}"
+            );
+        }
+    }
+
+    #[test]
+    fn other_statuses_are_upstream_status() {
+        for status in [0, 101, 301, 302, 500, 503, 599] {
+            assert_eq!(
+                parse_token_answer(TokenCall::Exchange, status, ANSWER).unwrap_err(),
+                Error::UpstreamStatus { status },
+                "{status}"
+            );
+        }
+    }
+
+    #[test]
+    fn unusable_answers_are_malformed() {
+        let malformed =
+            |body: &str| parse_token_answer(TokenCall::Exchange, 200, body).unwrap_err();
+        let not_json = Error::UpstreamMalformed(Malformed::NotJson);
+        let bad_tokens = Error::UpstreamMalformed(Malformed::BadTokens);
+        let bad_expiry = Error::UpstreamMalformed(Malformed::BadExpiry);
+        let cases = [
+            ("<html></html>".to_owned(), not_json.clone()),
+            ("[]".to_owned(), not_json.clone()),
+            (
+                ANSWER.replace("\"access_token\":\"AAAA\",", ""),
+                bad_tokens.clone(),
+            ),
+            (ANSWER.replace("\"AAAA\"", "\"\""), bad_tokens.clone()),
+            (ANSWER.replace("\"AAAA\"", "\"A A\""), bad_tokens.clone()),
+            (ANSWER.replace("\"AAAA\"", "\"A;B\""), bad_tokens.clone()),
+            (ANSWER.replace("\"AAAA\"", "\"A\\nB\""), bad_tokens.clone()),
+            (ANSWER.replace("\"AAAA\"", "\"Ä\""), bad_tokens.clone()),
+            (ANSWER.replace("\"AAAA\"", "42"), bad_tokens.clone()),
+            (
+                ANSWER.replace(
+                    "\"RRRR\"",
+                    &format!("\"{}\"", "R".repeat(MAX_TOKEN_LEN + 1)),
+                ),
+                bad_tokens.clone(),
+            ),
+            (
+                ANSWER.replace("{\"id\"", "{\"access_token\":\"B\",\"id\""),
+                bad_tokens.clone(),
+            ),
+            (
+                ANSWER.replace("\"8a1c9b0e-1f2d-4c3b-9a8e-7d6c5b4a3f2e\"", "7"),
+                bad_tokens.clone(),
+            ),
+            (
+                ANSWER.replace("2025-03-04T06:35:50.000000Z", "2025-02-30T25:00:00Z"),
+                bad_expiry.clone(),
+            ),
+            (
+                ANSWER.replace("\"2025-03-25T06:35:50.000000Z\"", "1742884550"),
+                bad_expiry.clone(),
+            ),
+            (
+                ANSWER.replace(",\"refresh_expire_at\":\"2025-03-25T06:35:50.000000Z\"", ""),
+                bad_expiry,
+            ),
+        ];
+        for (body, expected) in cases {
+            assert_eq!(malformed(&body), expected, "{body}");
+        }
+        assert!(parse_token_answer(
+            TokenCall::Exchange,
+            200,
+            &ANSWER.replace("\"AAAA\"", &format!("\"{}\"", "A".repeat(MAX_TOKEN_LEN)))
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn failures_before_an_answer_pass_through() {
+        let reply = Reply::failed(None, Error::UpstreamTimeout { timeout_ms: 5 });
+        assert_eq!(
+            read_token_reply(TokenCall::Refresh, &reply).unwrap_err(),
+            Error::UpstreamTimeout { timeout_ms: 5 }
+        );
+        let ok = Reply::answered(200, ANSWER);
+        assert!(read_token_reply(TokenCall::Refresh, &ok).is_ok());
+    }
+}
