@@ -160,6 +160,7 @@ mod tests {
                 "FREEDOM_ID_REDIRECT_URI" => "https://app.example.com/callback?from=\"x\"",
                 "FREEDOM_ID_GRANTS" => "read.phone, openid read.email",
                 "FREEDOM_ID_AUTHORIZE_URL" => authorize_url,
+                "FREEDOM_ID_SESSION_SECRET" => "session-key-of-at-least-thirty-two-chars",
                 _ => return None,
             };
             Some(value.to_string())

@@ -9,38 +9,43 @@ use crate::settings::{Settings, SettingsError};
 /// The routes the Worker handles itself. Static files in `www/` are served before the
 /// Worker runs, so a [`Route::NotFound`] here means no file matched either.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Route {
     /// `GET`/`HEAD /login`: redirect to Freedom ID.
     Login,
-    /// `GET`/`HEAD /callback`: check the login-CSRF state, then show the callback page.
+    /// `GET /callback`: check the state, exchange the code, keep the session.
     Callback,
+    /// `GET`/`HEAD /session`: is this browser signed in?
+    Session,
+    /// `POST /logout`: end the session.
+    Logout,
     /// `GET`/`HEAD /healthz`: are the settings valid?
     Healthz,
-    /// A known path with another method; answer 405 with `Allow`.
-    MethodNotAllowed,
+    /// A known path with another method: answer 405 with this `Allow`.
+    MethodNotAllowed(&'static str),
     /// Anything else.
     NotFound,
 }
-
-/// The methods every route here allows.
-pub const ALLOWED_METHODS: &str = "GET, HEAD";
 
 /// The Content-Security-Policy of every HTML page: own files only, never framed, no `<base>`
 /// rewriting, forms posting only to this site, no plugins. `www/_headers` carries the same.
 pub const HTML_CSP: &str = "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'";
 
-/// Maps a request's method and path to a [`Route`].
+/// Maps a request's method and path to a [`Route`]. `/callback` answers `GET` only: a
+/// `HEAD` must not spend a code.
 pub fn route(method: &str, path: &str) -> Route {
-    let route = match path {
-        "/login" => Route::Login,
-        "/callback" => Route::Callback,
-        "/healthz" => Route::Healthz,
+    let (route, allowed) = match path {
+        "/login" => (Route::Login, "GET, HEAD"),
+        "/callback" => (Route::Callback, "GET"),
+        "/session" => (Route::Session, "GET, HEAD"),
+        "/logout" => (Route::Logout, "POST"),
+        "/healthz" => (Route::Healthz, "GET, HEAD"),
         _ => return Route::NotFound,
     };
-    if method == "GET" || method == "HEAD" {
+    if allowed.split(", ").any(|allowed| allowed == method) {
         route
     } else {
-        Route::MethodNotAllowed
+        Route::MethodNotAllowed(allowed)
     }
 }
 
@@ -76,6 +81,14 @@ impl Answer {
         self
     }
 
+    /// The same answer with a `Set-Cookie` header for each of `cookies`.
+    pub fn with_cookies(mut self, cookies: impl IntoIterator<Item = String>) -> Answer {
+        for cookie in cookies {
+            self.headers.push(("Set-Cookie", cookie));
+        }
+        self
+    }
+
     /// The value of header `name` (case-insensitive), if set.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
@@ -94,6 +107,27 @@ pub fn redirect(link: &AuthorizationLink) -> Answer {
         headers,
         body: String::new(),
     }
+}
+
+/// `303 See Other` to a path on this site (after a sign-in or a sign-out).
+pub fn see_other(location: &str) -> Answer {
+    Answer {
+        status: 303,
+        headers: common_headers(("Location", location.to_owned())),
+        body: String::new(),
+    }
+}
+
+/// `GET /session`: `{"signedIn": true, "accessExpiresAt": n, "refreshExpiresAt": n}` or
+/// `{"signedIn": false}`. Never a token.
+pub fn session_status(expiry: Option<(u64, u64)>) -> Answer {
+    let body = match expiry {
+        Some((access, refresh)) => format!(
+            "{{\"signedIn\":true,\"accessExpiresAt\":{access},\"refreshExpiresAt\":{refresh}}}"
+        ),
+        None => "{\"signedIn\":false}".to_owned(),
+    };
+    Answer::new(200, "application/json", body)
 }
 
 /// `first`, then the headers every Worker answer has: never cached, no MIME sniffing.
@@ -152,7 +186,7 @@ fn parse_qvalue(text: &str) -> Option<u16> {
 /// when the client prefers HTML. `detail` must hold nothing secret; callers pass fixed text.
 pub fn problem(code: ErrorCode, detail: &str, wants_html: bool) -> Answer {
     let status = code.http_status();
-    let mut answer = if wants_html {
+    if wants_html {
         Answer::new(
             status,
             "text/html; charset=utf-8",
@@ -164,11 +198,7 @@ pub fn problem(code: ErrorCode, detail: &str, wants_html: bool) -> Answer {
             "application/problem+json",
             problem_json(code, detail),
         )
-    };
-    if code == ErrorCode::MethodNotAllowed {
-        answer.headers.push(("Allow", ALLOWED_METHODS.to_owned()));
     }
-    answer
 }
 
 /// The `type` URI of a problem: stable and specific to the code.
@@ -289,6 +319,19 @@ pub fn login_answer(result: &Result<AuthorizationLink, Error>, accept: Option<&s
     }
 }
 
+/// `405` naming the methods `allowed`.
+pub fn method_not_allowed(allowed: &'static str, wants_html: bool) -> Answer {
+    let detail = if allowed == "POST" {
+        "This address only answers POST requests."
+    } else if allowed == "GET" {
+        "This address only answers GET requests."
+    } else {
+        "This address only answers GET and HEAD requests."
+    };
+    problem(ErrorCode::MethodNotAllowed, detail, wants_html)
+        .with_header("Allow", allowed.to_owned())
+}
+
 /// `429` for a client over the rate limit; `Retry-After` in seconds.
 pub fn rate_limited(wants_html: bool, retry_after_secs: u32) -> Answer {
     problem(
@@ -297,28 +340,6 @@ pub fn rate_limited(wants_html: bool, retry_after_secs: u32) -> Answer {
         wants_html,
     )
     .with_header("Retry-After", retry_after_secs.to_string())
-}
-
-/// `403` for a return whose state does not match this browser's; clears the cookie.
-pub fn state_mismatch(wants_html: bool) -> Answer {
-    problem(
-        ErrorCode::StateMismatch,
-        "This sign-in was not started from this browser, or it took too long. Please sign in again.",
-        wants_html,
-    )
-    .with_header("Set-Cookie", crate::state::clear_state_cookie())
-}
-
-/// The callback page (`page` is `www/callback-page.html`), with the state cookie cleared
-/// when `clear_cookie`. No `Referer` leaves it: its URL holds the authorization code.
-pub fn callback_page(page: String, clear_cookie: bool) -> Answer {
-    let answer = Answer::new(200, "text/html; charset=utf-8", page)
-        .with_header("Referrer-Policy", "no-referrer".to_owned());
-    if clear_cookie {
-        answer.with_header("Set-Cookie", crate::state::clear_state_cookie())
-    } else {
-        answer
-    }
 }
 
 /// `GET /healthz`: 200 when every setting is valid, else 503 naming (never showing) the bad ones.
@@ -339,14 +360,19 @@ pub fn healthz(settings: &Result<Settings, SettingsError>) -> Answer {
     }
 }
 
-/// The one log line for a failed sign-in: code, upstream status, elapsed time, and for
-/// settings the reasons (which never hold a secret's value).
-pub fn failure_log_line(error: &Error, upstream_status: Option<u16>, elapsed_ms: f64) -> String {
+/// The one log line for a failed step on `route` (`/login`, `/callback`, ...): code, upstream
+/// status, elapsed time, and for settings the reasons (which never hold a secret's value).
+pub fn failure_log_line(
+    route: &str,
+    error: &Error,
+    upstream_status: Option<u16>,
+    elapsed_ms: f64,
+) -> String {
     let status = upstream_status.map_or_else(|| "none".to_owned(), |s| s.to_string());
     // Whole milliseconds through integer formatting: float formatting costs 18 kB of wasm.
     let elapsed = elapsed_ms.max(0.0).round() as u64;
     let mut line = format!(
-        "freedom-id-edge: /login failed code={} upstream_status={status} elapsed_ms={elapsed}",
+        "freedom-id-edge: {route} failed code={} upstream_status={status} elapsed_ms={elapsed}",
         error.code()
     );
     if let Error::Settings(settings) = error {
@@ -377,13 +403,17 @@ mod tests {
         let cases = [
             ("GET", "/login", Route::Login),
             ("HEAD", "/login", Route::Login),
-            ("POST", "/login", Route::MethodNotAllowed),
-            ("PUT", "/login", Route::MethodNotAllowed),
+            ("POST", "/login", Route::MethodNotAllowed("GET, HEAD")),
+            ("PUT", "/login", Route::MethodNotAllowed("GET, HEAD")),
             ("GET", "/healthz", Route::Healthz),
-            ("DELETE", "/healthz", Route::MethodNotAllowed),
+            ("DELETE", "/healthz", Route::MethodNotAllowed("GET, HEAD")),
             ("GET", "/callback", Route::Callback),
-            ("HEAD", "/callback", Route::Callback),
-            ("POST", "/callback", Route::MethodNotAllowed),
+            ("HEAD", "/callback", Route::MethodNotAllowed("GET")),
+            ("POST", "/callback", Route::MethodNotAllowed("GET")),
+            ("GET", "/session", Route::Session),
+            ("HEAD", "/session", Route::Session),
+            ("POST", "/logout", Route::Logout),
+            ("GET", "/logout", Route::MethodNotAllowed("POST")),
             ("GET", "/login/", Route::NotFound),
             ("GET", "/LOGIN", Route::NotFound),
             ("GET", "/nope", Route::NotFound),
@@ -415,8 +445,9 @@ mod tests {
             login_answer(&Err(Error::UpstreamNetwork), Some("text/html")),
             healthz(&Settings::from_env(|_| None)),
             rate_limited(false, 60),
-            state_mismatch(true),
-            callback_page("<p>hi</p>".to_owned(), true),
+            problem(ErrorCode::StateMismatch, "x", true),
+            session_status(None),
+            see_other("/"),
         ];
         for answer in answers {
             assert_eq!(
@@ -444,22 +475,29 @@ mod tests {
     }
 
     #[test]
-    fn rate_limited_and_state_mismatch_answers() {
+    fn rate_limited_session_and_see_other_answers() {
         let limited = rate_limited(false, 60);
         assert_eq!(
             (limited.status, limited.header("retry-after")),
             (429, Some("60"))
         );
         assert!(limited.body.contains("\"code\":\"RATE_LIMITED\""));
-        let mismatch = state_mismatch(false);
-        assert_eq!(mismatch.status, 403);
-        assert!(mismatch.body.contains("\"code\":\"STATE_MISMATCH\""));
-        assert!(mismatch
-            .header("set-cookie")
-            .is_some_and(|c| c.ends_with("Max-Age=0")));
-        let page = callback_page("<p>hi</p>".to_owned(), false);
-        assert_eq!((page.status, page.header("set-cookie")), (200, None));
-        assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
+        let signed_in = session_status(Some((10, 20)));
+        let body: serde_json::Value = serde_json::from_str(&signed_in.body).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"signedIn": true, "accessExpiresAt": 10, "refreshExpiresAt": 20})
+        );
+        assert_eq!(session_status(None).body, r#"{"signedIn":false}"#);
+        let away = see_other("/app").with_cookies(["a=; Max-Age=0".to_owned(), "b=1".to_owned()]);
+        assert_eq!((away.status, away.header("location")), (303, Some("/app")));
+        let cookies: Vec<&str> = away
+            .headers
+            .iter()
+            .filter(|(n, _)| *n == "Set-Cookie")
+            .map(|(_, v)| v.as_str())
+            .collect();
+        assert_eq!(cookies, ["a=; Max-Age=0", "b=1"]);
     }
 
     #[test]
@@ -562,9 +600,9 @@ mod tests {
 
     #[test]
     fn method_not_allowed_names_the_allowed_methods() {
-        let answer = problem(ErrorCode::MethodNotAllowed, "Use GET.", false);
+        let answer = method_not_allowed("POST", false);
         assert_eq!(answer.status, 405);
-        assert_eq!(answer.header("allow"), Some("GET, HEAD"));
+        assert_eq!(answer.header("allow"), Some("POST"));
     }
 
     #[test]
@@ -582,15 +620,15 @@ mod tests {
         assert_eq!(body["code"], "MISCONFIGURED");
         assert_eq!(
             body["detail"],
-            "The sign-in service is misconfigured: check FREEDOM_ID_CLIENT_ID, FREEDOM_ID_CLIENT_SECRET, FREEDOM_ID_REDIRECT_URI, FREEDOM_ID_GRANTS."
+            "The sign-in service is misconfigured: check FREEDOM_ID_CLIENT_ID, FREEDOM_ID_CLIENT_SECRET, FREEDOM_ID_REDIRECT_URI, FREEDOM_ID_GRANTS, FREEDOM_ID_SESSION_SECRET."
         );
         let health = healthz(&settings);
         assert_eq!(health.status, 503);
         assert_eq!(
             health.body,
-            r#"{"status":"misconfigured","problems":["FREEDOM_ID_CLIENT_ID","FREEDOM_ID_CLIENT_SECRET","FREEDOM_ID_REDIRECT_URI","FREEDOM_ID_GRANTS"]}"#
+            r#"{"status":"misconfigured","problems":["FREEDOM_ID_CLIENT_ID","FREEDOM_ID_CLIENT_SECRET","FREEDOM_ID_REDIRECT_URI","FREEDOM_ID_GRANTS","FREEDOM_ID_SESSION_SECRET"]}"#
         );
-        let log = failure_log_line(&error, None, 1.4);
+        let log = failure_log_line("/login", &error, None, 1.4);
         assert!(log.starts_with("freedom-id-edge: /login failed code=MISCONFIGURED upstream_status=none elapsed_ms=1 "), "{log}");
         for shown in [&answer.body, &health.body, &log] {
             assert!(!shown.contains("hunter2"), "{shown}");
@@ -599,7 +637,12 @@ mod tests {
 
     #[test]
     fn failure_log_line_has_code_status_and_time() {
-        let line = failure_log_line(&Error::UpstreamStatus { status: 503 }, Some(503), 12.6);
+        let line = failure_log_line(
+            "/login",
+            &Error::UpstreamStatus { status: 503 },
+            Some(503),
+            12.6,
+        );
         assert_eq!(
             line,
             "freedom-id-edge: /login failed code=UPSTREAM_STATUS upstream_status=503 elapsed_ms=13"

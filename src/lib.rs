@@ -1,22 +1,27 @@
-//! Send people to **Freedom ID** sign-in (Freedom Pay's identity service) from a Cloudflare
+//! Sign people in with **Freedom ID** (Freedom Pay's identity service) from a Cloudflare
 //! Worker or a Node backend.
 //!
 //! Freedom ID's "authorization link" API takes the client's Basic credentials, a
-//! `redirect_uri` and a list of grants, and answers with a one-time sign-in link. This crate
-//! is a pure core that decides everything about that exchange, plus two thin adapters:
+//! `redirect_uri` and a list of grants, and answers with a one-time sign-in link; its token
+//! endpoint trades the code the user comes back with for a token pair, and refreshes it. This
+//! crate is a pure core that decides everything about those exchanges, plus two thin drivers:
 //!
-//! - `worker` feature: a Cloudflare Worker whose `GET /login` answers `302` to the link.
-//! - `node` feature: the npm package's `createAuthorizationLink()` (built with wasm-pack
-//!   into `pkg/`), see [`node`] when built with that feature.
+//! - `worker` feature: a Cloudflare Worker that completes the sign-in and keeps a sealed
+//!   session cookie (`/login`, `/callback`, `/session`, `/logout`).
+//! - `node` feature: the npm package's `createAuthorizationLink`, `completeSignIn`,
+//!   `exchangeAuthorizationCode` and `refreshTokens` (built with wasm-pack into `pkg/`).
 //!
 //! The core has no I/O and no wasm dependencies, so `cargo test` checks it natively:
 //!
-//! - [`settings`]: reading and validating the six settings, from env or JS options;
-//! - [`grants`]: grant syntax; [`url`]: the strict URL rules;
-//! - [`authorize`]: the request to send, the answer's parsing and the link trust rule;
+//! - [`settings`]: reading and validating the settings, from env or JS options;
+//! - [`grants`]: grant syntax; [`url`]: the strict URL rules; [`time`]: ISO-8601 instants;
+//! - [`upstream`]: one call as data; [`authorize`] and [`token`]: the requests to send, the
+//!   answers' parsing and the link trust rule;
+//! - [`callback`] and [`state`]: the login-CSRF state and the state-first callback check;
+//! - [`seal`], [`session`], [`cookies`], [`return_to`]: the sealed cookies and their rules;
+//! - [`flow`]: the Worker's routes as flows over an I/O trait, whole sign-ins included;
 //! - [`error`]: the stable error codes and their HTTP statuses;
-//! - [`http`]: the Worker's answers (redirect, problem+json / HTML errors, health) as data;
-//! - [`state`]: the login-CSRF state, its cookie and the constant-time check.
+//! - [`http`]: the Worker's answers (redirects, problem+json / HTML errors, health) as data.
 //!
 //! ```
 //! use freedom_id_edge::authorize::{parse_body, AuthorizeRequest};
@@ -53,12 +58,17 @@
 
 pub mod authorize;
 pub mod callback;
+pub mod cookies;
 pub mod error;
+pub mod flow;
 pub mod grants;
 pub mod http;
 mod json;
 pub mod rate_limit;
+pub mod return_to;
+pub mod seal;
 pub mod secret;
+pub mod session;
 pub mod settings;
 pub mod state;
 pub mod time;
@@ -72,6 +82,8 @@ mod fetch;
 pub mod node;
 #[cfg(feature = "js")]
 mod panic_hook;
+#[cfg(feature = "js")]
+mod webcrypto;
 #[cfg(feature = "worker")]
 mod worker;
 

@@ -66,12 +66,6 @@ export interface Tokens {
 }
 "#;
 
-#[wasm_bindgen]
-extern "C" {
-    #[wasm_bindgen(js_namespace = crypto, js_name = getRandomValues)]
-    fn get_random_values(buffer: &mut [u8]);
-}
-
 /// Logs panics through `console.error` when the module loads. Not exported by name: the
 /// `start` section runs it.
 #[wasm_bindgen(start)]
@@ -223,8 +217,8 @@ struct TokenEndpoint {
 /// A fresh state: 256 bits from the runtime's CSPRNG, URL-safe base64.
 fn random_state() -> CsrfState {
     let mut random = [0_u8; crate::state::STATE_BYTES];
-    get_random_values(&mut random);
-    CsrfState::new(crate::state::encode_state(&random))
+    crate::webcrypto::random(&mut random);
+    crate::state::new_state(&random)
 }
 
 /// Reads an options object's own properties, collecting every problem (never a value).
@@ -457,6 +451,10 @@ fn read_link_options(options: &JsValue) -> Result<Settings, String> {
         authorize_url: authorize_url.as_deref(),
         timeout_ms: timeout_ms.map(TimeoutInput::Number),
         state: Some(state_input),
+        token_url: None,
+        session_secret: None,
+        require_session_secret: false,
+        after_sign_in: None,
         early_problems: problems,
     })
     .map_err(|error| format!("invalid options: {}", error.describe(Setting::option_name)))

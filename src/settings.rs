@@ -34,11 +34,17 @@ pub enum Setting {
     TimeoutMs,
     /// `FREEDOM_ID_STATE` (`on`/`off`) / `state` (a value to append).
     State,
+    /// `FREEDOM_ID_TOKEN_URL` / `tokenUrl`.
+    TokenUrl,
+    /// `FREEDOM_ID_SESSION_SECRET` (Worker only): seals the session and flow cookies.
+    SessionSecret,
+    /// `FREEDOM_ID_AFTER_SIGN_IN` (Worker only): where a completed sign-in lands.
+    AfterSignIn,
 }
 
 impl Setting {
     /// Every setting, in the order errors list them.
-    pub const ALL: [Setting; 7] = [
+    pub const ALL: [Setting; 10] = [
         Setting::ClientId,
         Setting::ClientSecret,
         Setting::RedirectUri,
@@ -46,6 +52,9 @@ impl Setting {
         Setting::AuthorizeUrl,
         Setting::TimeoutMs,
         Setting::State,
+        Setting::TokenUrl,
+        Setting::SessionSecret,
+        Setting::AfterSignIn,
     ];
 
     /// The Worker environment variable (or secret) holding it.
@@ -58,6 +67,9 @@ impl Setting {
             Setting::AuthorizeUrl => "FREEDOM_ID_AUTHORIZE_URL",
             Setting::TimeoutMs => "FREEDOM_ID_TIMEOUT_MS",
             Setting::State => "FREEDOM_ID_STATE",
+            Setting::TokenUrl => "FREEDOM_ID_TOKEN_URL",
+            Setting::SessionSecret => "FREEDOM_ID_SESSION_SECRET",
+            Setting::AfterSignIn => "FREEDOM_ID_AFTER_SIGN_IN",
         }
     }
 
@@ -71,6 +83,9 @@ impl Setting {
             Setting::AuthorizeUrl => "authorizeUrl",
             Setting::TimeoutMs => "timeoutMs",
             Setting::State => "state",
+            Setting::TokenUrl => "tokenUrl",
+            Setting::SessionSecret => "sessionSecret",
+            Setting::AfterSignIn => "afterSignIn",
         }
     }
 }
@@ -115,6 +130,14 @@ pub enum ProblemReason {
     Timeout,
     /// `FREEDOM_ID_STATE` other than `on` or `off`.
     StateSwitch,
+    /// A session secret (or one of its two space-separated keys) shorter than
+    /// [`MIN_SESSION_SECRET_LEN`] characters, or more than two keys.
+    SessionSecret,
+    /// `FREEDOM_ID_AFTER_SIGN_IN` that is not a path on this site.
+    LocalPath,
+    /// `FREEDOM_ID_REDIRECT_URI` on another origin than the Worker serves, with the state
+    /// binding on: the browser would not send the flow cookie there.
+    RedirectUriOrigin,
     /// A `state` value that is empty or longer than [`MAX_STATE_LEN`] bytes.
     StateValue,
 }
@@ -138,6 +161,16 @@ impl fmt::Display for ProblemReason {
             ),
             ProblemReason::Grants(error) => error.fmt(f),
             ProblemReason::StateSwitch => f.write_str("must be `on` or `off`"),
+            ProblemReason::SessionSecret => write!(
+                f,
+                "must be one key of at least {MIN_SESSION_SECRET_LEN} characters, or two separated by a space (the first seals, both open)"
+            ),
+            ProblemReason::LocalPath => f.write_str(
+                "must be a path on this site: one leading `/`, no `//` or `/\\`, no whitespace or control characters, at most 1 KiB",
+            ),
+            ProblemReason::RedirectUriOrigin => f.write_str(
+                "must be on the origin this Worker serves while FREEDOM_ID_STATE is on (the browser sends the flow cookie only there)",
+            ),
             ProblemReason::StateValue => write!(
                 f,
                 "must be a non-empty string of at most {MAX_STATE_LEN} bytes without control characters"
@@ -157,6 +190,11 @@ pub struct SettingsError {
 }
 
 impl SettingsError {
+    /// An error with these problems (one per setting, as the flows find them at run time).
+    pub fn from_problems(problems: Vec<Problem>) -> SettingsError {
+        SettingsError { problems }
+    }
+
     /// The problems, one per bad setting.
     pub fn problems(&self) -> &[Problem] {
         &self.problems
@@ -240,6 +278,14 @@ pub struct SettingsInput<'a> {
     /// The login-CSRF state; [`StateMode::Bind`] for a missing switch is the env default,
     /// [`StateMode::Off`] when `None`.
     pub state: Option<StateInput<'a>>,
+    /// The token endpoint; Freedom ID's own when `None`.
+    pub token_url: Option<&'a str>,
+    /// The session-sealing secret: one key, or two separated by a space.
+    pub session_secret: Option<&'a str>,
+    /// Whether a session secret is required while the state binding is on (the Worker).
+    pub require_session_secret: bool,
+    /// Where a completed sign-in lands without a `return_to`; `/` when `None`.
+    pub after_sign_in: Option<&'a str>,
     /// Problems an adapter found before this point (wrong JavaScript types).
     pub early_problems: Vec<Problem>,
 }
@@ -261,6 +307,13 @@ pub struct Settings {
     pub timeout_ms: u32,
     /// Whether and how a `state` is added to the redirect URI.
     pub state: StateMode,
+    /// The token endpoint (exchange and refresh).
+    pub token_url: AbsoluteUrl,
+    /// The keys that seal the Worker's cookies: the first seals, each opens. Empty where no
+    /// session is kept (the npm package, or `FREEDOM_ID_STATE=off`).
+    pub session_keys: Vec<crate::secret::SessionSecret>,
+    /// Where a completed sign-in lands without a `return_to`.
+    pub after_sign_in: String,
 }
 
 impl Settings {
@@ -272,6 +325,8 @@ impl Settings {
         let (authorize_url, timeout_ms) = (read(Setting::AuthorizeUrl), read(Setting::TimeoutMs));
         // The Worker binds state by default: a missing switch reads as `on`.
         let state = read(Setting::State).unwrap_or_else(|| "on".to_owned());
+        let (token_url, session_secret) = (read(Setting::TokenUrl), read(Setting::SessionSecret));
+        let after_sign_in = read(Setting::AfterSignIn);
         Settings::from_input(SettingsInput {
             client_id: client_id.as_deref(),
             client_secret: client_secret.as_deref(),
@@ -280,6 +335,10 @@ impl Settings {
             authorize_url: authorize_url.as_deref(),
             timeout_ms: timeout_ms.as_deref().map(TimeoutInput::Text),
             state: Some(StateInput::Switch(&state)),
+            token_url: token_url.as_deref(),
+            session_secret: session_secret.as_deref(),
+            require_session_secret: true,
+            after_sign_in: after_sign_in.as_deref(),
             early_problems: Vec::new(),
         })
     }
@@ -314,6 +373,31 @@ impl Settings {
             parse_timeout(input.timeout_ms),
         );
         let state = check(&mut problems, Setting::State, parse_state(input.state));
+        let token_url = check(
+            &mut problems,
+            Setting::TokenUrl,
+            parse_token_url(input.token_url),
+        );
+        let keeps_session = input.require_session_secret && state == Some(StateMode::Bind);
+        let session_keys = if keeps_session {
+            check(
+                &mut problems,
+                Setting::SessionSecret,
+                parse_session_secret(input.session_secret),
+            )
+        } else {
+            Some(Vec::new())
+        };
+        let after_sign_in = check(
+            &mut problems,
+            Setting::AfterSignIn,
+            match input.after_sign_in {
+                None | Some("") => Ok("/".to_owned()),
+                Some(path) => crate::return_to::local_path(path)
+                    .map(str::to_owned)
+                    .ok_or(ProblemReason::LocalPath),
+            },
+        );
         if let (Some(uri), Some(StateMode::Bind | StateMode::Given(_))) = (&redirect_uri, &state) {
             if uri.has_query_param(crate::state::STATE_PARAM) {
                 problems.push(Problem {
@@ -323,22 +407,30 @@ impl Settings {
             }
         }
         match (
-            client_id,
-            client_secret,
-            redirect_uri,
-            grants,
-            authorize_url,
-            timeout_ms,
-            state,
+            (
+                client_id,
+                client_secret,
+                redirect_uri,
+                grants,
+                authorize_url,
+            ),
+            (timeout_ms, state, token_url, session_keys, after_sign_in),
         ) {
             (
-                Some(client_id),
-                Some(client_secret),
-                Some(redirect_uri),
-                Some(grants),
-                Some(authorize_url),
-                Some(timeout_ms),
-                Some(state),
+                (
+                    Some(client_id),
+                    Some(client_secret),
+                    Some(redirect_uri),
+                    Some(grants),
+                    Some(authorize_url),
+                ),
+                (
+                    Some(timeout_ms),
+                    Some(state),
+                    Some(token_url),
+                    Some(session_keys),
+                    Some(after_sign_in),
+                ),
             ) if problems.is_empty() => Ok(Settings {
                 client_id,
                 client_secret,
@@ -347,6 +439,9 @@ impl Settings {
                 authorize_url,
                 timeout_ms,
                 state,
+                token_url,
+                session_keys,
+                after_sign_in,
             }),
             _ => {
                 problems
@@ -419,12 +514,36 @@ fn parse_redirect_uri(value: Option<&str>) -> Result<AbsoluteUrl, ProblemReason>
 
 /// The token endpoint: Freedom ID's own ([`crate::token::DEFAULT_TOKEN_URL`]) when not
 /// given, else by the same rules as the authorize URL.
-#[cfg_attr(not(feature = "node"), allow(dead_code))]
 pub(crate) fn parse_token_url(value: Option<&str>) -> Result<AbsoluteUrl, ProblemReason> {
     match value {
         None | Some("") => parse_web_url(crate::token::DEFAULT_TOKEN_URL),
         Some(value) => parse_web_url(value),
     }
+}
+
+/// The shortest session key accepted (`openssl rand -base64 32` gives 44 characters).
+pub const MIN_SESSION_SECRET_LEN: usize = 32;
+
+/// One key, or two separated by a space (rotation: the first seals, both open).
+fn parse_session_secret(
+    value: Option<&str>,
+) -> Result<Vec<crate::secret::SessionSecret>, ProblemReason> {
+    let value = required(value)?;
+    if value.chars().any(char::is_control) {
+        return Err(ProblemReason::ControlCharacter);
+    }
+    let keys: Vec<&str> = value.split(' ').collect();
+    let valid = (1..=2).contains(&keys.len())
+        && keys
+            .iter()
+            .all(|key| key.chars().count() >= MIN_SESSION_SECRET_LEN);
+    if !valid {
+        return Err(ProblemReason::SessionSecret);
+    }
+    Ok(keys
+        .into_iter()
+        .map(crate::secret::SessionSecret::new)
+        .collect())
 }
 
 fn parse_authorize_url(value: Option<&str>) -> Result<AbsoluteUrl, ProblemReason> {
@@ -489,6 +608,7 @@ mod tests {
     use std::collections::HashMap;
 
     const SECRET: &str = "s3cr3t-value-never-printed";
+    const SESSION_KEY: &str = "session-key-of-at-least-thirty-two-chars";
 
     fn env(overrides: &[(&str, Option<&str>)]) -> Result<Settings, SettingsError> {
         let mut vars: HashMap<&str, &str> = HashMap::from([
@@ -499,6 +619,7 @@ mod tests {
                 "https://app.example.com/callback",
             ),
             ("FREEDOM_ID_GRANTS", "openid read.email"),
+            ("FREEDOM_ID_SESSION_SECRET", SESSION_KEY),
         ]);
         for (name, value) in overrides {
             match value {
@@ -541,6 +662,82 @@ mod tests {
             env(&[("FREEDOM_ID_STATE", Some("off"))]).unwrap().state,
             StateMode::Off
         );
+    }
+
+    #[test]
+    fn session_token_and_landing_settings() {
+        let settings = env(&[]).unwrap();
+        assert_eq!(settings.token_url.as_str(), crate::token::DEFAULT_TOKEN_URL);
+        assert_eq!(settings.after_sign_in, "/");
+        assert_eq!(settings.session_keys.len(), 1);
+        let two = format!("{SESSION_KEY}-new {SESSION_KEY}");
+        let rotated = env(&[
+            ("FREEDOM_ID_SESSION_SECRET", Some(two.as_str())),
+            ("FREEDOM_ID_TOKEN_URL", Some("http://127.0.0.1:9/token")),
+            ("FREEDOM_ID_AFTER_SIGN_IN", Some("/app?welcome=1")),
+        ])
+        .unwrap();
+        assert_eq!(rotated.session_keys.len(), 2);
+        assert!(
+            rotated.session_keys[0].secret().ends_with("-new"),
+            "the first key seals"
+        );
+        assert_eq!(rotated.token_url.as_str(), "http://127.0.0.1:9/token");
+        assert_eq!(rotated.after_sign_in, "/app?welcome=1");
+        let short = "x".repeat(MIN_SESSION_SECRET_LEN - 1);
+        let three = format!("{SESSION_KEY} {SESSION_KEY} {SESSION_KEY}");
+        let double_space = format!("{SESSION_KEY}  {SESSION_KEY}");
+        for (name, value, reason) in [
+            ("FREEDOM_ID_SESSION_SECRET", None, ProblemReason::Missing),
+            (
+                "FREEDOM_ID_SESSION_SECRET",
+                Some(short.as_str()),
+                ProblemReason::SessionSecret,
+            ),
+            (
+                "FREEDOM_ID_SESSION_SECRET",
+                Some(three.as_str()),
+                ProblemReason::SessionSecret,
+            ),
+            (
+                "FREEDOM_ID_SESSION_SECRET",
+                Some(double_space.as_str()),
+                ProblemReason::SessionSecret,
+            ),
+            (
+                "FREEDOM_ID_AFTER_SIGN_IN",
+                Some("//evil.com"),
+                ProblemReason::LocalPath,
+            ),
+            (
+                "FREEDOM_ID_AFTER_SIGN_IN",
+                Some("https://evil.com/"),
+                ProblemReason::LocalPath,
+            ),
+            (
+                "FREEDOM_ID_TOKEN_URL",
+                Some("http://evil.com/token"),
+                ProblemReason::HttpNotLoopback,
+            ),
+        ] {
+            let setting = *Setting::ALL.iter().find(|s| s.env_name() == name).unwrap();
+            assert_eq!(
+                bad_settings(env(&[(name, value)])),
+                vec![(setting, reason)],
+                "{name}={value:?}"
+            );
+        }
+        let off = env(&[
+            ("FREEDOM_ID_STATE", Some("off")),
+            ("FREEDOM_ID_SESSION_SECRET", None),
+        ])
+        .unwrap();
+        assert!(
+            off.session_keys.is_empty(),
+            "link-only mode keeps no session"
+        );
+        let shown = format!("{rotated:?}");
+        assert!(!shown.contains(SESSION_KEY), "{shown}");
     }
 
     #[test]

@@ -1,33 +1,34 @@
-//! The Cloudflare Worker: a thin adapter that reads the request and env, asks the core,
-//! and copies its [`Answer`] into a response. Errors are answered with their own status
-//! (an `Err` out of `#[event(fetch)]` would become an opaque 500).
+//! The Cloudflare Worker: a thin driver. It reads the request and env into the core's
+//! types, performs the I/O a flow asks for (fetch, random bytes, AES-GCM through WebCrypto,
+//! the rate limiter, the log) and copies the core's [`Answer`] into a response. Every
+//! decision is in `flow.rs`. Errors are answered with their own status (an `Err` out of
+//! `#[event(fetch)]` would become an opaque 500).
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::rc::Rc;
 
+use js_sys::Promise;
 use wasm_bindgen::prelude::*;
-use worker::{console_error, event, Context, Env, Request, Response, ResponseBuilder};
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
+use worker::{console_error, event, Context, Env, Headers, Request, Response, ResponseBuilder};
 
-use crate::authorize::{read_reply, AuthorizeRequest};
 use crate::error::{Error, ErrorCode};
-use crate::fetch::send;
-use crate::http::{self, failure_log_line, prefers_html, problem, route, Answer, Route};
-use crate::rate_limit::rate_limit_key;
-use crate::settings::{Settings, SettingsError, StateMode};
-use crate::state::{self, STATE_BYTES, STATE_COOKIE, STATE_PARAM};
+use crate::flow::{respond, Effects};
+use crate::http::{problem, Answer};
+use crate::seal::IV_BYTES;
+use crate::settings::{Settings, SettingsError};
+use crate::upstream::{Reply, UpstreamRequest};
 use crate::url::AbsoluteUrl;
+use crate::webcrypto::{self, CryptoKey};
 
 /// The optional rate-limiting binding (`[[ratelimits]]` in wrangler.toml).
 const RATE_LIMITER_BINDING: &str = "FREEDOM_ID_RATE_LIMITER";
-/// The callback page, shown only by `/callback` after the state check: it is compiled in,
-/// not a static asset, so no URL reaches it around the check.
-const CALLBACK_PAGE: &str = include_str!("pages/callback.html");
-
-#[wasm_bindgen]
-extern "C" {
-    #[wasm_bindgen(js_namespace = crypto, js_name = getRandomValues)]
-    fn get_random_values(buffer: &mut [u8]);
-}
+/// How long a finished shared refresh is remembered: a request that still carries the old
+/// cookie gets the renewed session instead of spending the used-up refresh token again.
+const SHARED_REPLY_MS: f64 = 60_000.0;
+/// The most shared refreshes remembered at once.
+const MAX_SHARED: usize = 1024;
 
 #[event(start)]
 fn start() {
@@ -36,119 +37,156 @@ fn start() {
 
 #[event(fetch)]
 async fn fetch(request: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
-    let accept = request.headers().get("Accept").ok().flatten();
-    let wants_html = prefers_html(accept.as_deref());
-    let answer = match route(request.method().as_ref(), &request.path()) {
-        Route::Login => login(&request, &env, accept.as_deref()).await,
-        Route::Callback => callback(&request, &env, wants_html).await,
-        Route::Healthz => http::healthz(&settings(&env)),
-        Route::MethodNotAllowed => problem(
-            ErrorCode::MethodNotAllowed,
-            "This address only answers GET and HEAD requests.",
-            wants_html,
-        ),
-        Route::NotFound => problem(
+    let header = |name: &str| request.headers().get(name).ok().flatten();
+    let (cookie, accept) = (header("Cookie"), header("Accept"));
+    let (origin, sec_fetch_site) = (header("Origin"), header("Sec-Fetch-Site"));
+    let client_ip = header("CF-Connecting-IP");
+    // The raw URL read with the core's own parser: `Request::url()` would link in the `url`
+    // crate and its Unicode tables (about 77 kB of gzipped wasm).
+    let Ok(url) = AbsoluteUrl::parse(&request.inner().url()) else {
+        let wants_html = crate::http::prefers_html(accept.as_deref());
+        return into_response(problem(
             ErrorCode::NotFound,
             "There is nothing at this address.",
             wants_html,
-        ),
+        ));
     };
-    into_response(answer)
+    let path = request.path();
+    let method = request.method();
+    let core_request = crate::flow::Request {
+        method: method.as_ref(),
+        url: &url,
+        path: &path,
+        cookie: cookie.as_deref(),
+        accept: accept.as_deref(),
+        origin: origin.as_deref(),
+        sec_fetch_site: sec_fetch_site.as_deref(),
+        client_ip: client_ip.as_deref(),
+    };
+    let settings = settings(&env);
+    let driver = Edge {
+        env: &env,
+        settings: &settings,
+    };
+    into_response(respond(&driver, &settings, &core_request).await)
 }
 
-async fn login(request: &Request, env: &Env, accept: Option<&str>) -> Answer {
-    let started = now_ms();
-    if let Some(retry_after) = over_rate_limit(request, env).await {
-        console_error!("freedom-id-edge: /login refused code=RATE_LIMITED");
-        return http::rate_limited(prefers_html(accept), retry_after);
+/// The I/O of one request.
+struct Edge<'a> {
+    env: &'a Env,
+    settings: &'a Result<Settings, SettingsError>,
+}
+
+impl Effects for Edge<'_> {
+    async fn send(&self, request: &UpstreamRequest, timeout_ms: u32, share: Option<&str>) -> Reply {
+        match share {
+            Some(key) => send_shared(request, timeout_ms, key).await,
+            None => crate::fetch::send(request, timeout_ms).await,
+        }
     }
-    let settings = settings(env);
-    let settings = match settings.as_ref() {
-        Ok(settings) => settings,
-        Err(error) => return failed(&Error::Settings(error.clone()), None, started, accept),
-    };
-    let state = (settings.state == StateMode::Bind).then(random_state);
-    let request = AuthorizeRequest::new(settings, state.as_deref()).to_upstream();
-    let reply = send(&request, settings.timeout_ms).await;
-    match read_reply(&reply, &settings.authorize_url) {
-        Ok(link) => {
-            let answer = http::redirect(&link);
-            match state {
-                Some(state) => {
-                    let now_secs = (now_ms() / 1000.0) as u64;
-                    answer.with_header(
-                        "Set-Cookie",
-                        state::set_state_cookie(&state, link.expire_at, now_secs),
-                    )
-                }
-                None => answer,
+
+    fn random(&self, out: &mut [u8]) {
+        webcrypto::random(out);
+    }
+
+    async fn encrypt(
+        &self,
+        key: usize,
+        iv: &[u8; IV_BYTES],
+        aad: &[u8],
+        plaintext: &[u8],
+    ) -> Option<Vec<u8>> {
+        let keys = session_keys(self.settings).await;
+        webcrypto::encrypt(keys.get(key)?, iv, aad, plaintext).await
+    }
+
+    async fn decrypt(
+        &self,
+        key: usize,
+        iv: &[u8; IV_BYTES],
+        aad: &[u8],
+        ciphertext: &[u8],
+    ) -> Option<Vec<u8>> {
+        let keys = session_keys(self.settings).await;
+        webcrypto::decrypt(keys.get(key)?, iv, aad, ciphertext).await
+    }
+
+    fn now_ms(&self) -> f64 {
+        js_sys::Date::now()
+    }
+
+    async fn rate_limited(&self, key: &str) -> bool {
+        let Ok(limiter) = self.env.rate_limiter(RATE_LIMITER_BINDING) else {
+            return false;
+        };
+        match limiter.limit(key.to_owned()).await {
+            Ok(outcome) => !outcome.success,
+            Err(_) => {
+                // Fail open: a broken limiter must not lock everyone out of signing in.
+                console_error!("freedom-id-edge: rate limiter unavailable, /login allowed");
+                false
             }
         }
-        Err(error) => failed(&error, reply.status, started, accept),
+    }
+
+    fn log(&self, line: &str) {
+        console_error!("{line}");
     }
 }
 
-fn failed(
-    error: &Error,
-    upstream_status: Option<u16>,
-    started: f64,
-    accept: Option<&str>,
-) -> Answer {
-    console_error!(
-        "{}",
-        failure_log_line(error, upstream_status, now_ms() - started)
-    );
-    http::login_answer(&Err(error.clone()), accept)
-}
-
-/// `Some(seconds to wait)` when the rate limiter (if bound) refuses this client.
-async fn over_rate_limit(request: &Request, env: &Env) -> Option<u32> {
-    let limiter = env.rate_limiter(RATE_LIMITER_BINDING).ok()?;
-    let client_ip = request.headers().get("CF-Connecting-IP").ok().flatten();
-    let key = rate_limit_key(client_ip.as_deref())?;
-    match limiter.limit(key).await {
-        Ok(outcome) if !outcome.success => Some(60),
-        Ok(_) => None,
-        Err(_) => {
-            // Fail open: a broken limiter must not lock everyone out of signing in.
-            console_error!("freedom-id-edge: rate limiter unavailable, /login allowed");
-            None
-        }
-    }
-}
-
-async fn callback(request: &Request, env: &Env, wants_html: bool) -> Answer {
-    // Invalid settings fail closed: the state is checked unless it is explicitly off.
-    let binding = settings(env)
-        .as_ref()
-        .as_ref()
-        .map_or(true, |settings| settings.state == StateMode::Bind);
-    if binding {
-        // The raw URL read with the core's own parser: `Request::url()` would link in the
-        // `url` crate and its Unicode tables (about 77 kB of gzipped wasm).
-        let returned = AbsoluteUrl::parse(&request.inner().url())
-            .ok()
-            .and_then(|url| url.query_param(STATE_PARAM));
-        let cookies = request.headers().get("Cookie").ok().flatten();
-        let kept = state::cookie_value(cookies.as_deref(), STATE_COOKIE);
-        if !state::states_match(returned.as_deref(), kept) {
-            console_error!("freedom-id-edge: /callback refused code=STATE_MISMATCH");
-            return http::state_mismatch(wants_html);
-        }
-    }
-    http::callback_page(CALLBACK_PAGE.to_owned(), binding)
-}
-
-/// A fresh state from the runtime's CSPRNG.
-fn random_state() -> String {
-    let mut random = [0_u8; STATE_BYTES];
-    get_random_values(&mut random);
-    state::encode_state(&random)
+/// A refresh in flight or just finished, shared by every request with the same sealed cookie.
+struct Shared {
+    done: Promise,
+    reply: Rc<RefCell<Option<Reply>>>,
+    started_ms: f64,
 }
 
 thread_local! {
     /// The settings as read by this isolate's first request.
     static SETTINGS: RefCell<Option<Rc<Result<Settings, SettingsError>>>> = const { RefCell::new(None) };
+    /// The session keys, derived once per isolate (WebCrypto `CryptoKey`s).
+    static KEYS: RefCell<Option<Rc<Vec<CryptoKey>>>> = const { RefCell::new(None) };
+    /// Refreshes shared by concurrent requests, by sealed-cookie id.
+    static SHARED: RefCell<HashMap<String, Shared>> = RefCell::new(HashMap::new());
+}
+
+async fn send_shared(request: &UpstreamRequest, timeout_ms: u32, key: &str) -> Reply {
+    let now = js_sys::Date::now();
+    let existing = SHARED.with(|shared| {
+        shared
+            .borrow()
+            .get(key)
+            .filter(|entry| now - entry.started_ms < SHARED_REPLY_MS)
+            .map(|entry| (entry.done.clone(), Rc::clone(&entry.reply)))
+    });
+    let (done, reply) = existing.unwrap_or_else(|| {
+        let reply = Rc::new(RefCell::new(None));
+        let (slot, request) = (Rc::clone(&reply), request.clone());
+        let done = future_to_promise(async move {
+            let answer = crate::fetch::send(&request, timeout_ms).await;
+            *slot.borrow_mut() = Some(answer);
+            Ok(JsValue::UNDEFINED)
+        });
+        SHARED.with(|shared| {
+            let mut shared = shared.borrow_mut();
+            shared.retain(|_, entry| now - entry.started_ms < SHARED_REPLY_MS);
+            if shared.len() >= MAX_SHARED {
+                shared.clear();
+            }
+            shared.insert(
+                key.to_owned(),
+                Shared {
+                    done: done.clone(),
+                    reply: Rc::clone(&reply),
+                    started_ms: now,
+                },
+            );
+        });
+        (done, reply)
+    });
+    let _ = JsFuture::from(done).await;
+    let answer = reply.borrow().clone();
+    answer.unwrap_or_else(|| Reply::failed(None, Error::UpstreamNetwork))
 }
 
 /// The settings, read and validated once per isolate: an isolate serves one deployment
@@ -160,6 +198,22 @@ fn settings(env: &Env) -> Rc<Result<Settings, SettingsError>> {
                 .get_or_insert_with(|| Rc::new(Settings::from_env(|name| read_env(env, name)))),
         )
     })
+}
+
+/// The session keys for `settings`, derived on first use and kept for the isolate's life.
+async fn session_keys(settings: &Result<Settings, SettingsError>) -> Rc<Vec<CryptoKey>> {
+    if let Some(keys) = KEYS.with(|cell| cell.borrow().clone()) {
+        return keys;
+    }
+    let mut keys = Vec::new();
+    for secret in settings.iter().flat_map(|settings| &settings.session_keys) {
+        if let Some(key) = webcrypto::session_key(secret.secret()).await {
+            keys.push(key);
+        }
+    }
+    let keys = Rc::new(keys);
+    KEYS.with(|cell| *cell.borrow_mut() = Some(Rc::clone(&keys)));
+    keys
 }
 
 /// Vars and secrets are both plain values in the env; a var written as a TOML number
@@ -181,19 +235,18 @@ fn number_text(number: f64) -> String {
     }
 }
 
+/// Copies an [`Answer`] into a response; repeated headers (`Set-Cookie`) are appended.
 fn into_response(answer: Answer) -> worker::Result<Response> {
-    let mut builder = ResponseBuilder::new().with_status(answer.status);
+    let headers = Headers::new();
     for (name, value) in &answer.headers {
-        builder = builder.with_header(name, value)?;
+        headers.append(name, value)?;
     }
+    let builder = ResponseBuilder::new()
+        .with_status(answer.status)
+        .with_headers(headers);
     Ok(if answer.body.is_empty() {
         builder.empty()
     } else {
         builder.fixed(answer.body.into_bytes())
     })
-}
-
-/// Milliseconds since the epoch, for the elapsed time in log lines.
-fn now_ms() -> f64 {
-    js_sys::Date::now()
 }

@@ -67,73 +67,76 @@ test('GET /login sends the documented request and answers 302 to the link', asyn
   assert.equal(request.headers['content-type'], 'application/json');
   const sent = JSON.parse(request.body);
   assert.deepEqual(sent.grants, ['openid', 'read.email', 'read.phone']);
-  // The login-CSRF state rides on the redirect URI, and the same value is in the cookie.
+  // The login-CSRF state rides on the redirect URI; a sealed flow cookie named after it
+  // carries it to /callback.
   const redirectUri = new URL(sent.redirect_uri);
-  assert.equal(`${redirectUri.origin}${redirectUri.pathname}`, 'http://127.0.0.1:8787/callback');
+  assert.equal(`${redirectUri.origin}${redirectUri.pathname}`, `${worker.origin}/callback`);
   const state = redirectUri.searchParams.get('state');
   assert.match(state, /^[A-Za-z0-9_-]{43}$/);
   const cookie = answer.headers.get('set-cookie');
-  assert.equal(cookie, `__Host-freedom_id_state=${state}; Path=/; HttpOnly; Secure; SameSite=Lax; Max-Age=600`);
+  const sealed = new RegExp(`^__Host-freedom_id_flow_${state.slice(0, 16)}=([A-Za-z0-9_-]+); Path=/; HttpOnly; Secure; SameSite=Lax; Max-Age=900$`);
+  assert.match(cookie, sealed);
+  assert.ok(!cookie.includes(state), 'the state itself is sealed, not shown');
 });
 
 test('every sign-in gets its own state', async () => {
-  const answers = await Promise.all([get('/login'), get('/login'), get('/login')]);
-  const states = answers.map((answer) => stateOf(answer));
+  await Promise.all([get('/login'), get('/login'), get('/login')]);
+  const states = mock.requests.map((request) => stateOf(request));
   assert.equal(new Set(states).size, 3);
 });
 
-function stateOf(answer) {
-  return /__Host-freedom_id_state=([^;]*)/.exec(answer.headers.get('set-cookie'))[1];
+/** The state a recorded authorize request carried on its redirect URI. */
+function stateOf(request) {
+  return new URL(JSON.parse(request.body).redirect_uri).searchParams.get('state');
 }
 
 async function callback(query, cookie, target = worker) {
   const response = await fetch(new URL(`/callback?${query}`, target.url), {
     redirect: 'manual',
-    headers: cookie ? { cookie: `__Host-freedom_id_state=${cookie}` } : {},
+    headers: cookie ? { cookie } : {},
   });
   const body = await response.text();
   seen.push(JSON.stringify([...response.headers]) + body);
   return { status: response.status, headers: response.headers, body };
 }
 
-test('/callback with the state from the cookie shows the page and clears the cookie', async () => {
-  const state = stateOf(await get('/login'));
-  const answer = await callback(`authorization_code=c0de${'0'.repeat(28)}&state=${state}`, state);
-  assert.equal(answer.status, 200);
-  assert.equal(answer.headers.get('content-type'), 'text/html; charset=utf-8');
-  assert.match(answer.body, /id="result"/);
-  assert.equal(answer.headers.get('content-security-policy'), CSP);
-  assert.equal(answer.headers.get('referrer-policy'), 'no-referrer');
-  assert.match(answer.headers.get('set-cookie'), /^__Host-freedom_id_state=; .*Max-Age=0$/);
-});
+/** `/login`, returning the flow cookie to send back and the state it holds. */
+async function startSignIn() {
+  const answer = await get('/login');
+  const flow = answer.headers.get('set-cookie').split(';')[0];
+  return { flow, state: stateOf(mock.requests.at(-1)) };
+}
 
-test('/callback with a missing or different state is 403 STATE_MISMATCH and clears the cookie', async () => {
-  const state = stateOf(await get('/login'));
+test('/callback with a missing or different state is 403 STATE_MISMATCH and spends nothing', async () => {
+  const { flow, state } = await startSignIn();
+  const code = mock.issueCode();
+  const otherState = `${state.slice(0, -1)}${state.endsWith('A') ? 'B' : 'A'}`;
   const cases = [
-    [`authorization_code=x&state=${state}`, undefined],
-    ['authorization_code=x', state],
+    [`authorization_code=${code}&state=${state}`, undefined],
+    [`authorization_code=${code}`, flow],
     // The last character changed (to one it is not: a fixed 'A' would match 1 time in 64).
-    [`authorization_code=x&state=${state.slice(0, -1)}${state.endsWith('A') ? 'B' : 'A'}`, state],
-    [`authorization_code=x&state=${state}x`, state],
-    ['authorization_code=x&state=', ''],
+    [`authorization_code=${code}&state=${otherState}`, flow],
+    [`authorization_code=${code}&state=${state}x`, flow],
+    [`authorization_code=${code}&state=`, flow],
+    [`authorization_code=${code}&state=${state}`, `${flow.slice(0, -2)}AA`],
   ];
   for (const [query, cookie] of cases) {
-    const answer = await callback(query, cookie);
-    assertProblem(answer, 'STATE_MISMATCH', 403);
-    assert.match(answer.headers.get('set-cookie'), /Max-Age=0$/, query);
+    assertProblem(await callback(query, cookie), 'STATE_MISMATCH', 403);
   }
+  assert.deepEqual(mock.codeStatus(code), { known: true, spent: false, expired: false });
+  assert.equal(mock.requests.filter((r) => r.endpoint === 'token').length, 0);
 });
 
-test('with FREEDOM_ID_STATE=off there is no state, no cookie and no check', async () => {
+test('with FREEDOM_ID_STATE=off there is no state, no cookie, and no /callback or /session', async () => {
   const open = await startWorker(workingBindings(mock, { FREEDOM_ID_STATE: 'off' }));
   try {
     const answer = await get('/login', { target: open });
     assert.equal(answer.status, 302);
     assert.equal(answer.headers.get('set-cookie'), null);
-    assert.equal(JSON.parse(mock.requests[0].body).redirect_uri, 'http://127.0.0.1:8787/callback');
-    const page = await callback('authorization_code=abc', undefined, open);
-    assert.equal(page.status, 200);
-    assert.equal(page.headers.get('set-cookie'), null);
+    assert.equal(JSON.parse(mock.requests[0].body).redirect_uri, `${open.origin}/callback`);
+    for (const path of ['/callback?authorization_code=abc', '/session']) {
+      assertProblem(await get(path, { target: open }), 'NOT_FOUND', 404);
+    }
   } finally {
     await open.close();
   }
@@ -288,6 +291,11 @@ test('other methods on /login are 405 with Allow; unknown paths are 404', async 
     assertProblem(answer, 'METHOD_NOT_ALLOWED', 405);
     assert.equal(answer.headers.get('allow'), 'GET, HEAD');
   }
+  for (const [method, path, allow] of [['HEAD', '/callback', 'GET'], ['GET', '/logout', 'POST'], ['POST', '/session', 'GET, HEAD']]) {
+    const answer = await get(path, { method });
+    assert.equal(answer.status, 405, `${method} ${path}`);
+    assert.equal(answer.headers.get('allow'), allow);
+  }
   assertProblem(await get('/nothing-here'), 'NOT_FOUND', 404);
   assert.equal((await get('/nothing-here')).headers.get('x-content-type-options'), 'nosniff');
   assert.equal(mock.requests.length, 0);
@@ -368,18 +376,20 @@ test('no response and no log line ever shows the secret or the Basic header', ()
 test('log hygiene: after the whole fault matrix and callbacks, the log holds no state and no code', async () => {
   // A full round of faults and callbacks, each with a state and an authorization code.
   const states = [];
+  const codes = [];
   for (const [mode] of faults.filter(([, code]) => code !== 'UPSTREAM_TIMEOUT')) {
     mock.setMode('ok');
-    const state = stateOf(await get('/login'));
+    const { flow, state } = await startSignIn();
     states.push(state);
-    await callback(`authorization_code=secretcode${states.length}&state=${state}`, state);
-    await callback(`authorization_code=forgedcode${states.length}&state=${state}`, 'other');
+    const forged = mock.issueCode();
+    codes.push(forged);
+    await callback(`authorization_code=${forged}&state=${state}x`, flow);
     mock.setMode(mode);
     await get('/login');
   }
   const logs = worker.logs();
   assert.match(logs, /code=STATE_MISMATCH/);
-  for (const leak of [SECRET, BASIC.slice(6), 'secretcode', 'forgedcode', ...states]) {
+  for (const leak of [SECRET, BASIC.slice(6), ...codes, ...states]) {
     assert.ok(!logs.includes(leak), `the log shows ${JSON.stringify(leak)}`);
   }
 });

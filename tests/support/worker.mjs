@@ -1,6 +1,6 @@
 // Runs the built Worker (build/index.js + its wasm) in workerd through Miniflare, listening on
-// 127.0.0.1, configured as wrangler.toml configures it (www/ as assets with its _headers, the
-// ASSETS binding, an optional rate limiter), with everything the Worker logs captured.
+// 127.0.0.1, configured as wrangler.toml configures it (www/ as assets with its _headers, an
+// optional rate limiter, optional KV), with everything the Worker logs captured.
 import { Miniflare } from 'miniflare';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -11,14 +11,21 @@ import path from 'node:path';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const www = path.join(root, 'www');
 
+/** Stands for the Worker's own origin in binding values; startWorker fills it in. */
+export const WORKER_ORIGIN = '{WORKER_ORIGIN}';
+/** The session secret of the test deployments (at least 32 characters). */
+export const SESSION_SECRET = 'test-session-secret-0123456789abcdef';
+
 /** The settings a working local deployment has, pointed at `mock`. */
 export function workingBindings(mock, overrides = {}) {
   return {
     FREEDOM_ID_CLIENT_ID: 'demo-client',
     FREEDOM_ID_CLIENT_SECRET: 'demo-secret',
-    FREEDOM_ID_REDIRECT_URI: 'http://127.0.0.1:8787/callback',
+    FREEDOM_ID_REDIRECT_URI: `${WORKER_ORIGIN}/callback`,
     FREEDOM_ID_GRANTS: 'openid read.email, read.phone',
     FREEDOM_ID_AUTHORIZE_URL: mock.authorizeUrl,
+    FREEDOM_ID_TOKEN_URL: mock.tokenUrl,
+    FREEDOM_ID_SESSION_SECRET: SESSION_SECRET,
     FREEDOM_ID_TIMEOUT_MS: '1000',
     ...overrides,
   };
@@ -44,9 +51,19 @@ function staticHeaders() {
 /**
  * Starts the Worker. Bindings set to `undefined` are left out. `rateLimit` ({limit, period})
  * binds FREEDOM_ID_RATE_LIMITER as wrangler.toml's [[ratelimits]] does.
- * @returns {Promise<{url: URL, logs: () => string, close: () => Promise<void>}>}
+ * `kv` ({BINDING: 'namespace-id'}) binds KV namespaces. String values containing WORKER_ORIGIN
+ * get the Worker's own origin (its port is picked first when `port` is 0).
+ * @returns {Promise<{url: URL, origin: string, mf: Miniflare, logs: () => string, close: () => Promise<void>}>}
  */
-export async function startWorker(bindings, { port = 0, rateLimit } = {}) {
+export async function startWorker(bindings, { port = 0, rateLimit, kv } = {}) {
+  // The redirect URI must be on the Worker's own origin, so the port is chosen first.
+  if (port === 0) port = await freePort();
+  const origin = `http://127.0.0.1:${port}`;
+  const filled = Object.fromEntries(
+    Object.entries(bindings)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => [k, typeof v === 'string' ? v.replaceAll(WORKER_ORIGIN, origin) : v]),
+  );
   let output = '';
   const capture = (stream) => {
     stream.setEncoding('utf8');
@@ -57,16 +74,16 @@ export async function startWorker(bindings, { port = 0, rateLimit } = {}) {
     scriptPath: path.join(root, 'build/index.js'),
     modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
     compatibilityDate: '2026-07-01',
-    bindings: Object.fromEntries(Object.entries(bindings).filter(([, v]) => v !== undefined)),
+    bindings: filled,
     host: '127.0.0.1',
     port,
     assets: {
       directory: www,
-      binding: 'ASSETS',
       routerConfig: { has_user_worker: true },
       assetConfig: { headers: staticHeaders() },
     },
     ...(rateLimit ? { ratelimits: { FREEDOM_ID_RATE_LIMITER: { namespace_id: '1001', simple: rateLimit } } } : {}),
+    ...(kv ? { kvNamespaces: kv } : {}),
     handleRuntimeStdio(stdout, stderr) {
       capture(stdout);
       capture(stderr);
@@ -75,6 +92,8 @@ export async function startWorker(bindings, { port = 0, rateLimit } = {}) {
   const url = await mf.ready;
   return {
     url,
+    origin,
+    mf,
     logs: () => output,
     close: () => mf.dispose(),
   };

@@ -1,0 +1,474 @@
+//! The Worker's routes as flows: a request as data in, an [`Answer`] out. Every decision is
+//! here (which route, the state check, `return_to`, what to seal, when to refresh, which
+//! cookies to set or clear, the answer); the driver only performs the I/O a flow asks for
+//! through [`Effects`] (fetch, random bytes, AES-GCM with the session keys, the clock, the
+//! rate limiter, the log) and copies the answer out. `cargo test` drives whole sign-ins
+//! through it with scripted upstream answers.
+//!
+//! ## Refreshing without undoing a sibling's rotation
+//! A refresh is shared by every request carrying the same sealed cookie (the driver keys it
+//! by the cookie's IV). When Freedom ID refuses a refresh, the answer is "signed out" but
+//! the session cookie is **not** cleared: a clearing `Set-Cookie` could reach the browser
+//! after a sibling request's renewed cookie and undo it. Instead a small marker cookie names
+//! the dead sealed cookie ([`DEAD_COOKIE`]); a request whose session cookie is the one named
+//! there is signed out at once, without another upstream call, while a renewed cookie (a
+//! new IV) is unaffected. An upstream outage during a refresh never signs anyone out.
+
+use crate::authorize::{read_reply, AuthorizeRequest};
+use crate::callback::{check_callback, CallbackParams, ExpectedState};
+use crate::cookies::{clear_cookie, cookie_value, names_with_prefix, set_cookie};
+use crate::error::{Error, ErrorCode};
+use crate::http::{self, prefers_html, problem, Answer, Route};
+use crate::rate_limit::rate_limit_key;
+use crate::return_to::local_path;
+use crate::seal::{decode_sealed, encode_sealed, seal_id, IV_BYTES};
+use crate::session::{
+    decode_session, encode_session, flow_cookie_name, flows_to_expire, freshness, session_max_age,
+    Flow, Freshness, DEAD_COOKIE, FLOW_COOKIE_PREFIX, FLOW_MAX_AGE, MAX_SESSION_AGE,
+    SESSION_COOKIE,
+};
+use crate::settings::{Problem, ProblemReason, Setting, Settings, SettingsError, StateMode};
+use crate::state::{new_state, STATE_BYTES};
+use crate::token::{exchange_request, read_token_reply, refresh_request, TokenCall, Tokens};
+use crate::upstream::{Reply, UpstreamRequest};
+use crate::url::AbsoluteUrl;
+
+/// The I/O a flow asks its driver to perform. Every method is infallible from the flow's
+/// point of view: failures come back as data (`Reply`'s error, `None`).
+#[allow(async_fn_in_trait)] // single-threaded drivers (wasm): no `Send` bound wanted
+pub trait Effects {
+    /// Sends `request` within `timeout_ms`. Calls with the same `share` key that overlap
+    /// may be performed once and their reply shared.
+    async fn send(&self, request: &UpstreamRequest, timeout_ms: u32, share: Option<&str>) -> Reply;
+    /// Fills `out` from a CSPRNG.
+    fn random(&self, out: &mut [u8]);
+    /// AES-256-GCM with session key `key` (0 seals; every key may open).
+    async fn encrypt(
+        &self,
+        key: usize,
+        iv: &[u8; IV_BYTES],
+        aad: &[u8],
+        plaintext: &[u8],
+    ) -> Option<Vec<u8>>;
+    /// The inverse of [`Effects::encrypt`]; `None` when the tag does not verify.
+    async fn decrypt(
+        &self,
+        key: usize,
+        iv: &[u8; IV_BYTES],
+        aad: &[u8],
+        ciphertext: &[u8],
+    ) -> Option<Vec<u8>>;
+    /// Milliseconds since the Unix epoch.
+    fn now_ms(&self) -> f64;
+    /// Whether the rate limiter refuses `key` now (never called for requests it cannot key).
+    async fn rate_limited(&self, key: &str) -> bool;
+    /// Writes one log line (never with a secret in it: the flows make the lines).
+    fn log(&self, line: &str);
+}
+
+/// The parts of a request the flows read.
+#[derive(Clone, Copy, Debug)]
+pub struct Request<'a> {
+    /// The method.
+    pub method: &'a str,
+    /// The URL the Worker received (its origin is the site's).
+    pub url: &'a AbsoluteUrl,
+    /// The URL's path.
+    pub path: &'a str,
+    /// `Cookie`.
+    pub cookie: Option<&'a str>,
+    /// `Accept`.
+    pub accept: Option<&'a str>,
+    /// `Origin`.
+    pub origin: Option<&'a str>,
+    /// `Sec-Fetch-Site`.
+    pub sec_fetch_site: Option<&'a str>,
+    /// `CF-Connecting-IP`.
+    pub client_ip: Option<&'a str>,
+}
+
+impl Request<'_> {
+    fn wants_html(&self) -> bool {
+        prefers_html(self.accept)
+    }
+
+    fn query_param(&self, name: &str) -> Option<String> {
+        self.url.query_param(name)
+    }
+}
+
+/// Answers `request` with `settings` (as read once per isolate).
+pub async fn respond<E: Effects>(
+    fx: &E,
+    settings: &Result<Settings, SettingsError>,
+    request: &Request<'_>,
+) -> Answer {
+    let wants_html = request.wants_html();
+    let route = http::route(request.method, request.path);
+    let session_route = matches!(route, Route::Callback | Route::Session | Route::Logout);
+    match (route, settings) {
+        (Route::Login, _) => login(fx, settings, request).await,
+        (Route::Healthz, _) => healthz(settings, request),
+        (Route::MethodNotAllowed(allowed), _) => http::method_not_allowed(allowed, wants_html),
+        (Route::NotFound, _) => not_found(wants_html),
+        (_, Err(error)) if session_route => {
+            let started = fx.now_ms();
+            failed(fx, request, &Error::Settings(error.clone()), None, started)
+        }
+        (_, Ok(settings)) if session_route && settings.state != StateMode::Bind => {
+            // Link-only mode: the site's own backend completes the sign-in.
+            not_found(wants_html)
+        }
+        (Route::Callback, Ok(settings)) => callback(fx, settings, request).await,
+        (Route::Session, Ok(settings)) => session(fx, settings, request).await,
+        (Route::Logout, Ok(_)) => logout(request),
+        _ => not_found(wants_html),
+    }
+}
+
+fn not_found(wants_html: bool) -> Answer {
+    problem(
+        ErrorCode::NotFound,
+        "There is nothing at this address.",
+        wants_html,
+    )
+}
+
+/// Logs a failure on this request's route and answers it.
+fn failed<E: Effects>(
+    fx: &E,
+    request: &Request<'_>,
+    error: &Error,
+    upstream_status: Option<u16>,
+    started: f64,
+) -> Answer {
+    fx.log(&http::failure_log_line(
+        request.path,
+        error,
+        upstream_status,
+        fx.now_ms() - started,
+    ));
+    problem(
+        error.code(),
+        &http::public_detail(error),
+        request.wants_html(),
+    )
+}
+
+/// With the state binding on, the redirect URI must be on this Worker's origin: the browser
+/// sends the flow cookie nowhere else.
+fn origin_problem(settings: &Settings, request: &Request<'_>) -> Option<SettingsError> {
+    let foreign =
+        settings.state == StateMode::Bind && !settings.redirect_uri.same_origin(request.url);
+    foreign.then(|| {
+        SettingsError::from_problems(vec![Problem {
+            setting: Setting::RedirectUri,
+            reason: ProblemReason::RedirectUriOrigin,
+        }])
+    })
+}
+
+fn healthz(settings: &Result<Settings, SettingsError>, request: &Request<'_>) -> Answer {
+    match settings {
+        Ok(valid) => match origin_problem(valid, request) {
+            Some(problem) => http::healthz(&Err(problem)),
+            None => http::healthz(settings),
+        },
+        Err(_) => http::healthz(settings),
+    }
+}
+
+async fn login<E: Effects>(
+    fx: &E,
+    settings: &Result<Settings, SettingsError>,
+    request: &Request<'_>,
+) -> Answer {
+    let started = fx.now_ms();
+    if let Some(key) = rate_limit_key(request.client_ip) {
+        if fx.rate_limited(&key).await {
+            fx.log("freedom-id-edge: /login refused code=RATE_LIMITED");
+            return http::rate_limited(request.wants_html(), 60);
+        }
+    }
+    let settings = match settings {
+        Ok(settings) => settings,
+        Err(error) => return failed(fx, request, &Error::Settings(error.clone()), None, started),
+    };
+    if let Some(error) = origin_problem(settings, request) {
+        return failed(fx, request, &Error::Settings(error), None, started);
+    }
+    let state = match &settings.state {
+        StateMode::Bind => {
+            let mut random = [0_u8; STATE_BYTES];
+            fx.random(&mut random);
+            Some(new_state(&random))
+        }
+        // The npm package's own state never reaches the Worker's settings.
+        StateMode::Off | StateMode::Given(_) => None,
+    };
+    let upstream =
+        AuthorizeRequest::new(settings, state.as_ref().map(|s| s.secret())).to_upstream();
+    let reply = fx.send(&upstream, settings.timeout_ms, None).await;
+    let link = match read_reply(&reply, &settings.authorize_url) {
+        Ok(link) => link,
+        Err(error) => return failed(fx, request, &error, reply.status, started),
+    };
+    let Some(state) = state else {
+        return http::redirect(&link);
+    };
+    let flow = Flow {
+        state,
+        return_to: request
+            .query_param("return_to")
+            .and_then(|path| local_path(&path).map(str::to_owned)),
+        created_at: now_secs(fx),
+    };
+    let name = flow_cookie_name(&flow.state);
+    let Some(sealed) = seal(fx, &name, &flow.encode()).await else {
+        return seal_failed(fx, request, started);
+    };
+    let earlier = names_with_prefix(request.cookie, FLOW_COOKIE_PREFIX);
+    let expired = flows_to_expire(&earlier).into_iter().map(clear_cookie);
+    http::redirect(&link).with_cookies(expired.chain([set_cookie(&name, &sealed, FLOW_MAX_AGE)]))
+}
+
+async fn callback<E: Effects>(fx: &E, settings: &Settings, request: &Request<'_>) -> Answer {
+    let started = fx.now_ms();
+    let params = CallbackParams::from_query(request.url.query());
+    // The flow cookie this callback names; without a state there is none to find.
+    let flow_name = params.state.as_ref().map(flow_cookie_name);
+    let flow = match &flow_name {
+        Some(name) => open_flow(fx, settings, request, name).await,
+        None => None,
+    };
+    let clear_flow: Vec<String> = flow_name
+        .iter()
+        .filter(|name| cookie_value(request.cookie, name).is_some())
+        .map(|name| clear_cookie(name))
+        .collect();
+    let expected = flow.as_ref().map(|flow| &flow.state);
+    // No flow cookie: an expected state nobody can match, so the check fails closed.
+    let none = crate::secret::CsrfState::new("");
+    let code = match check_callback(&params, ExpectedState::Value(expected.unwrap_or(&none))) {
+        Ok(code) => code,
+        Err(error) => {
+            return failed(fx, request, &error, None, started).with_cookies(clear_flow);
+        }
+    };
+    let upstream = exchange_request(
+        &settings.token_url,
+        &settings.client_id,
+        &settings.client_secret,
+        &code,
+    );
+    let reply = fx.send(&upstream, settings.timeout_ms, None).await;
+    let tokens = match read_token_reply(TokenCall::Exchange, &reply) {
+        Ok(tokens) => tokens,
+        // A refused code is spent: the flow is over. On an outage the code may still be
+        // good, so the flow cookie stays for a reload to try again.
+        Err(error @ Error::CodeRejected { .. }) => {
+            return failed(fx, request, &error, reply.status, started).with_cookies(clear_flow);
+        }
+        Err(error) => return failed(fx, request, &error, reply.status, started),
+    };
+    let Some(session_cookie) = session_cookie(fx, &tokens).await else {
+        return seal_failed(fx, request, started);
+    };
+    let landing = flow
+        .and_then(|flow| flow.return_to)
+        .unwrap_or_else(|| settings.after_sign_in.clone());
+    let mut cookies = clear_flow;
+    cookies.push(session_cookie);
+    if cookie_value(request.cookie, DEAD_COOKIE).is_some() {
+        cookies.push(clear_cookie(DEAD_COOKIE));
+    }
+    http::see_other(&landing).with_cookies(cookies)
+}
+
+async fn open_flow<E: Effects>(
+    fx: &E,
+    settings: &Settings,
+    request: &Request<'_>,
+    name: &str,
+) -> Option<Flow> {
+    let value = cookie_value(request.cookie, name)?;
+    let flow = Flow::decode(&open(fx, settings, name, value).await?)?;
+    (!flow.expired(now_secs(fx))).then_some(flow)
+}
+
+/// A live session for this request, refreshed if it had to be, and the cookies to set.
+#[derive(Debug)]
+pub enum SessionLookup {
+    /// Signed in; `set_cookies` holds the renewed session after a refresh.
+    Live {
+        /// The session's tokens (refreshed, or as they were during an upstream outage).
+        tokens: Tokens,
+        /// Cookies to set with the answer.
+        set_cookies: Vec<String>,
+    },
+    /// Signed out; `set_cookies` clears what is unusable or marks a refused refresh.
+    SignedOut {
+        /// Cookies to set with the answer.
+        set_cookies: Vec<String>,
+    },
+}
+
+/// Finds this request's session: opens the cookie, refreshes it when due (one shared call
+/// per sealed cookie), and decides the cookies to set.
+pub async fn lookup_session<E: Effects>(
+    fx: &E,
+    settings: &Settings,
+    request: &Request<'_>,
+) -> SessionLookup {
+    let signed_out = |set_cookies| SessionLookup::SignedOut { set_cookies };
+    let Some(value) = cookie_value(request.cookie, SESSION_COOKIE) else {
+        return signed_out(Vec::new());
+    };
+    let Some((iv, _)) = decode_sealed(value) else {
+        return signed_out(vec![clear_cookie(SESSION_COOKIE)]);
+    };
+    let id = seal_id(&iv);
+    let tokens = match open(fx, settings, SESSION_COOKIE, value).await {
+        Some(text) => decode_session(&text),
+        None => None,
+    };
+    let Some(tokens) = tokens else {
+        // Tampered, truncated, another key or version: signed out, and cleared.
+        return signed_out(vec![clear_cookie(SESSION_COOKIE)]);
+    };
+    if cookie_value(request.cookie, DEAD_COOKIE) == Some(id.as_str()) {
+        // Its refresh was refused before: no further upstream call.
+        return signed_out(Vec::new());
+    }
+    let now = now_secs(fx);
+    match freshness(&tokens, now) {
+        Freshness::Fresh => SessionLookup::Live {
+            tokens,
+            set_cookies: Vec::new(),
+        },
+        Freshness::Over => signed_out(vec![clear_cookie(SESSION_COOKIE)]),
+        Freshness::Refresh => refresh(fx, settings, tokens, &id).await,
+    }
+}
+
+async fn refresh<E: Effects>(
+    fx: &E,
+    settings: &Settings,
+    tokens: Tokens,
+    id: &str,
+) -> SessionLookup {
+    let started = fx.now_ms();
+    let upstream = refresh_request(&settings.token_url, &tokens.refresh_token);
+    let reply = fx.send(&upstream, settings.timeout_ms, Some(id)).await;
+    match read_token_reply(TokenCall::Refresh, &reply) {
+        Ok(renewed) => match session_cookie(fx, &renewed).await {
+            Some(cookie) => SessionLookup::Live {
+                tokens: renewed,
+                set_cookies: vec![cookie],
+            },
+            None => SessionLookup::Live {
+                tokens: renewed,
+                set_cookies: Vec::new(),
+            },
+        },
+        Err(error @ Error::RefreshRejected { .. }) => {
+            log_refresh(fx, &error, reply.status, started);
+            SessionLookup::SignedOut {
+                set_cookies: vec![set_cookie(DEAD_COOKIE, id, MAX_SESSION_AGE)],
+            }
+        }
+        Err(error) => {
+            // An outage never signs anyone out: keep the session as it is and try again on
+            // the next request.
+            log_refresh(fx, &error, reply.status, started);
+            SessionLookup::Live {
+                tokens,
+                set_cookies: Vec::new(),
+            }
+        }
+    }
+}
+
+fn log_refresh<E: Effects>(fx: &E, error: &Error, status: Option<u16>, started: f64) {
+    fx.log(&http::failure_log_line(
+        "refresh",
+        error,
+        status,
+        fx.now_ms() - started,
+    ));
+}
+
+async fn session<E: Effects>(fx: &E, settings: &Settings, request: &Request<'_>) -> Answer {
+    match lookup_session(fx, settings, request).await {
+        SessionLookup::Live {
+            tokens,
+            set_cookies,
+        } => http::session_status(Some((tokens.access_expires_at, tokens.refresh_expires_at)))
+            .with_cookies(set_cookies),
+        SessionLookup::SignedOut { set_cookies } => {
+            http::session_status(None).with_cookies(set_cookies)
+        }
+    }
+}
+
+/// `POST /logout`, only from this site: `Origin` is this origin, or (without `Origin`)
+/// `Sec-Fetch-Site: same-origin`.
+fn logout(request: &Request<'_>) -> Answer {
+    let same_origin = match request.origin {
+        Some(origin) => AbsoluteUrl::parse(&format!("{origin}/"))
+            .is_ok_and(|origin| origin.same_origin(request.url)),
+        None => request.sec_fetch_site == Some("same-origin"),
+    };
+    if !same_origin {
+        return problem(
+            ErrorCode::CrossSiteRequest,
+            "Signing out is only possible from this site.",
+            request.wants_html(),
+        );
+    }
+    let flows = names_with_prefix(request.cookie, FLOW_COOKIE_PREFIX);
+    let cookies = [SESSION_COOKIE, DEAD_COOKIE]
+        .into_iter()
+        .chain(flows)
+        .map(clear_cookie);
+    http::see_other("/").with_cookies(cookies)
+}
+
+async fn session_cookie<E: Effects>(fx: &E, tokens: &Tokens) -> Option<String> {
+    let max_age = session_max_age(tokens, now_secs(fx))?;
+    let sealed = seal(fx, SESSION_COOKIE, &encode_session(tokens)).await?;
+    Some(set_cookie(SESSION_COOKIE, &sealed, max_age))
+}
+
+fn seal_failed<E: Effects>(fx: &E, request: &Request<'_>, started: f64) -> Answer {
+    let error = Error::Settings(SettingsError::from_problems(vec![Problem {
+        setting: Setting::SessionSecret,
+        reason: ProblemReason::SessionSecret,
+    }]));
+    failed(fx, request, &error, None, started)
+}
+
+/// Seals `plaintext` for the cookie `name` with the first key and a fresh IV.
+async fn seal<E: Effects>(fx: &E, name: &str, plaintext: &str) -> Option<String> {
+    let mut iv = [0_u8; IV_BYTES];
+    fx.random(&mut iv);
+    let ciphertext = fx
+        .encrypt(0, &iv, name.as_bytes(), plaintext.as_bytes())
+        .await?;
+    Some(encode_sealed(&iv, &ciphertext))
+}
+
+/// Opens a value sealed for the cookie `name` with any of the keys (rotation).
+async fn open<E: Effects>(fx: &E, settings: &Settings, name: &str, value: &str) -> Option<String> {
+    let (iv, ciphertext) = decode_sealed(value)?;
+    for key in 0..settings.session_keys.len() {
+        if let Some(plain) = fx.decrypt(key, &iv, name.as_bytes(), &ciphertext).await {
+            return String::from_utf8(plain).ok();
+        }
+    }
+    None
+}
+
+fn now_secs<E: Effects>(fx: &E) -> u64 {
+    (fx.now_ms().max(0.0) / 1000.0) as u64
+}

@@ -1,0 +1,119 @@
+//! The runtime's WebCrypto (`crypto.subtle`, `crypto.getRandomValues`), present in workerd,
+//! Node, Deno and Bun: the session keys (HKDF-SHA256 from a secret to an AES-256-GCM key)
+//! and the sealing itself. No crypto crate lands in the wasm.
+// The npm package uses only `random` (it keeps no sessions); the Worker uses all of it.
+#![cfg_attr(not(feature = "worker"), allow(dead_code))]
+
+use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+/// What the HKDF step binds the derived key to: this crate's cookies, format version 1.
+const HKDF_INFO: &[u8] = b"freedom-id-edge cookie seal v1";
+
+#[wasm_bindgen]
+extern "C" {
+    /// A WebCrypto key (opaque here).
+    #[derive(Clone)]
+    pub type CryptoKey;
+
+    #[wasm_bindgen(js_namespace = crypto, js_name = getRandomValues)]
+    fn get_random_values(buffer: &mut [u8]);
+
+    #[wasm_bindgen(js_namespace = ["crypto", "subtle"], js_name = importKey)]
+    fn import_key(
+        format: &str,
+        key_data: &Uint8Array,
+        algorithm: &str,
+        extractable: bool,
+        usages: &Array,
+    ) -> Promise;
+
+    #[wasm_bindgen(js_namespace = ["crypto", "subtle"], js_name = deriveKey)]
+    fn derive_key(
+        algorithm: &Object,
+        base: &CryptoKey,
+        derived: &Object,
+        extractable: bool,
+        usages: &Array,
+    ) -> Promise;
+
+    #[wasm_bindgen(js_namespace = ["crypto", "subtle"], js_name = encrypt)]
+    fn subtle_encrypt(algorithm: &Object, key: &CryptoKey, data: &Uint8Array) -> Promise;
+
+    #[wasm_bindgen(js_namespace = ["crypto", "subtle"], js_name = decrypt)]
+    fn subtle_decrypt(algorithm: &Object, key: &CryptoKey, data: &Uint8Array) -> Promise;
+}
+
+/// Fills `out` from the runtime's CSPRNG.
+pub fn random(out: &mut [u8]) {
+    get_random_values(out);
+}
+
+fn object(pairs: &[(&str, &JsValue)]) -> Object {
+    let object = Object::new();
+    for (key, value) in pairs {
+        // Setting a property on a fresh plain object cannot fail.
+        let _ = Reflect::set(&object, &JsValue::from_str(key), value);
+    }
+    object
+}
+
+fn usages(names: &[&str]) -> Array {
+    names.iter().map(|name| JsValue::from_str(name)).collect()
+}
+
+/// The AES-256-GCM key for one session secret: HKDF-SHA256 (empty salt, [`HKDF_INFO`]).
+/// `None` if the runtime refuses (it never should).
+pub async fn session_key(secret: &str) -> Option<CryptoKey> {
+    let raw = Uint8Array::from(secret.as_bytes());
+    let base = JsFuture::from(import_key(
+        "raw",
+        &raw,
+        "HKDF",
+        false,
+        &usages(&["deriveKey"]),
+    ))
+    .await
+    .ok()?;
+    let hkdf = object(&[
+        ("name", &JsValue::from_str("HKDF")),
+        ("hash", &JsValue::from_str("SHA-256")),
+        ("salt", &Uint8Array::new_with_length(0).into()),
+        ("info", &Uint8Array::from(HKDF_INFO).into()),
+    ]);
+    let aes = object(&[
+        ("name", &JsValue::from_str("AES-GCM")),
+        ("length", &JsValue::from(256)),
+    ]);
+    let key = derive_key(
+        &hkdf,
+        base.unchecked_ref(),
+        &aes,
+        false,
+        &usages(&["encrypt", "decrypt"]),
+    );
+    JsFuture::from(key).await.ok().map(JsCast::unchecked_into)
+}
+
+fn gcm(iv: &[u8], aad: &[u8]) -> Object {
+    object(&[
+        ("name", &JsValue::from_str("AES-GCM")),
+        ("iv", &Uint8Array::from(iv).into()),
+        ("additionalData", &Uint8Array::from(aad).into()),
+    ])
+}
+
+/// AES-GCM encryption: ciphertext with its 16-byte tag.
+pub async fn encrypt(key: &CryptoKey, iv: &[u8], aad: &[u8], plaintext: &[u8]) -> Option<Vec<u8>> {
+    let sealed = subtle_encrypt(&gcm(iv, aad), key, &Uint8Array::from(plaintext));
+    let buffer = JsFuture::from(sealed).await.ok()?;
+    Some(Uint8Array::new(&buffer).to_vec())
+}
+
+/// AES-GCM decryption; `None` when the tag does not verify (tampered, another key or name).
+pub async fn decrypt(key: &CryptoKey, iv: &[u8], aad: &[u8], ciphertext: &[u8]) -> Option<Vec<u8>> {
+    let opened = subtle_decrypt(&gcm(iv, aad), key, &Uint8Array::from(ciphertext));
+    let buffer = JsFuture::from(opened).await.ok()?;
+    Some(Uint8Array::new(&buffer).to_vec())
+}

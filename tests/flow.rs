@@ -1,0 +1,719 @@
+//! Whole sign-ins walked through the Worker's flows natively, with scripted upstream
+//! answers: `/login` -> `/callback` -> `/session` (refresh, refusal, outage) -> `/logout`.
+//! The fake driver's "AEAD" is a keyed checksum, enough to tell a tampered cookie, another
+//! key or another cookie name; the real AES-GCM runs in workerd (tests/worker.test.mjs).
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use freedom_id_edge::flow::{respond, Effects, Request};
+use freedom_id_edge::http::Answer;
+use freedom_id_edge::seal::IV_BYTES;
+use freedom_id_edge::settings::{Settings, SettingsError};
+use freedom_id_edge::upstream::{Method, Reply, UpstreamRequest};
+use freedom_id_edge::url::AbsoluteUrl;
+
+const KEY: &str = "first-session-key-of-32-characters!";
+const NEW_KEY: &str = "second-session-key-of-32-characters";
+const NOW: f64 = 1_700_000_000_000.0;
+
+/// Runs a future whose every await is ready at once (the fake driver never waits).
+fn run<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    let mut context = Context::from_waker(Waker::noop());
+    match future.as_mut().poll(&mut context) {
+        Poll::Ready(output) => output,
+        Poll::Pending => panic!("the fake driver never waits"),
+    }
+}
+
+/// One upstream call as sent: method, URL, body, and the Authorization of a shared call.
+type Sent = (Method, String, Option<String>, Option<String>);
+
+struct Fake {
+    keys: Vec<&'static str>,
+    replies: RefCell<VecDeque<Reply>>,
+    sent: RefCell<Vec<Sent>>,
+    counter: Cell<u8>,
+    now_ms: Cell<f64>,
+    limited: bool,
+    logs: RefCell<Vec<String>>,
+}
+
+impl Fake {
+    fn new(keys: &[&'static str]) -> Fake {
+        Fake {
+            keys: keys.to_vec(),
+            replies: RefCell::new(VecDeque::new()),
+            sent: RefCell::new(Vec::new()),
+            counter: Cell::new(0),
+            now_ms: Cell::new(NOW),
+            limited: false,
+            logs: RefCell::new(Vec::new()),
+        }
+    }
+
+    fn reply(&self, status: u16, body: &str) {
+        self.replies
+            .borrow_mut()
+            .push_back(Reply::answered(status, body));
+    }
+
+    fn tag(&self, key: usize, iv: &[u8], aad: &[u8], plain: &[u8]) -> [u8; 16] {
+        // FNV-1a over key, IV, AAD and text: a stand-in for GCM's tag in these tests.
+        let mut out = [0_u8; 16];
+        for (lane, byte) in out.iter_mut().enumerate() {
+            let mut hash: u64 = 0xcbf2_9ce4_8422_2325 ^ lane as u64;
+            for b in self.keys[key]
+                .bytes()
+                .chain(iv.iter().copied())
+                .chain(aad.iter().copied())
+                .chain(plain.iter().copied())
+            {
+                hash = (hash ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+            }
+            *byte = (hash >> 24) as u8;
+        }
+        out
+    }
+}
+
+impl Effects for Fake {
+    async fn send(
+        &self,
+        request: &UpstreamRequest,
+        _timeout_ms: u32,
+        share: Option<&str>,
+    ) -> Reply {
+        let authorization = request.authorization.secret().to_owned();
+        self.sent.borrow_mut().push((
+            request.method,
+            request.url.clone(),
+            request.body.clone(),
+            share.map(|_| authorization),
+        ));
+        self.replies
+            .borrow_mut()
+            .pop_front()
+            .expect("a scripted upstream reply")
+    }
+
+    fn random(&self, out: &mut [u8]) {
+        for byte in out {
+            self.counter.set(self.counter.get().wrapping_add(1));
+            *byte = self.counter.get();
+        }
+    }
+
+    async fn encrypt(
+        &self,
+        key: usize,
+        iv: &[u8; IV_BYTES],
+        aad: &[u8],
+        plain: &[u8],
+    ) -> Option<Vec<u8>> {
+        let mut out = plain.to_vec();
+        out.extend_from_slice(&self.tag(key, iv, aad, plain));
+        Some(out)
+    }
+
+    async fn decrypt(
+        &self,
+        key: usize,
+        iv: &[u8; IV_BYTES],
+        aad: &[u8],
+        sealed: &[u8],
+    ) -> Option<Vec<u8>> {
+        let (plain, tag) = sealed.split_at(sealed.len().checked_sub(16)?);
+        (self.tag(key, iv, aad, plain) == tag).then(|| plain.to_vec())
+    }
+
+    fn now_ms(&self) -> f64 {
+        self.now_ms.get()
+    }
+
+    async fn rate_limited(&self, _key: &str) -> bool {
+        self.limited
+    }
+
+    fn log(&self, line: &str) {
+        self.logs.borrow_mut().push(line.to_owned());
+    }
+}
+
+fn settings(extra: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+    Settings::from_env(|name| {
+        if let Some((_, value)) = extra.iter().find(|(key, _)| *key == name) {
+            return Some((*value).to_owned());
+        }
+        let value = match name {
+            "FREEDOM_ID_CLIENT_ID" => "demo-client",
+            "FREEDOM_ID_CLIENT_SECRET" => "demo-secret",
+            "FREEDOM_ID_REDIRECT_URI" => "https://app.example.com/callback",
+            "FREEDOM_ID_GRANTS" => "openid",
+            "FREEDOM_ID_AUTHORIZE_URL" => "https://id.example/api/v1/oauth/authorize",
+            "FREEDOM_ID_TOKEN_URL" => "https://id.example/api/v1/oauth/token",
+            "FREEDOM_ID_SESSION_SECRET" => KEY,
+            _ => return None,
+        };
+        Some(value.to_owned())
+    })
+}
+
+/// A browser's cookie jar: applies `Set-Cookie` headers, sends `Cookie`.
+#[derive(Default)]
+struct Jar(Vec<(String, String)>);
+
+impl Jar {
+    fn take(&mut self, answer: &Answer) {
+        for (name, value) in &answer.headers {
+            if *name != "Set-Cookie" {
+                continue;
+            }
+            let (pair, attributes) = value.split_once(';').unwrap();
+            let (key, val) = pair.split_once('=').unwrap();
+            self.0.retain(|(k, _)| k != key);
+            if !attributes.contains("Max-Age=0") {
+                self.0.push((key.to_owned(), val.to_owned()));
+            }
+        }
+    }
+
+    fn header(&self) -> Option<String> {
+        (!self.0.is_empty()).then(|| {
+            self.0
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+fn call(
+    fx: &Fake,
+    settings: &Result<Settings, SettingsError>,
+    method: &str,
+    target: &str,
+    jar: &Jar,
+    origin: Option<&str>,
+) -> Answer {
+    let url = AbsoluteUrl::parse(&format!("https://app.example.com{target}")).unwrap();
+    let path = target.split('?').next().unwrap();
+    let cookie = jar.header();
+    let request = Request {
+        method,
+        url: &url,
+        path,
+        cookie: cookie.as_deref(),
+        accept: Some("application/json"),
+        origin,
+        sec_fetch_site: None,
+        client_ip: Some("203.0.113.9"),
+    };
+    run(respond(fx, settings, &request))
+}
+
+fn token_answer(access: &str, refresh: &str, access_in: i64, refresh_in: i64) -> String {
+    let at = |offset: i64| {
+        let secs = (NOW / 1000.0) as i64 + offset;
+        // Days and seconds to an ISO date: good enough for 2023-11 (the tests' NOW).
+        let days = secs.div_euclid(86_400);
+        let rem = secs.rem_euclid(86_400);
+        let (y, m, d) = civil(days);
+        format!(
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.000000Z",
+            rem / 3600,
+            rem % 3600 / 60,
+            rem % 60
+        )
+    };
+    format!(
+        r#"{{"id":"tok-1","access_token":"{access}","refresh_token":"{refresh}","access_expire_at":"{}","refresh_expire_at":"{}"}}"#,
+        at(access_in),
+        at(refresh_in)
+    )
+}
+
+fn civil(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// `/login` then the callback with `code`, through the jar; returns the callback's answer.
+/// The token endpoint's reply must be scripted already: the authorize reply goes first.
+fn sign_in(
+    fx: &Fake,
+    settings: &Result<Settings, SettingsError>,
+    jar: &mut Jar,
+    return_to: &str,
+    code: &str,
+) -> Answer {
+    fx.replies.borrow_mut().push_front(Reply::answered(
+        200,
+        r#"{"redirect_uri":"https://id.example/login?track_id=t&expire_at=1"}"#,
+    ));
+    let login = call(
+        fx,
+        settings,
+        "GET",
+        &format!("/login{return_to}"),
+        jar,
+        None,
+    );
+    assert_eq!(login.status, 302, "{login:?}");
+    jar.take(&login);
+    let sent_body = fx.sent.borrow().last().unwrap().2.clone().unwrap();
+    let state = sent_body
+        .split("state=")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let callback = call(
+        fx,
+        settings,
+        "GET",
+        &format!("/callback?state={state}&authorization_code={code}"),
+        jar,
+        None,
+    );
+    jar.take(&callback);
+    callback
+}
+
+fn status(answer: &Answer) -> serde_json::Value {
+    serde_json::from_str(&answer.body).unwrap()
+}
+
+#[test]
+fn a_whole_sign_in_lands_signed_in_and_signs_out() {
+    let fx = Fake::new(&[KEY]);
+    let settings = settings(&[]);
+    let mut jar = Jar::default();
+    fx.reply(200, &token_answer("ACCESS1", "REFRESH1", 3600, 86_400));
+    let callback = sign_in(&fx, &settings, &mut jar, "?return_to=/app%3Fx%3D1", "c0de");
+    assert_eq!(callback.status, 303);
+    assert_eq!(callback.header("location"), Some("/app?x=1"));
+    assert!(jar.get("__Host-freedom_id_session").is_some());
+    assert!(
+        jar.0
+            .iter()
+            .all(|(name, _)| !name.starts_with("__Host-freedom_id_flow_")),
+        "the flow cookie is cleared"
+    );
+    let session_cookie = callback
+        .headers
+        .iter()
+        .find(|(n, v)| *n == "Set-Cookie" && v.starts_with("__Host-freedom_id_session="))
+        .unwrap();
+    assert!(
+        session_cookie
+            .1
+            .ends_with("; Path=/; HttpOnly; Secure; SameSite=Lax; Max-Age=86400"),
+        "{}",
+        session_cookie.1
+    );
+    // The exchange: POST with Basic and the code.
+    let sent = fx.sent.borrow();
+    let (method, url, body, _) = &sent[1];
+    assert_eq!(
+        (*method, url.as_str()),
+        (Method::Post, "https://id.example/api/v1/oauth/token")
+    );
+    assert_eq!(body.as_deref(), Some(r#"{"authorization_code":"c0de"}"#));
+    drop(sent);
+    // Nothing secret reaches the browser.
+    for (_, value) in &callback.headers {
+        assert!(
+            !value.contains("ACCESS1") && !value.contains("REFRESH1") && !value.contains("c0de"),
+            "{value}"
+        );
+    }
+    let session = call(&fx, &settings, "GET", "/session", &jar, None);
+    assert_eq!(
+        status(&session),
+        serde_json::json!({"signedIn": true, "accessExpiresAt": 1_700_003_600u64, "refreshExpiresAt": 1_700_086_400u64})
+    );
+    assert!(!session.body.contains("ACCESS1"));
+    assert_eq!(
+        fx.sent.borrow().len(),
+        2,
+        "a fresh session costs no upstream call"
+    );
+
+    let forged = call(
+        &fx,
+        &settings,
+        "POST",
+        "/logout",
+        &jar,
+        Some("https://evil.example"),
+    );
+    assert_eq!(forged.status, 403);
+    assert!(status(&forged)["code"] == "CROSS_SITE_REQUEST");
+    let out = call(
+        &fx,
+        &settings,
+        "POST",
+        "/logout",
+        &jar,
+        Some("https://app.example.com"),
+    );
+    assert_eq!((out.status, out.header("location")), (303, Some("/")));
+    jar.take(&out);
+    assert_eq!(
+        status(&call(&fx, &settings, "GET", "/session", &jar, None)),
+        serde_json::json!({"signedIn": false})
+    );
+}
+
+#[test]
+fn the_state_is_checked_before_the_code_is_spent() {
+    let fx = Fake::new(&[KEY]);
+    let settings = settings(&[]);
+    let mut jar = Jar::default();
+    fx.reply(
+        200,
+        r#"{"redirect_uri":"https://id.example/login?track_id=t"}"#,
+    );
+    jar.take(&call(&fx, &settings, "GET", "/login", &jar, None));
+    for forged in [
+        "/callback?state=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA&authorization_code=c",
+        "/callback?authorization_code=c",
+    ] {
+        let answer = call(&fx, &settings, "GET", forged, &jar, None);
+        assert_eq!(answer.status, 403, "{forged}");
+        assert_eq!(status(&answer)["code"], "STATE_MISMATCH");
+    }
+    assert_eq!(
+        fx.sent.borrow().len(),
+        1,
+        "only /login's call: no code was sent"
+    );
+    assert!(fx
+        .logs
+        .borrow()
+        .iter()
+        .any(|line| line.contains("/callback failed code=STATE_MISMATCH")));
+}
+
+#[test]
+fn declines_refused_codes_and_outages() {
+    let fx = Fake::new(&[KEY]);
+    let settings = settings(&[]);
+    // Decline.
+    let mut jar = Jar::default();
+    fx.reply(
+        200,
+        r#"{"redirect_uri":"https://id.example/login?track_id=t"}"#,
+    );
+    jar.take(&call(&fx, &settings, "GET", "/login", &jar, None));
+    let state = fx.sent.borrow()[0]
+        .2
+        .clone()
+        .unwrap()
+        .split("state=")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let declined = call(
+        &fx,
+        &settings,
+        "GET",
+        &format!("/callback?state={state}&error_code=100102"),
+        &jar,
+        None,
+    );
+    assert_eq!(
+        (declined.status, status(&declined)["code"].as_str()),
+        (403, Some("SIGN_IN_DECLINED"))
+    );
+    assert!(declined.headers.iter().any(|(n, v)| *n == "Set-Cookie"
+        && v.starts_with("__Host-freedom_id_flow_")
+        && v.ends_with("Max-Age=0")));
+    // A refused code: 400 CODE_REJECTED, the flow is over.
+    let mut jar = Jar::default();
+    fx.reply(
+        400,
+        r#"{"error":{"message":"Invalid authorization_code.","code":100101}}"#,
+    );
+    let rejected = sign_in(&fx, &settings, &mut jar, "", "used");
+    assert_eq!(
+        (rejected.status, status(&rejected)["code"].as_str()),
+        (400, Some("CODE_REJECTED"))
+    );
+    assert!(jar.0.is_empty(), "flow cleared, no session");
+    // An outage: 502, and the flow cookie stays for a retry.
+    let mut jar = Jar::default();
+    fx.reply(503, "");
+    let outage = sign_in(&fx, &settings, &mut jar, "", "c");
+    assert_eq!(
+        (outage.status, status(&outage)["code"].as_str()),
+        (502, Some("UPSTREAM_STATUS"))
+    );
+    assert!(jar
+        .0
+        .iter()
+        .any(|(name, _)| name.starts_with("__Host-freedom_id_flow_")));
+}
+
+#[test]
+fn refresh_rotation_refusal_and_outage() {
+    let fx = Fake::new(&[KEY]);
+    let settings = settings(&[]);
+    let mut jar = Jar::default();
+    // An access token that expires within the minute.
+    fx.reply(200, &token_answer("ACCESS1", "REFRESH1", 30, 86_400));
+    assert_eq!(sign_in(&fx, &settings, &mut jar, "", "c").status, 303);
+    // Refresh: PATCH with the refresh token, shared by the sealed cookie's id.
+    fx.reply(200, &token_answer("ACCESS2", "REFRESH2", 3600, 86_400));
+    let refreshed = call(&fx, &settings, "GET", "/session", &jar, None);
+    assert_eq!(status(&refreshed)["accessExpiresAt"], 1_700_003_600u64);
+    let (method, _, body, share) = fx.sent.borrow().last().cloned().unwrap();
+    assert_eq!(
+        (method, body, share.as_deref()),
+        (Method::Patch, None, Some("Bearer REFRESH1"))
+    );
+    let old_cookie = jar.get("__Host-freedom_id_session").unwrap().to_owned();
+    jar.take(&refreshed);
+    assert_ne!(
+        jar.get("__Host-freedom_id_session").unwrap(),
+        old_cookie,
+        "a renewed cookie"
+    );
+
+    // An outage at refresh time: still signed in, nothing cleared.
+    fx.now_ms.set(NOW + 3_590_000.0);
+    fx.replies
+        .borrow_mut()
+        .push_back(Reply::failed(None, freedom_id_edge::Error::UpstreamNetwork));
+    let outage = call(&fx, &settings, "GET", "/session", &jar, None);
+    assert_eq!(status(&outage)["signedIn"], true);
+    assert!(outage.header("set-cookie").is_none());
+
+    // Refused: signed out, the session cookie kept (a sibling may have renewed it), a marker
+    // set, and the next request costs no upstream call.
+    fx.reply(
+        401,
+        r#"{"error":{"message":"Invalid refresh token.","code":100103}}"#,
+    );
+    let refused = call(&fx, &settings, "GET", "/session", &jar, None);
+    assert_eq!(status(&refused), serde_json::json!({"signedIn": false}));
+    let cookies: Vec<&str> = refused
+        .headers
+        .iter()
+        .filter(|(n, _)| *n == "Set-Cookie")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    assert_eq!(cookies.len(), 1);
+    assert!(
+        cookies[0].starts_with("__Host-freedom_id_dead="),
+        "{cookies:?}"
+    );
+    jar.take(&refused);
+    let calls = fx.sent.borrow().len();
+    assert_eq!(
+        status(&call(&fx, &settings, "GET", "/session", &jar, None))["signedIn"],
+        false
+    );
+    assert_eq!(
+        fx.sent.borrow().len(),
+        calls,
+        "a dead session costs no further call"
+    );
+
+    // Past the refresh token's expiry: signed out and cleared, no call.
+    fx.now_ms.set(NOW + 86_400_000.0);
+    let over = call(
+        &fx,
+        &settings,
+        "GET",
+        "/session",
+        &Jar(vec![("__Host-freedom_id_session".into(), old_cookie)]),
+        None,
+    );
+    assert_eq!(status(&over)["signedIn"], false);
+    assert!(over
+        .header("set-cookie")
+        .is_some_and(|c| c.ends_with("Max-Age=0")));
+    assert_eq!(fx.sent.borrow().len(), calls);
+}
+
+#[test]
+fn tampered_cookies_read_as_signed_out_and_rotation_keeps_old_sessions() {
+    let fx = Fake::new(&[KEY]);
+    let old_settings = settings(&[]);
+    let mut jar = Jar::default();
+    fx.reply(200, &token_answer("A", "R", 3600, 86_400));
+    sign_in(&fx, &old_settings, &mut jar, "", "c");
+    let sealed = jar.get("__Host-freedom_id_session").unwrap().to_owned();
+
+    // Rotation: the new key seals, the old one still opens.
+    let rotated_fx = Fake::new(&[NEW_KEY, KEY]);
+    let both = format!("{NEW_KEY} {KEY}");
+    let rotated = settings(&[("FREEDOM_ID_SESSION_SECRET", both.as_str())]);
+    assert_eq!(
+        status(&call(&rotated_fx, &rotated, "GET", "/session", &jar, None))["signedIn"],
+        true
+    );
+    // Only the new key: the old session no longer opens, and is cleared.
+    let new_only_fx = Fake::new(&[NEW_KEY]);
+    let new_only = settings(&[("FREEDOM_ID_SESSION_SECRET", NEW_KEY)]);
+    let gone = call(&new_only_fx, &new_only, "GET", "/session", &jar, None);
+    assert_eq!(status(&gone)["signedIn"], false);
+    assert!(gone
+        .header("set-cookie")
+        .is_some_and(|c| c.ends_with("Max-Age=0")));
+
+    for tampered in [
+        format!("{}A", &sealed[..sealed.len() - 1]),
+        sealed[..sealed.len() / 2].to_owned(),
+        "garbage".to_owned(),
+        String::new(),
+    ] {
+        let jar = Jar(vec![("__Host-freedom_id_session".into(), tampered.clone())]);
+        let answer = call(&fx, &old_settings, "GET", "/session", &jar, None);
+        assert_eq!(answer.status, 200, "{tampered}");
+        assert_eq!(status(&answer)["signedIn"], false, "{tampered}");
+    }
+    // A flow cookie's value never opens as a session: the cookie name is bound.
+    let flow_value = {
+        let mut jar = Jar::default();
+        fx.reply(
+            200,
+            r#"{"redirect_uri":"https://id.example/login?track_id=t"}"#,
+        );
+        jar.take(&call(&fx, &old_settings, "GET", "/login", &jar, None));
+        jar.0[0].1.clone()
+    };
+    let swapped = Jar(vec![("__Host-freedom_id_session".into(), flow_value)]);
+    assert_eq!(
+        status(&call(&fx, &old_settings, "GET", "/session", &swapped, None))["signedIn"],
+        false
+    );
+}
+
+#[test]
+fn login_keeps_at_most_three_flows_and_only_local_return_paths() {
+    let fx = Fake::new(&[KEY]);
+    let settings = settings(&[]);
+    let mut jar = Jar::default();
+    for _ in 0..5 {
+        fx.reply(
+            200,
+            r#"{"redirect_uri":"https://id.example/login?track_id=t"}"#,
+        );
+        jar.take(&call(
+            &fx,
+            &settings,
+            "GET",
+            "/login?return_to=//evil.com",
+            &jar,
+            None,
+        ));
+    }
+    let flows = jar
+        .0
+        .iter()
+        .filter(|(n, _)| n.starts_with("__Host-freedom_id_flow_"))
+        .count();
+    assert_eq!(flows, 3);
+    // The last flow's return_to was refused: a callback lands on FREEDOM_ID_AFTER_SIGN_IN.
+    let state = fx
+        .sent
+        .borrow()
+        .last()
+        .unwrap()
+        .2
+        .clone()
+        .unwrap()
+        .split("state=")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    fx.reply(200, &token_answer("A", "R", 3600, 86_400));
+    let landed = call(
+        &fx,
+        &settings,
+        "GET",
+        &format!("/callback?state={state}&authorization_code=c"),
+        &jar,
+        None,
+    );
+    assert_eq!(landed.header("location"), Some("/"));
+}
+
+#[test]
+fn a_redirect_uri_on_another_origin_is_misconfigured_and_state_off_has_no_session_routes() {
+    let fx = Fake::new(&[KEY]);
+    let foreign = settings(&[(
+        "FREEDOM_ID_REDIRECT_URI",
+        "https://other.example.com/callback",
+    )]);
+    let login = call(&fx, &foreign, "GET", "/login", &Jar::default(), None);
+    assert_eq!(
+        (login.status, status(&login)["code"].as_str()),
+        (500, Some("MISCONFIGURED"))
+    );
+    assert!(status(&login)["detail"]
+        .as_str()
+        .unwrap()
+        .contains("FREEDOM_ID_REDIRECT_URI"));
+    let health = call(&fx, &foreign, "GET", "/healthz", &Jar::default(), None);
+    assert_eq!(
+        status(&health),
+        serde_json::json!({"status": "misconfigured", "problems": ["FREEDOM_ID_REDIRECT_URI"]})
+    );
+    assert!(fx.sent.borrow().is_empty());
+
+    let off = settings(&[
+        ("FREEDOM_ID_STATE", "off"),
+        ("FREEDOM_ID_SESSION_SECRET", ""),
+    ]);
+    assert!(off.is_ok());
+    for (method, path) in [
+        ("GET", "/callback?authorization_code=c"),
+        ("GET", "/session"),
+        ("POST", "/logout"),
+    ] {
+        assert_eq!(
+            call(
+                &fx,
+                &off,
+                method,
+                path,
+                &Jar::default(),
+                Some("https://app.example.com")
+            )
+            .status,
+            404,
+            "{path}"
+        );
+    }
+}
