@@ -32,6 +32,7 @@
 //!     "FREEDOM_ID_CLIENT_SECRET" => Some("my-secret".into()),
 //!     "FREEDOM_ID_REDIRECT_URI" => Some("https://app.example.com/callback".into()),
 //!     "FREEDOM_ID_GRANTS" => Some("openid read.email".into()),
+//!     "FREEDOM_ID_SESSION_SECRET" => Some("a-session-secret-of-32-characters!".into()),
 //!     _ => None,
 //! })
 //! .expect("valid settings");

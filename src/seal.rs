@@ -68,7 +68,6 @@ mod tests {
             "!!!",
             short.as_str(),
             other_version.as_str(),
-            &value[..value.len() - 1],
             &"A".repeat(MAX_SEALED_LEN + 4),
         ] {
             assert_eq!(decode_sealed(bad), None, "{bad:?}");
