@@ -39,6 +39,14 @@ pub enum ErrorCode {
     SignInDeclined,
     /// A state-changing request (`POST /logout`) that did not come from this site.
     CrossSiteRequest,
+    /// A guarded path asked for without a live session, by a caller that is not a browser.
+    SignInRequired,
+    /// The site behind the gate could not be reached.
+    AppUnreachable,
+    /// A request body the route cannot read (`POST /revoke`).
+    InvalidRequest,
+    /// `POST /revoke` without the `FREEDOM_ID_REVOCATIONS` KV binding.
+    RevocationUnavailable,
 }
 
 impl ErrorCode {
@@ -60,6 +68,10 @@ impl ErrorCode {
             ErrorCode::RefreshRejected => "REFRESH_REJECTED",
             ErrorCode::SignInDeclined => "SIGN_IN_DECLINED",
             ErrorCode::CrossSiteRequest => "CROSS_SITE_REQUEST",
+            ErrorCode::SignInRequired => "SIGN_IN_REQUIRED",
+            ErrorCode::AppUnreachable => "APP_UNREACHABLE",
+            ErrorCode::InvalidRequest => "INVALID_REQUEST",
+            ErrorCode::RevocationUnavailable => "REVOCATION_UNAVAILABLE",
         }
     }
 
@@ -79,8 +91,10 @@ impl ErrorCode {
                 403
             }
             ErrorCode::RateLimited => 429,
-            ErrorCode::CodeRejected => 400,
-            ErrorCode::RefreshRejected => 401,
+            ErrorCode::CodeRejected | ErrorCode::InvalidRequest => 400,
+            ErrorCode::RefreshRejected | ErrorCode::SignInRequired => 401,
+            ErrorCode::AppUnreachable => 502,
+            ErrorCode::RevocationUnavailable => 501,
         }
     }
 
@@ -102,6 +116,10 @@ impl ErrorCode {
             ErrorCode::RefreshRejected => "The session has ended",
             ErrorCode::SignInDeclined => "Sign-in was cancelled",
             ErrorCode::CrossSiteRequest => "Request refused",
+            ErrorCode::SignInRequired => "Sign-in required",
+            ErrorCode::AppUnreachable => "The site could not be reached",
+            ErrorCode::InvalidRequest => "Invalid request",
+            ErrorCode::RevocationUnavailable => "Revocation is not set up",
         }
     }
 }
@@ -275,6 +293,14 @@ mod tests {
             (ErrorCode::RefreshRejected, "REFRESH_REJECTED", 401),
             (ErrorCode::SignInDeclined, "SIGN_IN_DECLINED", 403),
             (ErrorCode::CrossSiteRequest, "CROSS_SITE_REQUEST", 403),
+            (ErrorCode::SignInRequired, "SIGN_IN_REQUIRED", 401),
+            (ErrorCode::AppUnreachable, "APP_UNREACHABLE", 502),
+            (ErrorCode::InvalidRequest, "INVALID_REQUEST", 400),
+            (
+                ErrorCode::RevocationUnavailable,
+                "REVOCATION_UNAVAILABLE",
+                501,
+            ),
         ];
         for (code, text, status) in table {
             assert_eq!((code.as_str(), code.http_status()), (text, status));

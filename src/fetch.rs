@@ -102,6 +102,14 @@ fn init(request: &UpstreamRequest, timeout_ms: u32) -> Object {
     init
 }
 
+/// Reads a request body stream (a JS `ReadableStream`) as text, at most 64 KiB.
+#[cfg(feature = "worker")]
+pub(crate) async fn read_body(stream: &JsValue) -> Option<String> {
+    read_capped(stream.unchecked_ref(), crate::settings::MAX_TIMEOUT_MS)
+        .await
+        .ok()
+}
+
 async fn read_capped(stream: &BodyStream, timeout_ms: u32) -> Result<String, Error> {
     let reader = stream.get_reader();
     let mut collector = BodyCollector::default();

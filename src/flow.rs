@@ -18,6 +18,7 @@ use crate::authorize::{read_reply, AuthorizeRequest};
 use crate::callback::{check_callback, CallbackParams, ExpectedState};
 use crate::cookies::{clear_cookie, cookie_value, names_with_prefix, set_cookie};
 use crate::error::{Error, ErrorCode};
+use crate::gate;
 use crate::http::{self, prefers_html, problem, Answer, Route};
 use crate::rate_limit::rate_limit_key;
 use crate::return_to::local_path;
@@ -62,8 +63,49 @@ pub trait Effects {
     fn now_ms(&self) -> f64;
     /// Whether the rate limiter refuses `key` now (never called for requests it cannot key).
     async fn rate_limited(&self, key: &str) -> bool;
+    /// Whether Freedom ID signed out the token pair `id` (back channel); `false` without
+    /// the revocations binding.
+    async fn is_revoked(&self, id: &str) -> bool;
+    /// Records that Freedom ID signed out the token pair `id`, for `ttl_secs`.
+    async fn revoke(&self, id: &str, ttl_secs: u64) -> Revocation;
+    /// The request body as text, if it is at most `max` bytes of UTF-8.
+    async fn body(&self, max: usize) -> Option<String>;
     /// Writes one log line (never with a secret in it: the flows make the lines).
     fn log(&self, line: &str);
+}
+
+/// What recording a revocation did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Revocation {
+    /// Recorded.
+    Recorded,
+    /// No `FREEDOM_ID_REVOCATIONS` binding.
+    NotConfigured,
+    /// The store failed.
+    Failed,
+}
+
+/// What to do with a request: answer it, or forward it to the site behind the gate.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The Worker answers.
+    Answer(Answer),
+    /// A guarded request with a live session goes to the site.
+    Forward(Forward),
+}
+
+/// How to forward a guarded request: everything else (method, other headers, the body,
+/// streamed) goes as the client sent it, and the site's answer comes back as it is.
+#[derive(Debug)]
+pub struct Forward {
+    /// Where to send it.
+    pub url: String,
+    /// The `Cookie` header to send instead of the client's (without the Worker's cookies).
+    pub cookie: Option<String>,
+    /// The identity headers to set, after removing every `X-Freedom-ID-*` the client sent.
+    pub identity: Vec<(&'static str, String)>,
+    /// `Set-Cookie` headers to add to the site's answer (a refreshed session).
+    pub set_cookies: Vec<String>,
 }
 
 /// The parts of a request the flows read.
@@ -83,6 +125,8 @@ pub struct Request<'a> {
     pub origin: Option<&'a str>,
     /// `Sec-Fetch-Site`.
     pub sec_fetch_site: Option<&'a str>,
+    /// `Sec-Fetch-Mode`.
+    pub sec_fetch_mode: Option<&'a str>,
     /// `CF-Connecting-IP`.
     pub client_ip: Option<&'a str>,
 }
@@ -97,15 +141,33 @@ impl Request<'_> {
     }
 }
 
-/// Answers `request` with `settings` (as read once per isolate).
+/// Answers `request` with `settings` (as read once per isolate), or forwards it through
+/// the gate.
 pub async fn respond<E: Effects>(
     fx: &E,
     settings: &Result<Settings, SettingsError>,
     request: &Request<'_>,
+) -> Outcome {
+    let route = http::route(request.method, request.path);
+    if let (Route::NotFound, Ok(valid)) = (route, settings) {
+        if valid.protect.guards(request.path) {
+            return gate(fx, valid, request).await;
+        }
+    }
+    Outcome::Answer(answer(fx, settings, request, route).await)
+}
+
+async fn answer<E: Effects>(
+    fx: &E,
+    settings: &Result<Settings, SettingsError>,
+    request: &Request<'_>,
+    route: Route,
 ) -> Answer {
     let wants_html = request.wants_html();
-    let route = http::route(request.method, request.path);
-    let session_route = matches!(route, Route::Callback | Route::Session | Route::Logout);
+    let session_route = matches!(
+        route,
+        Route::Callback | Route::Session | Route::Logout | Route::Revoke
+    );
     match (route, settings) {
         (Route::Login, _) => login(fx, settings, request).await,
         (Route::Healthz, _) => healthz(settings, request),
@@ -122,9 +184,75 @@ pub async fn respond<E: Effects>(
         (Route::Callback, Ok(settings)) => callback(fx, settings, request).await,
         (Route::Session, Ok(settings)) => session(fx, settings, request).await,
         (Route::Logout, Ok(_)) => logout(request),
+        (Route::Revoke, Ok(_)) => revoke(fx, request).await,
         _ => not_found(wants_html),
     }
 }
+
+/// A guarded path: forwarded with a live session (refreshed first when due); otherwise a
+/// browser is sent to sign in and coming back here, and any other caller gets `401`.
+async fn gate<E: Effects>(fx: &E, settings: &Settings, request: &Request<'_>) -> Outcome {
+    match lookup_session(fx, settings, request).await {
+        SessionLookup::Live {
+            tokens,
+            set_cookies,
+        } => Outcome::Forward(Forward {
+            url: gate::forward_url(settings.app_origin.as_ref(), request.url),
+            cookie: gate::forwarded_cookie(request.cookie),
+            identity: gate::identity_headers(&tokens),
+            set_cookies,
+        }),
+        SessionLookup::SignedOut { set_cookies } => {
+            let answer = if gate::is_browser_navigation(
+                request.method,
+                request.accept,
+                request.sec_fetch_mode,
+            ) {
+                http::sign_in_redirect(gate::login_location(request.url))
+            } else {
+                http::sign_in_required(request.wants_html())
+            };
+            Outcome::Answer(answer.with_cookies(set_cookies))
+        }
+    }
+}
+
+/// `POST /revoke {"id": "<token id>"}`: Freedom ID's back-channel sign-out. The answer is
+/// the same whether or not the id was known.
+async fn revoke<E: Effects>(fx: &E, request: &Request<'_>) -> Answer {
+    let id = fx.body(MAX_REVOKE_BODY).await.and_then(|body| {
+        let [id] = crate::json::read_fields(&body, ["id"]).ok()?;
+        id.as_str()
+            .filter(|id| crate::token::is_token_id(id))
+            .map(str::to_owned)
+    });
+    let Some(id) = id else {
+        return problem(
+            ErrorCode::InvalidRequest,
+            "The body must be JSON: {\"id\": \"<token id>\"}.",
+            request.wants_html(),
+        );
+    };
+    match fx.revoke(&id, MAX_SESSION_AGE).await {
+        Revocation::Recorded => http::no_content(),
+        Revocation::NotConfigured => problem(
+            ErrorCode::RevocationUnavailable,
+            "Revocation is not set up: bind a KV namespace as FREEDOM_ID_REVOCATIONS.",
+            request.wants_html(),
+        ),
+        Revocation::Failed => {
+            fx.log("freedom-id-edge: /revoke failed code=REVOCATION_UNAVAILABLE");
+            problem(
+                ErrorCode::RevocationUnavailable,
+                "The revocation could not be recorded. Please try again.",
+                request.wants_html(),
+            )
+        }
+    }
+}
+
+/// The largest `/revoke` body read.
+const MAX_REVOKE_BODY: usize = 1024;
 
 fn not_found(wants_html: bool) -> Answer {
     problem(
@@ -339,6 +467,12 @@ pub async fn lookup_session<E: Effects>(
     if cookie_value(request.cookie, DEAD_COOKIE) == Some(id.as_str()) {
         // Its refresh was refused before: no further upstream call.
         return signed_out(Vec::new());
+    }
+    if let Some(token_id) = &tokens.id {
+        if fx.is_revoked(token_id).await {
+            // Freedom ID signed this user out (back channel): so are we, for good.
+            return signed_out(vec![clear_cookie(SESSION_COOKIE)]);
+        }
     }
     let now = now_secs(fx);
     match freshness(&tokens, now) {

@@ -19,6 +19,8 @@ pub enum Route {
     Session,
     /// `POST /logout`: end the session.
     Logout,
+    /// `POST /revoke`: Freedom ID's back-channel sign-out.
+    Revoke,
     /// `GET`/`HEAD /healthz`: are the settings valid?
     Healthz,
     /// A known path with another method: answer 405 with this `Allow`.
@@ -39,6 +41,7 @@ pub fn route(method: &str, path: &str) -> Route {
         "/callback" => (Route::Callback, "GET"),
         "/session" => (Route::Session, "GET, HEAD"),
         "/logout" => (Route::Logout, "POST"),
+        "/revoke" => (Route::Revoke, "POST"),
         "/healthz" => (Route::Healthz, "GET, HEAD"),
         _ => return Route::NotFound,
     };
@@ -316,6 +319,43 @@ pub fn login_answer(result: &Result<AuthorizationLink, Error>, accept: Option<&s
     match result {
         Ok(link) => redirect(link),
         Err(error) => problem(error.code(), &public_detail(error), prefers_html(accept)),
+    }
+}
+
+/// `302` to sign in, for a browser that asked for a guarded page without a session.
+pub fn sign_in_redirect(location: String) -> Answer {
+    Answer {
+        status: 302,
+        headers: common_headers(("Location", location)),
+        body: String::new(),
+    }
+}
+
+/// `401 SIGN_IN_REQUIRED` with `WWW-Authenticate: FreedomID`, for API callers.
+pub fn sign_in_required(wants_html: bool) -> Answer {
+    problem(
+        ErrorCode::SignInRequired,
+        "Sign in with Freedom ID first.",
+        wants_html,
+    )
+    .with_header("WWW-Authenticate", "FreedomID".to_owned())
+}
+
+/// `502 APP_UNREACHABLE`: the site behind the gate did not answer.
+pub fn app_unreachable(wants_html: bool) -> Answer {
+    problem(
+        ErrorCode::AppUnreachable,
+        "The site could not be reached. Please try again later.",
+        wants_html,
+    )
+}
+
+/// `204` for `POST /revoke`, whatever the id: the route never says whether it was known.
+pub fn no_content() -> Answer {
+    Answer {
+        status: 204,
+        headers: common_headers(("Content-Length", "0".to_owned())),
+        body: String::new(),
     }
 }
 

@@ -62,6 +62,7 @@ pub mod callback;
 pub mod cookies;
 pub mod error;
 pub mod flow;
+pub mod gate;
 pub mod grants;
 pub mod http;
 mod json;

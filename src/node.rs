@@ -455,6 +455,8 @@ fn read_link_options(options: &JsValue) -> Result<Settings, String> {
         session_secret: None,
         require_session_secret: false,
         after_sign_in: None,
+        protect: None,
+        app_origin: None,
         early_problems: problems,
     })
     .map_err(|error| format!("invalid options: {}", error.describe(Setting::option_name)))

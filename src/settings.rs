@@ -40,11 +40,15 @@ pub enum Setting {
     SessionSecret,
     /// `FREEDOM_ID_AFTER_SIGN_IN` (Worker only): where a completed sign-in lands.
     AfterSignIn,
+    /// `FREEDOM_ID_PROTECT` (Worker only): the path prefixes the gate guards.
+    Protect,
+    /// `FREEDOM_ID_APP_ORIGIN` (Worker only): where guarded requests go.
+    AppOrigin,
 }
 
 impl Setting {
     /// Every setting, in the order errors list them.
-    pub const ALL: [Setting; 10] = [
+    pub const ALL: [Setting; 12] = [
         Setting::ClientId,
         Setting::ClientSecret,
         Setting::RedirectUri,
@@ -55,6 +59,8 @@ impl Setting {
         Setting::TokenUrl,
         Setting::SessionSecret,
         Setting::AfterSignIn,
+        Setting::Protect,
+        Setting::AppOrigin,
     ];
 
     /// The Worker environment variable (or secret) holding it.
@@ -70,6 +76,8 @@ impl Setting {
             Setting::TokenUrl => "FREEDOM_ID_TOKEN_URL",
             Setting::SessionSecret => "FREEDOM_ID_SESSION_SECRET",
             Setting::AfterSignIn => "FREEDOM_ID_AFTER_SIGN_IN",
+            Setting::Protect => "FREEDOM_ID_PROTECT",
+            Setting::AppOrigin => "FREEDOM_ID_APP_ORIGIN",
         }
     }
 
@@ -86,6 +94,8 @@ impl Setting {
             Setting::TokenUrl => "tokenUrl",
             Setting::SessionSecret => "sessionSecret",
             Setting::AfterSignIn => "afterSignIn",
+            Setting::Protect => "protect",
+            Setting::AppOrigin => "appOrigin",
         }
     }
 }
@@ -138,6 +148,12 @@ pub enum ProblemReason {
     /// `FREEDOM_ID_REDIRECT_URI` on another origin than the Worker serves, with the state
     /// binding on: the browser would not send the flow cookie there.
     RedirectUriOrigin,
+    /// `FREEDOM_ID_PROTECT` with a prefix that is not a plain path on this site.
+    ProtectPrefix,
+    /// `FREEDOM_ID_PROTECT` set while `FREEDOM_ID_STATE=off`: there is no session to check.
+    ProtectWithoutSession,
+    /// `FREEDOM_ID_APP_ORIGIN` with a path, query or fragment (an origin only).
+    NotAnOrigin,
     /// A `state` value that is empty or longer than [`MAX_STATE_LEN`] bytes.
     StateValue,
 }
@@ -168,6 +184,15 @@ impl fmt::Display for ProblemReason {
             ProblemReason::LocalPath => f.write_str(
                 "must be a path on this site: one leading `/`, no `//` or `/\\`, no whitespace or control characters, at most 1 KiB",
             ),
+            ProblemReason::ProtectPrefix => f.write_str(
+                "must be path prefixes on this site separated by spaces (`/app /api/private`), or `/`",
+            ),
+            ProblemReason::ProtectWithoutSession => f.write_str(
+                "needs FREEDOM_ID_STATE on: the gate checks the session the Worker keeps",
+            ),
+            ProblemReason::NotAnOrigin => {
+                f.write_str("must be an origin only, e.g. https://origin.example.com")
+            }
             ProblemReason::RedirectUriOrigin => f.write_str(
                 "must be on the origin this Worker serves while FREEDOM_ID_STATE is on (the browser sends the flow cookie only there)",
             ),
@@ -286,6 +311,10 @@ pub struct SettingsInput<'a> {
     pub require_session_secret: bool,
     /// Where a completed sign-in lands without a `return_to`; `/` when `None`.
     pub after_sign_in: Option<&'a str>,
+    /// The gate's guarded prefixes; nothing guarded when `None`.
+    pub protect: Option<&'a str>,
+    /// Where guarded requests go; their own URL when `None`.
+    pub app_origin: Option<&'a str>,
     /// Problems an adapter found before this point (wrong JavaScript types).
     pub early_problems: Vec<Problem>,
 }
@@ -314,6 +343,10 @@ pub struct Settings {
     pub session_keys: Vec<crate::secret::SessionSecret>,
     /// Where a completed sign-in lands without a `return_to`.
     pub after_sign_in: String,
+    /// The gate's guarded path prefixes (empty: no gate).
+    pub protect: crate::gate::Protect,
+    /// Where guarded requests go; `None`: to their own URL.
+    pub app_origin: Option<AbsoluteUrl>,
 }
 
 impl Settings {
@@ -327,6 +360,7 @@ impl Settings {
         let state = read(Setting::State).unwrap_or_else(|| "on".to_owned());
         let (token_url, session_secret) = (read(Setting::TokenUrl), read(Setting::SessionSecret));
         let after_sign_in = read(Setting::AfterSignIn);
+        let (protect, app_origin) = (read(Setting::Protect), read(Setting::AppOrigin));
         Settings::from_input(SettingsInput {
             client_id: client_id.as_deref(),
             client_secret: client_secret.as_deref(),
@@ -339,6 +373,8 @@ impl Settings {
             session_secret: session_secret.as_deref(),
             require_session_secret: true,
             after_sign_in: after_sign_in.as_deref(),
+            protect: protect.as_deref(),
+            app_origin: app_origin.as_deref(),
             early_problems: Vec::new(),
         })
     }
@@ -398,6 +434,16 @@ impl Settings {
                     .ok_or(ProblemReason::LocalPath),
             },
         );
+        let protect = check(
+            &mut problems,
+            Setting::Protect,
+            parse_protect(input.protect, state.as_ref()),
+        );
+        let app_origin = check(
+            &mut problems,
+            Setting::AppOrigin,
+            parse_app_origin(input.app_origin),
+        );
         if let (Some(uri), Some(StateMode::Bind | StateMode::Given(_))) = (&redirect_uri, &state) {
             if uri.has_query_param(crate::state::STATE_PARAM) {
                 problems.push(Problem {
@@ -415,6 +461,7 @@ impl Settings {
                 authorize_url,
             ),
             (timeout_ms, state, token_url, session_keys, after_sign_in),
+            (protect, app_origin),
         ) {
             (
                 (
@@ -431,6 +478,7 @@ impl Settings {
                     Some(session_keys),
                     Some(after_sign_in),
                 ),
+                (Some(protect), Some(app_origin)),
             ) if problems.is_empty() => Ok(Settings {
                 client_id,
                 client_secret,
@@ -442,6 +490,8 @@ impl Settings {
                 token_url,
                 session_keys,
                 after_sign_in,
+                protect,
+                app_origin,
             }),
             _ => {
                 problems
@@ -519,6 +569,30 @@ pub(crate) fn parse_token_url(value: Option<&str>) -> Result<AbsoluteUrl, Proble
         None | Some("") => parse_web_url(crate::token::DEFAULT_TOKEN_URL),
         Some(value) => parse_web_url(value),
     }
+}
+
+fn parse_protect(
+    value: Option<&str>,
+    state: Option<&StateMode>,
+) -> Result<crate::gate::Protect, ProblemReason> {
+    let protect = crate::gate::Protect::parse(value.unwrap_or(""))
+        .map_err(|_| ProblemReason::ProtectPrefix)?;
+    if !protect.is_empty() && state == Some(&StateMode::Off) {
+        return Err(ProblemReason::ProtectWithoutSession);
+    }
+    Ok(protect)
+}
+
+/// An origin (`https://origin.example.com`, `http` on loopback), or `None` when not given.
+fn parse_app_origin(value: Option<&str>) -> Result<Option<AbsoluteUrl>, ProblemReason> {
+    let Some(text) = value.filter(|text| !text.is_empty()) else {
+        return Ok(None);
+    };
+    let url = parse_web_url(text)?;
+    if url.origin() != text.trim_end_matches('/') || text.ends_with("//") {
+        return Err(ProblemReason::NotAnOrigin);
+    }
+    Ok(Some(url))
 }
 
 /// The shortest session key accepted (`openssl rand -base64 32` gives 44 characters).

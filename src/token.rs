@@ -91,6 +91,11 @@ pub fn is_token_text(text: &str) -> bool {
     is_plain_text(text, MAX_TOKEN_LEN)
 }
 
+/// Whether `text` can be a token pair's `id`: 1 to [`MAX_ID_LEN`] header-safe characters.
+pub fn is_token_id(text: &str) -> bool {
+    is_plain_text(text, MAX_ID_LEN)
+}
+
 fn is_plain_text(text: &str, max: usize) -> bool {
     !text.is_empty()
         && text.len() <= max

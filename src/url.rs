@@ -117,6 +117,22 @@ impl AbsoluteUrl {
         &self.text
     }
 
+    /// `scheme://host[:port]` as written (no trailing `/`).
+    pub fn origin(&self) -> &str {
+        self.text.get(..self.rest_start).unwrap_or("")
+    }
+
+    /// The path and query (no fragment); the path is `/` when the URL has none.
+    pub fn path_and_query(&self) -> String {
+        let rest = self.text.get(self.rest_start..).unwrap_or("");
+        let rest = rest.split('#').next().unwrap_or("");
+        if rest.starts_with('/') {
+            rest.to_owned()
+        } else {
+            format!("/{rest}")
+        }
+    }
+
     /// The scheme.
     pub fn scheme(&self) -> Scheme {
         self.scheme
@@ -448,6 +464,23 @@ mod tests {
         assert_eq!(bad_escape.query_param("a"), None);
         assert_eq!(bad_escape.query_param("b"), None);
         assert!(bad_escape.has_query_param("a") && !bad_escape.has_query_param("c"));
+    }
+
+    #[test]
+    fn origin_and_path_and_query() {
+        let url = AbsoluteUrl::parse("https://App.kz:8443/a/b?x=1#frag").unwrap();
+        assert_eq!(url.origin(), "https://App.kz:8443");
+        assert_eq!(url.path_and_query(), "/a/b?x=1");
+        assert_eq!(
+            AbsoluteUrl::parse("https://x.kz").unwrap().path_and_query(),
+            "/"
+        );
+        assert_eq!(
+            AbsoluteUrl::parse("https://x.kz?q=1")
+                .unwrap()
+                .path_and_query(),
+            "/?q=1"
+        );
     }
 
     #[test]

@@ -8,14 +8,16 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use js_sys::Promise;
+use js_sys::{Array, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
-use worker::{console_error, event, Context, Env, Headers, Request, Response, ResponseBuilder};
+use worker::web_sys::{self, Headers, RequestRedirect, ResponseInit};
+use worker::{console_error, event, Context, Env};
 
 use crate::error::{Error, ErrorCode};
-use crate::flow::{respond, Effects};
-use crate::http::{problem, Answer};
+use crate::flow::{respond, Effects, Forward, Outcome, Revocation};
+use crate::gate::is_identity_header;
+use crate::http::{self, problem, Answer};
 use crate::seal::IV_BYTES;
 use crate::settings::{Settings, SettingsError};
 use crate::upstream::{Reply, UpstreamRequest};
@@ -24,11 +26,19 @@ use crate::webcrypto::{self, CryptoKey};
 
 /// The optional rate-limiting binding (`[[ratelimits]]` in wrangler.toml).
 const RATE_LIMITER_BINDING: &str = "FREEDOM_ID_RATE_LIMITER";
+/// The optional KV namespace of Freedom ID's back-channel sign-outs.
+const REVOCATIONS_BINDING: &str = "FREEDOM_ID_REVOCATIONS";
 /// How long a finished shared refresh is remembered: a request that still carries the old
 /// cookie gets the renewed session instead of spending the used-up refresh token again.
 const SHARED_REPLY_MS: f64 = 60_000.0;
 /// The most shared refreshes remembered at once.
 const MAX_SHARED: usize = 1024;
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = fetch)]
+    fn fetch_request(request: &web_sys::Request) -> Promise;
+}
 
 #[event(start)]
 fn start() {
@@ -36,45 +46,114 @@ fn start() {
 }
 
 #[event(fetch)]
-async fn fetch(request: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
-    let header = |name: &str| request.headers().get(name).ok().flatten();
+async fn fetch(
+    request: web_sys::Request,
+    env: Env,
+    _ctx: Context,
+) -> worker::Result<web_sys::Response> {
+    let headers = request.headers();
+    let header = |name: &str| headers.get(name).ok().flatten();
     let (cookie, accept) = (header("Cookie"), header("Accept"));
     let (origin, sec_fetch_site) = (header("Origin"), header("Sec-Fetch-Site"));
-    let client_ip = header("CF-Connecting-IP");
-    // The raw URL read with the core's own parser: `Request::url()` would link in the `url`
-    // crate and its Unicode tables (about 77 kB of gzipped wasm).
-    let Ok(url) = AbsoluteUrl::parse(&request.inner().url()) else {
-        let wants_html = crate::http::prefers_html(accept.as_deref());
-        return into_response(problem(
+    let (sec_fetch_mode, client_ip) = (header("Sec-Fetch-Mode"), header("CF-Connecting-IP"));
+    let wants_html = http::prefers_html(accept.as_deref());
+    // The raw URL read with the core's own parser: `worker::Request::url()` would link in the
+    // `url` crate and its Unicode tables (about 77 kB of gzipped wasm).
+    let Ok(url) = AbsoluteUrl::parse(&request.url()) else {
+        let not_found = problem(
             ErrorCode::NotFound,
             "There is nothing at this address.",
             wants_html,
-        ));
+        );
+        return into_response(not_found);
     };
-    let path = request.path();
+    let path_and_query = url.path_and_query();
+    let path = path_and_query.split('?').next().unwrap_or("/");
     let method = request.method();
     let core_request = crate::flow::Request {
-        method: method.as_ref(),
+        method: &method,
         url: &url,
-        path: &path,
+        path,
         cookie: cookie.as_deref(),
         accept: accept.as_deref(),
         origin: origin.as_deref(),
         sec_fetch_site: sec_fetch_site.as_deref(),
+        sec_fetch_mode: sec_fetch_mode.as_deref(),
         client_ip: client_ip.as_deref(),
     };
     let settings = settings(&env);
     let driver = Edge {
         env: &env,
         settings: &settings,
+        request: &request,
     };
-    into_response(respond(&driver, &settings, &core_request).await)
+    match respond(&driver, &settings, &core_request).await {
+        Outcome::Answer(answer) => into_response(answer),
+        Outcome::Forward(plan) => match forward(&request, &plan).await {
+            Some(response) => Ok(response),
+            None => {
+                console_error!("freedom-id-edge: gate failed code=APP_UNREACHABLE");
+                into_response(http::app_unreachable(wants_html).with_cookies(plan.set_cookies))
+            }
+        },
+    }
+}
+
+/// Sends a guarded request on to the site: the client's method, headers (less every
+/// `X-Freedom-ID-*` and the Worker's own cookies) and body, streamed; the identity headers
+/// added. The site's answer comes back as it is, streamed, with any refreshed session's
+/// `Set-Cookie` added. `None` when the site cannot be reached.
+async fn forward(request: &web_sys::Request, plan: &Forward) -> Option<web_sys::Response> {
+    let headers = Headers::new().ok()?;
+    let entries = js_sys::try_iter(&request.headers()).ok()??;
+    for entry in entries {
+        let pair: Array = entry.ok()?.unchecked_into();
+        let (name, value) = (pair.get(0).as_string()?, pair.get(1).as_string()?);
+        if name.eq_ignore_ascii_case("cookie") || is_identity_header(&name) {
+            continue;
+        }
+        headers.append(&name, &value).ok()?;
+    }
+    if let Some(cookie) = &plan.cookie {
+        headers.set("Cookie", cookie).ok()?;
+    }
+    for (name, value) in &plan.identity {
+        headers.set(name, value).ok()?;
+    }
+    let init = web_sys::RequestInit::new();
+    init.set_method(&request.method());
+    init.set_headers(&headers);
+    init.set_redirect(RequestRedirect::Manual);
+    if let Some(body) = request.body() {
+        init.set_body(&body);
+    }
+    let outgoing = web_sys::Request::new_with_str_and_init(&plan.url, &init).ok()?;
+    let answer: web_sys::Response = JsFuture::from(fetch_request(&outgoing))
+        .await
+        .ok()?
+        .unchecked_into();
+    if plan.set_cookies.is_empty() {
+        return Some(answer);
+    }
+    // A fetched answer's headers are immutable: copy it (the body stays a stream).
+    let init = ResponseInit::new();
+    init.set_status(answer.status());
+    init.set_status_text(&answer.status_text());
+    init.set_headers(&answer.headers());
+    let copy =
+        web_sys::Response::new_with_opt_readable_stream_and_init(answer.body().as_ref(), &init)
+            .ok()?;
+    for cookie in &plan.set_cookies {
+        copy.headers().append("Set-Cookie", cookie).ok()?;
+    }
+    Some(copy)
 }
 
 /// The I/O of one request.
 struct Edge<'a> {
     env: &'a Env,
     settings: &'a Result<Settings, SettingsError>,
+    request: &'a web_sys::Request,
 }
 
 impl Effects for Edge<'_> {
@@ -132,6 +211,46 @@ impl Effects for Edge<'_> {
     fn log(&self, line: &str) {
         console_error!("{line}");
     }
+
+    async fn is_revoked(&self, id: &str) -> bool {
+        let Ok(store) = self.env.kv(REVOCATIONS_BINDING) else {
+            return false;
+        };
+        match store.get(&revocation_key(id)).text().await {
+            Ok(found) => found.is_some(),
+            Err(_) => {
+                // Fail open, like the limiter: a KV outage must not sign everyone out.
+                console_error!("freedom-id-edge: revocations unavailable, session kept");
+                false
+            }
+        }
+    }
+
+    async fn revoke(&self, id: &str, ttl_secs: u64) -> Revocation {
+        let Ok(store) = self.env.kv(REVOCATIONS_BINDING) else {
+            return Revocation::NotConfigured;
+        };
+        let put = match store.put(&revocation_key(id), "1") {
+            Ok(put) => put.expiration_ttl(ttl_secs),
+            Err(_) => return Revocation::Failed,
+        };
+        match put.execute().await {
+            Ok(()) => Revocation::Recorded,
+            Err(_) => Revocation::Failed,
+        }
+    }
+
+    async fn body(&self, max: usize) -> Option<String> {
+        let stream = self.request.body()?;
+        crate::fetch::read_body(&stream)
+            .await
+            .filter(|body| body.len() <= max)
+    }
+}
+
+/// The KV key of a signed-out token pair.
+fn revocation_key(id: &str) -> String {
+    format!("revoked:{id}")
 }
 
 /// A refresh in flight or just finished, shared by every request with the same sealed cookie.
@@ -160,10 +279,21 @@ async fn send_shared(request: &UpstreamRequest, timeout_ms: u32, key: &str) -> R
             .map(|entry| (entry.done.clone(), Rc::clone(&entry.reply)))
     });
     let (done, reply) = existing.unwrap_or_else(|| {
+        let key_owned = key.to_owned();
         let reply = Rc::new(RefCell::new(None));
         let (slot, request) = (Rc::clone(&reply), request.clone());
+        let key = key.to_owned();
         let done = future_to_promise(async move {
             let answer = crate::fetch::send(&request, timeout_ms).await;
+            // Only a definite answer (tokens, or a refusal) is worth remembering: after an
+            // outage the next request tries again.
+            let definite = answer.body.is_ok()
+                && answer.status.is_some_and(|status| {
+                    (200..300).contains(&status) || (400..500).contains(&status)
+                });
+            if !definite {
+                SHARED.with(|shared| shared.borrow_mut().remove(&key));
+            }
             *slot.borrow_mut() = Some(answer);
             Ok(JsValue::UNDEFINED)
         });
@@ -174,7 +304,7 @@ async fn send_shared(request: &UpstreamRequest, timeout_ms: u32, key: &str) -> R
                 shared.clear();
             }
             shared.insert(
-                key.to_owned(),
+                key_owned,
                 Shared {
                     done: done.clone(),
                     reply: Rc::clone(&reply),
@@ -236,17 +366,14 @@ fn number_text(number: f64) -> String {
 }
 
 /// Copies an [`Answer`] into a response; repeated headers (`Set-Cookie`) are appended.
-fn into_response(answer: Answer) -> worker::Result<Response> {
-    let headers = Headers::new();
+fn into_response(answer: Answer) -> worker::Result<web_sys::Response> {
+    let headers = Headers::new()?;
     for (name, value) in &answer.headers {
         headers.append(name, value)?;
     }
-    let builder = ResponseBuilder::new()
-        .with_status(answer.status)
-        .with_headers(headers);
-    Ok(if answer.body.is_empty() {
-        builder.empty()
-    } else {
-        builder.fixed(answer.body.into_bytes())
-    })
+    let init = ResponseInit::new();
+    init.set_status(answer.status);
+    init.set_headers(&headers);
+    let body = (!answer.body.is_empty()).then_some(answer.body.as_str());
+    Ok(web_sys::Response::new_with_opt_str_and_init(body, &init)?)
 }

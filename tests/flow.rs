@@ -9,7 +9,7 @@ use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
-use freedom_id_edge::flow::{respond, Effects, Request};
+use freedom_id_edge::flow::{respond, Effects, Forward, Outcome, Request, Revocation};
 use freedom_id_edge::http::Answer;
 use freedom_id_edge::seal::IV_BYTES;
 use freedom_id_edge::settings::{Settings, SettingsError};
@@ -41,6 +41,9 @@ struct Fake {
     now_ms: Cell<f64>,
     limited: bool,
     logs: RefCell<Vec<String>>,
+    revoked: RefCell<Vec<String>>,
+    revocations_bound: bool,
+    body: Option<String>,
 }
 
 impl Fake {
@@ -53,6 +56,9 @@ impl Fake {
             now_ms: Cell::new(NOW),
             limited: false,
             logs: RefCell::new(Vec::new()),
+            revoked: RefCell::new(Vec::new()),
+            revocations_bound: true,
+            body: None,
         }
     }
 
@@ -142,6 +148,22 @@ impl Effects for Fake {
     fn log(&self, line: &str) {
         self.logs.borrow_mut().push(line.to_owned());
     }
+
+    async fn is_revoked(&self, id: &str) -> bool {
+        self.revoked.borrow().iter().any(|known| known == id)
+    }
+
+    async fn revoke(&self, id: &str, _ttl_secs: u64) -> Revocation {
+        if !self.revocations_bound {
+            return Revocation::NotConfigured;
+        }
+        self.revoked.borrow_mut().push(id.to_owned());
+        Revocation::Recorded
+    }
+
+    async fn body(&self, max: usize) -> Option<String> {
+        self.body.clone().filter(|body| body.len() <= max)
+    }
 }
 
 fn settings(extra: &[(&str, &str)]) -> Result<Settings, SettingsError> {
@@ -208,6 +230,22 @@ fn call(
     jar: &Jar,
     origin: Option<&str>,
 ) -> Answer {
+    let accept = Some("application/json");
+    match outcome(fx, settings, method, target, jar, origin, accept) {
+        Outcome::Answer(answer) => answer,
+        Outcome::Forward(forward) => panic!("forwarded: {forward:?}"),
+    }
+}
+
+fn outcome(
+    fx: &Fake,
+    settings: &Result<Settings, SettingsError>,
+    method: &str,
+    target: &str,
+    jar: &Jar,
+    origin: Option<&str>,
+    accept: Option<&str>,
+) -> Outcome {
     let url = AbsoluteUrl::parse(&format!("https://app.example.com{target}")).unwrap();
     let path = target.split('?').next().unwrap();
     let cookie = jar.header();
@@ -216,9 +254,10 @@ fn call(
         url: &url,
         path,
         cookie: cookie.as_deref(),
-        accept: Some("application/json"),
+        accept,
         origin,
         sec_fetch_site: None,
+        sec_fetch_mode: None,
         client_ip: Some("203.0.113.9"),
     };
     run(respond(fx, settings, &request))
@@ -716,4 +755,182 @@ fn a_redirect_uri_on_another_origin_is_misconfigured_and_state_off_has_no_sessio
             "{path}"
         );
     }
+}
+
+#[test]
+fn the_gate_forwards_live_sessions_and_sends_others_to_sign_in() {
+    let fx = Fake::new(&[KEY]);
+    let settings = settings(&[
+        ("FREEDOM_ID_PROTECT", "/app /api/private"),
+        ("FREEDOM_ID_APP_ORIGIN", "http://127.0.0.1:9999"),
+    ]);
+    let html = Some("text/html,*/*;q=0.8");
+    // Signed out: a browser goes to sign in and back; an API caller gets 401.
+    let Outcome::Answer(browser) = outcome(
+        &fx,
+        &settings,
+        "GET",
+        "/app/x?y=1",
+        &Jar::default(),
+        None,
+        html,
+    ) else {
+        panic!("a signed-out request is never forwarded");
+    };
+    assert_eq!(
+        (browser.status, browser.header("location")),
+        (302, Some("/login?return_to=%2Fapp%2Fx%3Fy%3D1"))
+    );
+    let api = call(
+        &fx,
+        &settings,
+        "GET",
+        "/api/private/data",
+        &Jar::default(),
+        None,
+    );
+    assert_eq!(
+        (api.status, api.header("www-authenticate")),
+        (401, Some("FreedomID"))
+    );
+    assert_eq!(status(&api)["code"], "SIGN_IN_REQUIRED");
+    // Unguarded paths are not the gate's.
+    assert_eq!(
+        call(&fx, &settings, "GET", "/application", &Jar::default(), None).status,
+        404
+    );
+
+    let mut jar = Jar::default();
+    fx.reply(200, &token_answer("ACCESS1", "REFRESH1", 3600, 86_400));
+    sign_in(&fx, &settings, &mut jar, "?return_to=/app", "c");
+    jar.0.push(("theme".into(), "dark".into()));
+    let Outcome::Forward(Forward {
+        url,
+        cookie,
+        identity,
+        set_cookies,
+    }) = outcome(&fx, &settings, "POST", "/app/save?z=1", &jar, None, None)
+    else {
+        panic!("a live session is forwarded");
+    };
+    assert_eq!(url, "http://127.0.0.1:9999/app/save?z=1");
+    assert_eq!(
+        cookie.as_deref(),
+        Some("theme=dark"),
+        "the Worker's cookies stay home"
+    );
+    assert_eq!(
+        identity,
+        [
+            ("X-Freedom-ID-Access-Token", "ACCESS1".to_owned()),
+            ("X-Freedom-ID-Token-Id", "tok-1".to_owned()),
+            ("X-Freedom-ID-Access-Expires-At", "1700003600".to_owned()),
+        ]
+    );
+    assert!(set_cookies.is_empty());
+
+    // Freedom ID's back channel signs the token pair out: the next guarded request is not
+    // forwarded, and the session cookie is cleared.
+    let revoking = Fake {
+        body: Some(r#"{"id":"tok-1"}"#.into()),
+        ..Fake::new(&[KEY])
+    };
+    assert_eq!(
+        call(
+            &revoking,
+            &settings,
+            "POST",
+            "/revoke",
+            &Jar::default(),
+            None
+        )
+        .status,
+        204
+    );
+    let unknown = Fake {
+        body: Some(r#"{"id":"never-issued"}"#.into()),
+        ..Fake::new(&[KEY])
+    };
+    assert_eq!(
+        call(
+            &unknown,
+            &settings,
+            "POST",
+            "/revoke",
+            &Jar::default(),
+            None
+        )
+        .status,
+        204,
+        "an unknown id answers the same"
+    );
+    fx.revoked.borrow_mut().push("tok-1".into());
+    let after = call(&fx, &settings, "GET", "/api/private/data", &jar, None);
+    assert_eq!(after.status, 401);
+    assert!(after
+        .header("set-cookie")
+        .is_some_and(|c| c.starts_with("__Host-freedom_id_session=;")));
+    assert_eq!(
+        status(&call(&fx, &settings, "GET", "/session", &jar, None))["signedIn"],
+        false
+    );
+
+    for body in [
+        None,
+        Some("not json"),
+        Some(r#"{"id":""}"#),
+        Some(r#"{"id":42}"#),
+        Some(r#"{"id":"a b"}"#),
+    ] {
+        let bad = Fake {
+            body: body.map(str::to_owned),
+            ..Fake::new(&[KEY])
+        };
+        let answer = call(&bad, &settings, "POST", "/revoke", &Jar::default(), None);
+        assert_eq!(
+            (answer.status, status(&answer)["code"].as_str()),
+            (400, Some("INVALID_REQUEST")),
+            "{body:?}"
+        );
+    }
+    let unbound = Fake {
+        body: Some(r#"{"id":"tok-1"}"#.into()),
+        revocations_bound: false,
+        ..Fake::new(&[KEY])
+    };
+    let answer = call(
+        &unbound,
+        &settings,
+        "POST",
+        "/revoke",
+        &Jar::default(),
+        None,
+    );
+    assert_eq!(
+        (answer.status, status(&answer)["code"].as_str()),
+        (501, Some("REVOCATION_UNAVAILABLE"))
+    );
+}
+
+#[test]
+fn gate_settings_are_checked() {
+    for (name, value) in [
+        ("FREEDOM_ID_PROTECT", "app"),
+        ("FREEDOM_ID_PROTECT", "//evil"),
+        ("FREEDOM_ID_APP_ORIGIN", "http://origin.example.com"),
+        ("FREEDOM_ID_APP_ORIGIN", "https://origin.example.com/path"),
+    ] {
+        let error = settings(&[(name, value)]).unwrap_err();
+        assert_eq!(
+            error.problems()[0].setting.env_name(),
+            name,
+            "{name}={value}"
+        );
+    }
+    let off = settings(&[("FREEDOM_ID_STATE", "off"), ("FREEDOM_ID_PROTECT", "/app")]);
+    assert_eq!(
+        off.unwrap_err().problems()[0].setting.env_name(),
+        "FREEDOM_ID_PROTECT"
+    );
+    assert!(settings(&[("FREEDOM_ID_APP_ORIGIN", "https://origin.example.com/")]).is_ok());
 }

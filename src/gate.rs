@@ -1,0 +1,204 @@
+//! The Worker as a sign-in gate in front of an existing site: which paths are guarded, where
+//! a guarded request goes, and which headers the site receives. Pure rules; `flow.rs` decides
+//! with them and the driver forwards the request.
+//!
+//! The site learns who it talks to from three headers only the Worker can set:
+//! `X-Freedom-ID-Access-Token`, `X-Freedom-ID-Token-Id` and `X-Freedom-ID-Access-Expires-At`.
+//! Every `X-Freedom-ID-*` header a client sends is removed first, and the Worker's own
+//! cookies never reach the site.
+
+use crate::cookies::pairs;
+use crate::session::{DEAD_COOKIE, FLOW_COOKIE_PREFIX, SESSION_COOKIE};
+use crate::token::Tokens;
+use crate::url::AbsoluteUrl;
+
+/// The prefix of every identity header; a client's own are always removed.
+pub const IDENTITY_HEADER_PREFIX: &str = "x-freedom-id-";
+/// The access token, for the site to call Freedom ID's APIs on the user's behalf.
+pub const ACCESS_TOKEN_HEADER: &str = "X-Freedom-ID-Access-Token";
+/// Freedom ID's id of the token pair (absent from older answers).
+pub const TOKEN_ID_HEADER: &str = "X-Freedom-ID-Token-Id";
+/// When the access token expires, in unix seconds.
+pub const ACCESS_EXPIRES_HEADER: &str = "X-Freedom-ID-Access-Expires-At";
+
+/// The guarded path prefixes (`FREEDOM_ID_PROTECT`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Protect(Vec<String>);
+
+/// Why `FREEDOM_ID_PROTECT` was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProtectError;
+
+impl Protect {
+    /// Reads prefixes separated by spaces (`/app /api/private`), or `/` for everything. Each
+    /// must be a path on this site; a trailing `/` is dropped (`/app/` guards `/app` too).
+    pub fn parse(text: &str) -> Result<Protect, ProtectError> {
+        let mut prefixes = Vec::new();
+        for prefix in text.split_ascii_whitespace() {
+            let path = crate::return_to::local_path(prefix).ok_or(ProtectError)?;
+            if path.contains(['?', '#']) {
+                return Err(ProtectError);
+            }
+            let trimmed = path.trim_end_matches('/');
+            prefixes.push(if trimmed.is_empty() { "/" } else { trimmed }.to_owned());
+        }
+        Ok(Protect(prefixes))
+    }
+
+    /// Whether nothing is guarded (today's behaviour).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether `path` is guarded: a prefix matches whole path segments (`/app` guards `/app`
+    /// and `/app/x`, not `/application`); `/` guards every path.
+    pub fn guards(&self, path: &str) -> bool {
+        self.0.iter().any(|prefix| {
+            prefix == "/"
+                || path == prefix
+                || path
+                    .strip_prefix(prefix.as_str())
+                    .is_some_and(|rest| rest.starts_with('/'))
+        })
+    }
+}
+
+/// Where a guarded request goes: `FREEDOM_ID_APP_ORIGIN` with the request's path and query,
+/// or, without it, the request's own URL (on a Workers route, the site behind it).
+pub fn forward_url(app_origin: Option<&AbsoluteUrl>, request_url: &AbsoluteUrl) -> String {
+    match app_origin {
+        Some(origin) => format!("{}{}", origin.origin(), request_url.path_and_query()),
+        None => request_url.as_str().to_owned(),
+    }
+}
+
+/// The `Cookie` header the site receives: the request's, without the Worker's own cookies;
+/// `None` when nothing is left.
+pub fn forwarded_cookie(cookie_header: Option<&str>) -> Option<String> {
+    let kept: Vec<String> = pairs(cookie_header)
+        .filter(|(name, _)| {
+            *name != SESSION_COOKIE && *name != DEAD_COOKIE && !name.starts_with(FLOW_COOKIE_PREFIX)
+        })
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect();
+    (!kept.is_empty()).then(|| kept.join("; "))
+}
+
+/// Whether a request header must not reach the site as the client sent it.
+pub fn is_identity_header(name: &str) -> bool {
+    name.len() >= IDENTITY_HEADER_PREFIX.len()
+        && name
+            .get(..IDENTITY_HEADER_PREFIX.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(IDENTITY_HEADER_PREFIX))
+}
+
+/// The identity headers for a live session.
+pub fn identity_headers(tokens: &Tokens) -> Vec<(&'static str, String)> {
+    let mut headers = vec![(ACCESS_TOKEN_HEADER, tokens.access_token.secret().to_owned())];
+    if let Some(id) = &tokens.id {
+        headers.push((TOKEN_ID_HEADER, id.clone()));
+    }
+    headers.push((ACCESS_EXPIRES_HEADER, tokens.access_expires_at.to_string()));
+    headers
+}
+
+/// Whether a request without a session should be sent to sign in (a browser: `Accept`
+/// prefers HTML, or a `GET` navigation) rather than answered `401`.
+pub fn is_browser_navigation(
+    method: &str,
+    accept: Option<&str>,
+    sec_fetch_mode: Option<&str>,
+) -> bool {
+    crate::http::prefers_html(accept) || (method == "GET" && sec_fetch_mode == Some("navigate"))
+}
+
+/// `/login?return_to=<path and query>` for a guarded request.
+pub fn login_location(request_url: &AbsoluteUrl) -> String {
+    crate::url::append_query_param("/login", "return_to", &request_url.path_and_query())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::{AccessToken, RefreshToken};
+
+    #[test]
+    fn prefixes_guard_whole_segments() {
+        let protect = Protect::parse("/app  /api/private/").unwrap();
+        for (path, guarded) in [
+            ("/app", true),
+            ("/app/", true),
+            ("/app/x/y", true),
+            ("/application", false),
+            ("/api/private", true),
+            ("/api/private/1", true),
+            ("/api/public", false),
+            ("/", false),
+        ] {
+            assert_eq!(protect.guards(path), guarded, "{path}");
+        }
+        let all = Protect::parse("/").unwrap();
+        assert!(all.guards("/") && all.guards("/anything"));
+        assert!(Protect::parse("").unwrap().is_empty());
+        for bad in ["app", "//evil", "/a?x", "https://x.kz/"] {
+            assert_eq!(Protect::parse(bad), Err(ProtectError), "{bad}");
+        }
+    }
+
+    #[test]
+    fn where_guarded_requests_go() {
+        let request = AbsoluteUrl::parse("https://site.kz/app/x?y=1").unwrap();
+        assert_eq!(forward_url(None, &request), "https://site.kz/app/x?y=1");
+        let origin = AbsoluteUrl::parse("https://origin.example.com").unwrap();
+        assert_eq!(
+            forward_url(Some(&origin), &request),
+            "https://origin.example.com/app/x?y=1"
+        );
+        assert_eq!(
+            login_location(&request),
+            "/login?return_to=%2Fapp%2Fx%3Fy%3D1"
+        );
+    }
+
+    #[test]
+    fn the_site_never_sees_our_cookies_or_a_client_s_identity_headers() {
+        let header = Some("a=1; __Host-freedom_id_session=S; __Host-freedom_id_flow_abc=F; __Host-freedom_id_dead=D; b=2");
+        assert_eq!(forwarded_cookie(header).as_deref(), Some("a=1; b=2"));
+        assert_eq!(forwarded_cookie(Some("__Host-freedom_id_session=S")), None);
+        assert!(is_identity_header("X-Freedom-ID-Access-Token"));
+        assert!(is_identity_header("x-freedom-id-anything"));
+        assert!(!is_identity_header("x-freedom"));
+        let tokens = Tokens {
+            id: Some("id-1".into()),
+            access_token: AccessToken::new("AT"),
+            refresh_token: RefreshToken::new("RT"),
+            access_expires_at: 1_700_000_000,
+            refresh_expires_at: 1_800_000_000,
+        };
+        assert_eq!(
+            identity_headers(&tokens),
+            [
+                (ACCESS_TOKEN_HEADER, "AT".to_owned()),
+                (TOKEN_ID_HEADER, "id-1".to_owned()),
+                (ACCESS_EXPIRES_HEADER, "1700000000".to_owned())
+            ]
+        );
+    }
+
+    #[test]
+    fn browsers_are_sent_to_sign_in_and_api_callers_are_not() {
+        assert!(is_browser_navigation(
+            "GET",
+            Some("text/html,*/*;q=0.8"),
+            None
+        ));
+        assert!(is_browser_navigation("GET", None, Some("navigate")));
+        assert!(!is_browser_navigation("POST", None, Some("navigate")));
+        assert!(!is_browser_navigation(
+            "GET",
+            Some("application/json"),
+            Some("cors")
+        ));
+        assert!(!is_browser_navigation("GET", Some("*/*"), None));
+    }
+}
