@@ -1,5 +1,6 @@
 // Completes wasm-pack's pkg/package.json with what users and registries expect
-// (engines, keywords, an exports map for require and import) and puts the npm README in place.
+// (a description of the npm package itself, engines, keywords, an exports map for require and
+// import) and puts the npm README in place.
 import { readFileSync, writeFileSync, copyFileSync } from 'node:fs';
 
 const path = 'pkg/package.json';
@@ -9,7 +10,10 @@ const types = generated.types;
 const finished = {
   name: generated.name,
   version: generated.version,
-  description: generated.description,
+  // Cargo.toml's description covers the Worker too; this one says what the npm package does.
+  description:
+    'Freedom ID sign-in for Node backends: create the sign-in link, complete sign-in on the callback ' +
+    '(state check and code exchange) and refresh tokens. Rust compiled to WebAssembly, no dependencies.',
   license: generated.license,
   repository: generated.repository,
   keywords: ['freedom-id', 'freedom-pay', 'oauth2', 'sign-in', 'authentication', 'wasm'],

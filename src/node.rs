@@ -66,13 +66,6 @@ export interface Tokens {
 }
 "#;
 
-/// Logs panics through `console.error` when the module loads. Not exported by name: the
-/// `start` section runs it.
-#[wasm_bindgen(start)]
-fn install_panic_hook() {
-    crate::panic_hook::install();
-}
-
 /// Asks Freedom ID for a sign-in link to redirect the user to.
 ///
 /// A fresh login-CSRF `state` is made and appended to `redirectUri` unless `state` is
@@ -85,6 +78,7 @@ fn install_panic_hook() {
 pub async fn create_authorization_link(
     #[wasm_bindgen(unchecked_param_type = "AuthorizationLinkOptions")] options: JsValue,
 ) -> Result<JsValue, JsValue> {
+    crate::panic_hook::install();
     let settings = read_link_options(&options).map_err(invalid_options)?;
     let state = match &settings.state {
         StateMode::Given(state) => Some(state.clone()),
@@ -124,6 +118,7 @@ pub async fn create_authorization_link(
 pub async fn complete_sign_in(
     #[wasm_bindgen(unchecked_param_type = "CompleteSignInOptions")] options: JsValue,
 ) -> Result<JsValue, JsValue> {
+    crate::panic_hook::install();
     let mut reader = OptionsReader::new(&options, "completeSignIn").map_err(invalid_options)?;
     let client = reader.client();
     let callback_url = reader.required_string("callbackUrl");
@@ -162,6 +157,7 @@ pub async fn complete_sign_in(
 pub async fn exchange_authorization_code(
     #[wasm_bindgen(unchecked_param_type = "ExchangeAuthorizationCodeOptions")] options: JsValue,
 ) -> Result<JsValue, JsValue> {
+    crate::panic_hook::install();
     let mut reader =
         OptionsReader::new(&options, "exchangeAuthorizationCode").map_err(invalid_options)?;
     let client = reader.client();
@@ -182,6 +178,7 @@ pub async fn exchange_authorization_code(
 pub async fn refresh_tokens(
     #[wasm_bindgen(unchecked_param_type = "RefreshTokensOptions")] options: JsValue,
 ) -> Result<JsValue, JsValue> {
+    crate::panic_hook::install();
     let mut reader = OptionsReader::new(&options, "refreshTokens").map_err(invalid_options)?;
     let refresh_token = reader.required_string("refreshToken");
     let endpoint = reader.token_endpoint();

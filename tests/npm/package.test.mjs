@@ -1,9 +1,12 @@
 // The npm package as a user gets it: `npm pack pkg`, installed from the tarball into a fresh
 // folder, then required, imported and type-checked there, and called against the mock
-// Freedom ID. Run with the machine's Node 20 (`make test` does). Needs `make build-npm` first.
-import { test, before, after, beforeEach } from 'node:test';
+// Freedom ID: the sign-in link, the browser's trip through the mock's sign-in page, the
+// callback (completeSignIn), the code exchange and the refresh, with every fault the mock can
+// play. Run with the machine's Node 20 (`make test` does). Needs `make build-npm` first.
+import { test, before, after, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { mkdtempSync, writeFileSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -13,11 +16,23 @@ import { fileURLToPath } from 'node:url';
 import { startMockFreedomId } from '../support/mock-freedom-id.mjs';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
+const CLIENT_ID = 'app-client';
 const SECRET = 'npm-test-secret-value';
+const BASIC = `Basic ${Buffer.from(`${CLIENT_ID}:${SECRET}`).toString('base64')}`;
+const REDIRECT_URI = 'https://app.example.com/callback';
+const EXPORTS = ['completeSignIn', 'createAuthorizationLink', 'exchangeAuthorizationCode', 'refreshTokens'];
+const TOKEN_KEYS = ['accessExpiresAt', 'accessToken', 'id', 'refreshExpiresAt', 'refreshToken'];
+const STATE_SHAPE = /^[A-Za-z0-9_-]{43}$/; // 256 bits, URL-safe base64 without padding
 
 let app; // the temporary project the package is installed into
 let mock;
+let pkg; // the package as require() gives it
+// The package's functions, each wrapped to collect the secrets it is given or hands back and
+// the errors it rejects with (see `watched`).
 let createAuthorizationLink;
+let completeSignIn;
+let exchangeAuthorizationCode;
+let refreshTokens;
 
 function run(command, args) {
   return execFileSync(command, args, { cwd: app, encoding: 'utf8' });
@@ -34,8 +49,12 @@ before(async () => {
   const packed = JSON.parse(run('npm', ['pack', path.join(root, 'pkg'), '--json', '--pack-destination', app]));
   writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', private: true }));
   run('npm', ['install', '--no-audit', '--no-fund', '--offline', path.join(app, packed[0].filename)]);
-  ({ createAuthorizationLink } = createRequire(path.join(app, 'index.js'))('freedom-id-edge'));
-  mock = await startMockFreedomId({ clientId: 'app-client', clientSecret: SECRET });
+  pkg = createRequire(path.join(app, 'index.js'))('freedom-id-edge');
+  createAuthorizationLink = watched(pkg.createAuthorizationLink);
+  completeSignIn = watched(pkg.completeSignIn);
+  exchangeAuthorizationCode = watched(pkg.exchangeAuthorizationCode);
+  refreshTokens = watched(pkg.refreshTokens);
+  mock = await startMockFreedomId({ clientId: CLIENT_ID, clientSecret: SECRET });
 });
 
 after(async () => {
@@ -45,16 +64,98 @@ after(async () => {
 
 beforeEach(() => mock.reset());
 
+// Every call the package made to Freedom ID in a test asked for an uncompressed answer.
+afterEach(() => {
+  for (const request of mock.requests) {
+    assert.equal(request.headers['accept-encoding'], 'identity', `${request.method} ${request.path}`);
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Secrets: everything secret a test handles (the client secret, codes, tokens, states) is
+// collected here, and every error is checked against them, at once and again at the end.
+
+const secrets = new Set([SECRET, BASIC.slice('Basic '.length)]);
+const errors = [];
+// Freedom ID's own error messages, as the mock sends them: no error may echo an answer body.
+const UPSTREAM_TEXTS = ['Invalid authorization_code.', 'Invalid refresh token.', 'Unauthenticated.', 'Error validating'];
+
+/** Short values (a test's `state: 'mine'`) could match ordinary words, so only long ones count. */
+function remember(...values) {
+  for (const value of values) if (typeof value === 'string' && value.length >= 8) secrets.add(value);
+}
+
+function rememberCallback(callbackUrl) {
+  if (typeof callbackUrl !== 'string') return;
+  const query = new URLSearchParams(callbackUrl.split('?')[1] ?? '');
+  remember(query.get('authorization_code'), query.get('state'));
+}
+
+/** The options' secret values, read as plain data only: a getter or a Proxy trap is never run. */
+function rememberOptions(options) {
+  if (options === null || typeof options !== 'object') return;
+  for (const name of ['clientSecret', 'code', 'refreshToken', 'expectedState', 'state', 'callbackUrl']) {
+    let descriptor;
+    try {
+      descriptor = Object.getOwnPropertyDescriptor(options, name);
+    } catch {
+      return; // a Proxy that throws
+    }
+    if (!descriptor || !('value' in descriptor)) continue;
+    if (name === 'callbackUrl') rememberCallback(descriptor.value);
+    else remember(descriptor.value);
+  }
+}
+
+function watched(call) {
+  return async (options) => {
+    rememberOptions(options);
+    try {
+      const result = await call(options);
+      remember(result?.state, result?.accessToken, result?.refreshToken);
+      return result;
+    } catch (error) {
+      errors.push(error);
+      assertNothingSecretIn(error);
+      throw error;
+    }
+  };
+}
+
+function everythingShown(error) {
+  const own = Object.getOwnPropertyNames(error).map((name) => `${name}=${String(error[name])}`);
+  return [error.message, error.stack, String(error), JSON.stringify(error), JSON.stringify(Object.entries(error)), ...own].join('\n');
+}
+
+function assertNothingSecretIn(error) {
+  const shown = everythingShown(error);
+  for (const secret of secrets) assert.ok(!shown.includes(secret), `an error holds a secret value: ${shown}`);
+  for (const text of UPSTREAM_TEXTS) assert.ok(!shown.includes(text), `an error echoes Freedom ID's answer: ${shown}`);
+}
+
+function issueCode() {
+  const code = mock.issueCode();
+  remember(code);
+  return code;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
 function options(overrides = {}) {
   return {
-    clientId: 'app-client',
+    clientId: CLIENT_ID,
     clientSecret: SECRET,
-    redirectUri: 'https://app.example.com/callback',
+    redirectUri: REDIRECT_URI,
     grants: ['openid', 'read.email'],
     authorizeUrl: mock.authorizeUrl,
     timeoutMs: 1000,
     ...overrides,
   };
+}
+
+function signInOptions(overrides = {}) {
+  return { clientId: CLIENT_ID, clientSecret: SECRET, tokenUrl: mock?.tokenUrl, timeoutMs: 1000, ...overrides };
 }
 
 async function rejection(promise) {
@@ -66,81 +167,163 @@ async function rejection(promise) {
   assert.fail('expected a rejection');
 }
 
+async function rejectsWith(promise, code, details = {}) {
+  const error = await rejection(promise);
+  assert.ok(error instanceof Error, 'a real Error');
+  assert.equal(error.code, code, error.message);
+  assert.match(error.message, /^freedom-id-edge: /);
+  for (const [key, value] of Object.entries(details)) {
+    if (value === undefined) assert.ok(!(key in error), `no ${key} on ${code}`);
+    else assert.equal(error[key], value, key);
+  }
+  return error;
+}
+
+const tokenRequests = () => mock.requests.filter((request) => request.endpoint === 'token');
+const sentRedirectUri = (request = mock.requests.at(-1)) => JSON.parse(request.body).redirect_uri;
+const nowSeconds = () => Date.now() / 1000;
+
+/**
+ * What a browser does with the link: opens the mock's sign-in page, submits its form with
+ * Continue or Decline, and is sent back; answers the callback URL (the redirect's Location).
+ */
+async function signInInBrowser(link, decision = 'continue') {
+  const page = await fetch(link.url);
+  assert.equal(page.status, 200);
+  const html = await page.text();
+  const [, trackId] = /name="track_id" value="([^"]+)"/.exec(html) ?? [];
+  assert.ok(trackId, 'the sign-in page has the track_id field');
+  const answer = await fetch(new URL('/login/decide', link.url), {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ track_id: trackId, decision }).toString(),
+  });
+  assert.equal(answer.status, 303);
+  const location = answer.headers.get('location');
+  rememberCallback(location);
+  return location;
+}
+
+/** A signed-in user's tokens, the short way (an issued code, no browser). */
+async function tokensForOneUser() {
+  return exchangeAuthorizationCode(signInOptions({ code: issueCode() }));
+}
+
+function assertTokens(tokens) {
+  assert.deepEqual(Object.keys(tokens).sort(), TOKEN_KEYS);
+  assert.match(tokens.accessToken, /^[A-Za-z0-9]{128}$/);
+  assert.match(tokens.refreshToken, /^[A-Za-z0-9]{128}$/);
+  assert.ok(Number.isInteger(tokens.accessExpiresAt), 'accessExpiresAt is whole unix seconds');
+  assert.ok(Number.isInteger(tokens.refreshExpiresAt), 'refreshExpiresAt is whole unix seconds');
+}
+
+// ---------------------------------------------------------------------------------------------
+// The package itself
+
 test('the tarball ships the wasm, glue, types, README and a complete package.json', () => {
   const manifest = JSON.parse(readFileSync(path.join(app, 'node_modules/freedom-id-edge/package.json'), 'utf8'));
   for (const field of ['name', 'version', 'description', 'license', 'repository', 'types', 'files', 'engines', 'keywords']) {
     assert.ok(manifest[field], `package.json has ${field}`);
   }
   assert.equal(manifest.name, 'freedom-id-edge');
+  assert.match(manifest.description, /complet\w* (the )?sign-in/i);
   const installed = (file) => statSync(path.join(app, 'node_modules/freedom-id-edge', file)).size;
   for (const file of [manifest.main, manifest.types, 'freedom_id_edge_bg.wasm', 'README.md', 'LICENSE']) {
     assert.ok(installed(file) > 0, file);
   }
   const readme = readFileSync(path.join(app, 'node_modules/freedom-id-edge/README.md'), 'utf8');
-  assert.match(readme, /createAuthorizationLink/);
-  assert.match(readme, /UPSTREAM_TIMEOUT/);
+  for (const word of [...EXPORTS, 'UPSTREAM_TIMEOUT', 'STATE_MISMATCH', 'SIGN_IN_DECLINED', 'CODE_REJECTED', 'REFRESH_REJECTED']) {
+    assert.ok(readme.includes(word), `README mentions ${word}`);
+  }
 });
 
-test('require() gets a link from Freedom ID, sending the documented request', async () => {
-  const link = await createAuthorizationLink(options());
-  const url = new URL(link.url);
-  assert.equal(url.origin, mock.origin);
-  assert.equal(link.trackId, url.searchParams.get('track_id'));
-  assert.equal(link.expireAt, Number(url.searchParams.get('expire_at')));
-  assert.ok(Math.abs(link.expireAt - (Date.now() / 1000 + 600)) < 30);
-  assert.deepEqual(Object.keys(link).sort(), ['expireAt', 'trackId', 'url']);
-  const [request] = mock.requests;
-  assert.equal(request.headers.authorization, `Basic ${Buffer.from(`app-client:${SECRET}`).toString('base64')}`);
-  assert.deepEqual(JSON.parse(request.body), {
-    redirect_uri: 'https://app.example.com/callback',
-    grants: ['openid', 'read.email'],
-  });
-});
-
-test('the state option is appended to redirectUri, keeping its query', async () => {
-  await createAuthorizationLink(options({ redirectUri: 'https://app.example.com/callback?lang=kk', state: 'a b/c' }));
-  assert.equal(JSON.parse(mock.requests[0].body).redirect_uri, 'https://app.example.com/callback?lang=kk&state=a%20b%2Fc');
-  const error = await rejection(createAuthorizationLink(options({ state: '' })));
-  assert.equal(error.code, 'INVALID_OPTIONS');
-  assert.match(error.message, /state must be a non-empty string/);
+test('the package exports exactly its four functions (no wasm-bindgen start)', () => {
+  assert.deepEqual(Object.keys(pkg).sort(), EXPORTS);
+  for (const name of EXPORTS) assert.equal(typeof pkg[name], 'function', name);
+  const manifest = JSON.parse(readFileSync(path.join(app, 'node_modules/freedom-id-edge/package.json'), 'utf8'));
+  const types = readFileSync(path.join(app, 'node_modules/freedom-id-edge', manifest.types), 'utf8');
+  assert.doesNotMatch(types, /export\s+(?:declare\s+)?(?:function|const|let|var)\s+start\b/);
+  assert.doesNotMatch(types, /\bstart\s*\(/);
+  for (const name of EXPORTS) assert.match(types, new RegExp(`export function ${name}\\(`), name);
 });
 
 test('import works from an ES module, and from CommonJS in a child process', async () => {
   writeFileSync(
     path.join(app, 'esm.mjs'),
-    `import { createAuthorizationLink } from 'freedom-id-edge';
+    `import * as all from 'freedom-id-edge';
+     import { createAuthorizationLink } from 'freedom-id-edge';
      const link = await createAuthorizationLink(JSON.parse(process.argv[2]));
-     console.log(JSON.stringify(link));`,
+     console.log(JSON.stringify({ link, names: Object.keys(all).filter((name) => name !== 'default').sort() }));`,
   );
   writeFileSync(
     path.join(app, 'cjs.cjs'),
     `const { createAuthorizationLink } = require('freedom-id-edge');
-     createAuthorizationLink(JSON.parse(process.argv[2])).then((link) => console.log(JSON.stringify(link)));`,
+     createAuthorizationLink(JSON.parse(process.argv[2])).then((link) => console.log(JSON.stringify({ link })));`,
   );
   for (const file of ['esm.mjs', 'cjs.cjs']) {
-    const link = JSON.parse(await runAsync(process.execPath, [file, JSON.stringify(options())]));
+    const { link, names } = JSON.parse(await runAsync(process.execPath, [file, JSON.stringify(options())]));
+    remember(link.state);
     assert.ok(link.url.startsWith(`${mock.origin}/login?track_id=`), file);
+    assert.match(link.state, STATE_SHAPE, file);
+    if (names) assert.deepEqual(names, EXPORTS, 'the ES module namespace');
   }
 });
 
-test('the shipped .d.ts type-checks a typical caller under tsc --strict', () => {
+test('the shipped .d.ts type-checks a caller of every export under tsc --strict', () => {
   writeFileSync(
     path.join(app, 'check.ts'),
-    `import { createAuthorizationLink, type AuthorizationLink, type AuthorizationLinkOptions } from 'freedom-id-edge';
+    `import {
+       createAuthorizationLink, completeSignIn, exchangeAuthorizationCode, refreshTokens,
+       type AuthorizationLink, type AuthorizationLinkOptions, type CompleteSignInOptions,
+       type ExchangeAuthorizationCodeOptions, type RefreshTokensOptions, type Tokens,
+     } from 'freedom-id-edge';
+     import * as everything from 'freedom-id-edge';
+
      const options: AuthorizationLinkOptions = { clientId: 'a', clientSecret: 'b', redirectUri: 'https://x.kz/cb', grants: ['openid'] };
      const withAll: AuthorizationLinkOptions = { ...options, authorizeUrl: 'https://x.kz/a', timeoutMs: 100, state: 's' };
-     async function go(): Promise<string> {
+     const withoutState: AuthorizationLinkOptions = { ...options, state: false };
+     const freshState: AuthorizationLinkOptions = { ...options, state: null };
+
+     async function signIn(callbackUrl: string): Promise<Tokens> {
        const link: AuthorizationLink = await createAuthorizationLink(withAll);
        const track: string | null = link.trackId;
        const expiry: number | null = link.expireAt;
-       return link.url + String(track) + String(expiry);
+       const kept: string | null = link.state;
+       // @ts-expect-error state is null for a link made with state: false
+       const always: string = link.state;
+       const complete: CompleteSignInOptions = {
+         clientId: 'a', clientSecret: 'b', callbackUrl, expectedState: kept ?? false, tokenUrl: 'https://x.kz/t', timeoutMs: 100,
+       };
+       const tokens: Tokens = await completeSignIn(complete);
+       const exchange: ExchangeAuthorizationCodeOptions = { clientId: 'a', clientSecret: 'b', code: 'c', tokenUrl: 'https://x.kz/t', timeoutMs: 100 };
+       const exchanged: Tokens = await exchangeAuthorizationCode(exchange);
+       const refresh: RefreshTokensOptions = { refreshToken: tokens.refreshToken, tokenUrl: 'https://x.kz/t', timeoutMs: 100 };
+       const next: Tokens = await refreshTokens(refresh);
+       const id: string | null = next.id;
+       const access: string = next.accessToken;
+       const until: number = Math.min(next.accessExpiresAt, next.refreshExpiresAt);
+       // @ts-expect-error accessExpiresAt is a number of unix seconds
+       const text: string = next.accessExpiresAt;
+       void [track, expiry, always, exchanged, id, access, until, text, link.url];
+       return next;
      }
-     void go;
+     void [signIn, withoutState, freshState];
+     // @ts-expect-error expectedState is required
+     const noExpectedState: CompleteSignInOptions = { clientId: 'a', clientSecret: 'b', callbackUrl: '/cb?x' };
+     // @ts-expect-error expectedState is a string or false, never true
+     void completeSignIn({ ...noExpectedState, expectedState: true });
+     // @ts-expect-error state is a string, false or null
+     const numericState: AuthorizationLinkOptions = { ...options, state: 42 };
      // @ts-expect-error grants is required
      const missing: AuthorizationLinkOptions = { clientId: 'a', clientSecret: 'b', redirectUri: 'https://x.kz/cb' };
      // @ts-expect-error grants are strings
      void createAuthorizationLink({ ...options, grants: [1] });
-     void missing;`,
+     // @ts-expect-error refreshTokens needs the refresh token
+     void refreshTokens({ tokenUrl: 'https://x.kz/t' });
+     // @ts-expect-error start is not exported
+     void everything.start;
+     void [missing, numericState];`,
   );
   writeFileSync(
     path.join(app, 'tsconfig.json'),
@@ -150,7 +333,78 @@ test('the shipped .d.ts type-checks a typical caller under tsc --strict', () => 
     }),
   );
   const tsc = path.join(root, 'node_modules/typescript/bin/tsc');
-  run(process.execPath, [tsc, '-p', 'tsconfig.json']);
+  try {
+    run(process.execPath, [tsc, '-p', 'tsconfig.json']);
+  } catch (error) {
+    assert.fail(`tsc --strict failed:\n${error.stdout}${error.stderr}`);
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// createAuthorizationLink
+
+test('require() gets a link from Freedom ID, sending the documented request', async () => {
+  const link = await createAuthorizationLink(options());
+  const url = new URL(link.url);
+  assert.equal(url.origin, mock.origin);
+  assert.equal(link.trackId, url.searchParams.get('track_id'));
+  assert.equal(link.expireAt, Number(url.searchParams.get('expire_at')));
+  assert.ok(Math.abs(link.expireAt - (nowSeconds() + 600)) < 30);
+  assert.deepEqual(Object.keys(link).sort(), ['expireAt', 'state', 'trackId', 'url']);
+  const [request] = mock.requests;
+  assert.equal(request.method, 'POST');
+  assert.equal(request.headers.authorization, BASIC);
+  assert.deepEqual(JSON.parse(request.body), {
+    redirect_uri: `${REDIRECT_URI}?state=${link.state}`,
+    grants: ['openid', 'read.email'],
+  });
+});
+
+test('without a state option a fresh 256-bit state is made, sent and returned', async () => {
+  const first = await createAuthorizationLink(options());
+  const second = await createAuthorizationLink(options());
+  for (const [index, link] of [first, second].entries()) {
+    assert.match(link.state, STATE_SHAPE);
+    const sent = new URL(sentRedirectUri(mock.requests[index]));
+    assert.equal(`${sent.origin}${sent.pathname}`, REDIRECT_URI);
+    assert.deepEqual([...sent.searchParams], [['state', link.state]]);
+  }
+  assert.notEqual(first.state, second.state);
+  for (const state of [undefined, null]) {
+    const link = await createAuthorizationLink(options({ state }));
+    assert.match(link.state, STATE_SHAPE, `state: ${state}`);
+    assert.ok(![first.state, second.state].includes(link.state));
+    assert.equal(new URL(sentRedirectUri()).searchParams.get('state'), link.state);
+  }
+});
+
+test('state: a string is used as given; false sends none; anything else is refused', async () => {
+  const mine = await createAuthorizationLink(options({ state: 'mine' }));
+  assert.equal(mine.state, 'mine');
+  assert.equal(sentRedirectUri(), `${REDIRECT_URI}?state=mine`);
+
+  const none = await createAuthorizationLink(options({ state: false }));
+  assert.equal(none.state, null);
+  assert.deepEqual(Object.keys(none).sort(), ['expireAt', 'state', 'trackId', 'url']);
+  assert.equal(sentRedirectUri(), REDIRECT_URI);
+
+  mock.reset();
+  for (const state of [42, true, {}, '']) {
+    const error = await rejectsWith(createAuthorizationLink(options({ state })), 'INVALID_OPTIONS');
+    assert.match(error.message, /\bstate (must be a string or false|must be a non-empty string)/, String(state));
+  }
+  assert.equal(mock.requests.length, 0);
+});
+
+test('the state is appended to redirectUri, keeping its query', async () => {
+  await createAuthorizationLink(options({ redirectUri: `${REDIRECT_URI}?lang=kk`, state: 'a b/c' }));
+  assert.equal(sentRedirectUri(), `${REDIRECT_URI}?lang=kk&state=a%20b%2Fc`);
+  const link = await createAuthorizationLink(options({ redirectUri: `${REDIRECT_URI}?lang=kk` }));
+  assert.equal(sentRedirectUri(), `${REDIRECT_URI}?lang=kk&state=${link.state}`);
+  const error = await rejectsWith(createAuthorizationLink(options({ redirectUri: `${REDIRECT_URI}?state=x` })), 'INVALID_OPTIONS');
+  assert.match(error.message, /redirectUri already has a `state` query parameter/);
+  await createAuthorizationLink(options({ redirectUri: `${REDIRECT_URI}?state=x`, state: false }));
+  assert.equal(sentRedirectUri(), `${REDIRECT_URI}?state=x`);
 });
 
 const faults = [
@@ -160,6 +414,7 @@ const faults = [
   ['redirect', 'UPSTREAM_STATUS', 302],
   ['not-json', 'UPSTREAM_MALFORMED'],
   ['no-redirect-uri', 'UPSTREAM_MALFORMED'],
+  ['huge', 'UPSTREAM_MALFORMED'],
   ['huge-chunked', 'UPSTREAM_MALFORMED'],
   ['evil-link', 'UNTRUSTED_LINK'],
   ['userinfo-link', 'UNTRUSTED_LINK'],
@@ -169,13 +424,9 @@ const faults = [
 ];
 
 for (const [mode, code, status] of faults) {
-  test(`upstream ${mode} rejects with code ${code}`, async () => {
+  test(`authorize ${mode} rejects with code ${code}`, async () => {
     mock.setMode(mode);
-    const error = await rejection(createAuthorizationLink(options({ timeoutMs: 500 })));
-    assert.ok(error instanceof Error);
-    assert.equal(error.code, code);
-    assert.equal(error.status, status);
-    assert.match(error.message, /^freedom-id-edge: /);
+    await rejectsWith(createAuthorizationLink(options({ timeoutMs: 500 })), code, { status });
     assert.equal(mock.requests.length, 1);
   });
 }
@@ -183,12 +434,15 @@ for (const [mode, code, status] of faults) {
 test('a refused connection rejects with UPSTREAM_NETWORK', async () => {
   const gone = await startMockFreedomId();
   await gone.close();
-  const error = await rejection(createAuthorizationLink(options({ authorizeUrl: gone.authorizeUrl })));
-  assert.equal(error.code, 'UPSTREAM_NETWORK');
+  await rejectsWith(createAuthorizationLink(options({ authorizeUrl: gone.authorizeUrl })), 'UPSTREAM_NETWORK');
+  await rejectsWith(exchangeAuthorizationCode(signInOptions({ code: 'some-code-value', tokenUrl: gone.tokenUrl })), 'UPSTREAM_NETWORK');
 });
 
-const badOptions = [
-  ['no options', undefined, /expects an options object/],
+// ---------------------------------------------------------------------------------------------
+// Options
+
+const badLinkOptions = [
+  ['no options', undefined, /createAuthorizationLink expects an options object/],
   ['a string', 'clientId', /expects an options object/],
   ['an array', [], /expects an options object/],
   ['missing clientSecret', { clientSecret: undefined }, /clientSecret is missing/],
@@ -205,42 +459,506 @@ const badOptions = [
   ['secret with whitespace', { clientSecret: ` ${SECRET}` }, /clientSecret starts or ends with whitespace/],
 ];
 
-for (const [name, overrides, message] of badOptions) {
-  test(`bad options (${name}) reject with INVALID_OPTIONS and call nobody`, async () => {
+for (const [name, overrides, message] of badLinkOptions) {
+  test(`createAuthorizationLink: bad options (${name}) reject with INVALID_OPTIONS and call nobody`, async () => {
     const given = overrides === undefined || typeof overrides !== 'object' || Array.isArray(overrides) ? overrides : options(overrides);
-    const error = await rejection(createAuthorizationLink(given));
-    assert.ok(error instanceof Error);
-    assert.equal(error.code, 'INVALID_OPTIONS');
+    const error = await rejectsWith(createAuthorizationLink(given), 'INVALID_OPTIONS');
     assert.match(error.message, message);
     assert.equal(mock.requests.length, 0);
   });
 }
 
-test('no error message, property or stack ever holds the secret', async () => {
-  const errors = [
-    await rejection(createAuthorizationLink(options({ clientSecret: ` ${SECRET}` }))),
-    await rejection(createAuthorizationLink(options({ clientSecret: `${SECRET}\n` }))),
-  ];
-  mock.setMode('status:401');
-  errors.push(await rejection(createAuthorizationLink(options())));
-  const basic = Buffer.from(`app-client:${SECRET}`).toString('base64');
-  for (const error of errors) {
-    const shown = `${error.message} ${error.stack} ${JSON.stringify(error)} ${JSON.stringify(Object.entries(error))}`;
-    assert.ok(!shown.includes(SECRET) && !shown.includes(basic), shown);
+const callback = `${REDIRECT_URI}?state=s1-expected-state&authorization_code=c0de-never-sent`;
+// Built when a test runs (the mock's URL is known by then).
+const badTokenOptions = () => [
+  ['completeSignIn', 'no options', null, /completeSignIn expects an options object/],
+  ['completeSignIn', 'missing expectedState', signInOptions({ callbackUrl: callback }), /expectedState is missing/],
+  ['completeSignIn', 'empty expectedState', signInOptions({ callbackUrl: callback, expectedState: '' }), /expectedState must be the state/],
+  ['completeSignIn', 'expectedState true', signInOptions({ callbackUrl: callback, expectedState: true }), /expectedState must be the state/],
+  ['completeSignIn', 'missing callbackUrl', signInOptions({ expectedState: 's1-expected-state' }), /callbackUrl is missing/],
+  ['completeSignIn', 'relative callbackUrl', signInOptions({ callbackUrl: 'callback?authorization_code=x', expectedState: 'x' }), /callbackUrl must be the absolute URL/],
+  ['completeSignIn', 'protocol-relative callbackUrl', signInOptions({ callbackUrl: '//evil.example/cb?state=x', expectedState: 'x' }), /callbackUrl must be/],
+  ['completeSignIn', 'http tokenUrl off localhost', signInOptions({ callbackUrl: callback, expectedState: 'x', tokenUrl: 'http://evil.example/token' }), /tokenUrl uses http:\/\//],
+  ['completeSignIn', 'timeoutMs 0', signInOptions({ callbackUrl: callback, expectedState: 'x', timeoutMs: 0 }), /timeoutMs must be a whole number/],
+  ['completeSignIn', 'secret with whitespace', signInOptions({ callbackUrl: callback, expectedState: 'x', clientSecret: `${SECRET}\n` }), /clientSecret (contains a control character|starts or ends with whitespace)/],
+  ['exchangeAuthorizationCode', 'missing code', signInOptions(), /code is missing/],
+  ['exchangeAuthorizationCode', 'numeric code', signInOptions({ code: 42 }), /code must be a string/],
+  ['exchangeAuthorizationCode', 'timeoutMs as a string', signInOptions({ code: 'c0de-never-sent', timeoutMs: '5' }), /timeoutMs must be a number/],
+  ['refreshTokens', 'an array', [], /refreshTokens expects an options object/],
+  ['refreshTokens', 'missing refreshToken', { tokenUrl: 'https://x.example/token' }, /refreshToken is missing/],
+  ['refreshTokens', 'numeric refreshToken', { refreshToken: 7 }, /refreshToken must be a string/],
+  ['refreshTokens', 'non-URL tokenUrl', { refreshToken: 'r-never-sent-token', tokenUrl: 'passport' }, /tokenUrl is not an absolute/],
+];
+
+for (const [index, [fn, name]] of badTokenOptions().entries()) {
+  test(`${fn}: bad options (${name}) reject with INVALID_OPTIONS and call nobody`, async () => {
+    const [, , given, message] = badTokenOptions()[index];
+    const functions = { completeSignIn, exchangeAuthorizationCode, refreshTokens };
+    const error = await rejectsWith(functions[fn](given), 'INVALID_OPTIONS');
+    assert.match(error.message, message);
+    assert.equal(mock.requests.length, 0);
+  });
+}
+
+/** Sets properties on Object.prototype for the length of `body`, always removing them after. */
+async function withPollutedPrototype(values, body) {
+  // Plain assignment, as a polluting library would do it: the properties are enumerable too.
+  for (const [name, value] of Object.entries(values)) Object.prototype[name] = value;
+  try {
+    await body();
+  } finally {
+    for (const name of Object.keys(values)) delete Object.prototype[name];
+  }
+}
+
+test('a polluted Object.prototype never redirects a call, nor sets its timeout or state', async () => {
+  const decoy = await startMockFreedomId({ clientId: CLIENT_ID, clientSecret: SECRET });
+  try {
+    await withPollutedPrototype(
+      { authorizeUrl: decoy.authorizeUrl, tokenUrl: decoy.tokenUrl, timeoutMs: 1, state: 'polluted-state-value' },
+      async () => {
+        mock.setMode('slow:200');
+        mock.setTokenMode('slow:200');
+        const { timeoutMs: _none, ...defaultTimeout } = options();
+        const link = await createAuthorizationLink(defaultTimeout); // 5000 ms, not the inherited 1
+        assert.match(link.state, STATE_SHAPE);
+        assert.equal(new URL(sentRedirectUri()).searchParams.get('state'), link.state);
+        const given = await createAuthorizationLink(options({ timeoutMs: 1000 }));
+        assert.match(given.state, STATE_SHAPE);
+
+        const callbackUrl = await signInInBrowser(link);
+        const tokens = await completeSignIn({ clientId: CLIENT_ID, clientSecret: SECRET, callbackUrl, expectedState: link.state, tokenUrl: mock.tokenUrl });
+        assertTokens(tokens);
+        assertTokens(await refreshTokens({ refreshToken: tokens.refreshToken, tokenUrl: mock.tokenUrl }));
+        assert.deepEqual(
+          mock.requests.map((request) => `${request.endpoint} ${request.method}`),
+          ['authorize POST', 'authorize POST', 'token POST', 'token PATCH'],
+        );
+      },
+    );
+    assert.equal(decoy.requests.length, 0, 'the polluted URLs got nothing');
+  } finally {
+    await decoy.close();
   }
 });
 
-test('100 concurrent calls each get their own link', async () => {
+test('inherited properties never stand in for missing options', async () => {
+  await withPollutedPrototype(
+    {
+      clientSecret: SECRET,
+      authorizeUrl: 'not a url',
+      tokenUrl: 'not a url',
+      timeoutMs: 'soon',
+      state: 42,
+      expectedState: 'inherited-state',
+      code: 'inherited-code-value',
+      refreshToken: 'inherited-refresh-token',
+      callbackUrl: callback,
+    },
+    async () => {
+      const cases = [
+        [createAuthorizationLink({ clientId: CLIENT_ID, redirectUri: REDIRECT_URI, grants: ['openid'] }), /clientSecret is missing/],
+        [completeSignIn({ clientId: CLIENT_ID, clientSecret: SECRET, callbackUrl: callback }), /expectedState is missing/],
+        [completeSignIn({ clientId: CLIENT_ID, clientSecret: SECRET, expectedState: 'x' }), /callbackUrl is missing/],
+        [exchangeAuthorizationCode({ clientId: CLIENT_ID, clientSecret: SECRET }), /code is missing/],
+        [refreshTokens({}), /refreshToken is missing/],
+      ];
+      for (const [call, message] of cases) {
+        const error = await rejectsWith(call, 'INVALID_OPTIONS');
+        assert.match(error.message, message);
+        assert.doesNotMatch(error.message, /authorizeUrl|tokenUrl|timeoutMs|\bstate must/, 'an inherited value was read');
+      }
+    },
+  );
+  assert.equal(mock.requests.length, 0);
+});
+
+test('an option that cannot be read is INVALID_OPTIONS naming it, never echoing what it threw', async () => {
+  const throwing = (target, name) =>
+    Object.defineProperty(target, name, {
+      get() {
+        throw new Error(`boom ${SECRET}`);
+      },
+      enumerable: true,
+    });
+  const cases = [
+    [createAuthorizationLink, throwing(options(), 'clientSecret'), 'clientSecret'],
+    [completeSignIn, throwing(signInOptions({ callbackUrl: callback, expectedState: 'x' }), 'clientSecret'), 'clientSecret'],
+    [completeSignIn, throwing(signInOptions({ callbackUrl: callback }), 'expectedState'), 'expectedState'],
+    [exchangeAuthorizationCode, throwing(signInOptions({ code: 'c0de-never-sent' }), 'clientSecret'), 'clientSecret'],
+    [refreshTokens, throwing({ tokenUrl: mock.tokenUrl }, 'refreshToken'), 'refreshToken'],
+  ];
+  for (const [call, given, name] of cases) {
+    const error = await rejectsWith(call(given), 'INVALID_OPTIONS');
+    assert.match(error.message, new RegExp(`\\b${name} could not be read`));
+    assert.doesNotMatch(everythingShown(error), /boom/);
+  }
+  const trap = new Proxy(options(), {
+    getOwnPropertyDescriptor() {
+      throw new Error(`trap ${SECRET}`);
+    },
+  });
+  const error = await rejectsWith(createAuthorizationLink(trap), 'INVALID_OPTIONS');
+  assert.doesNotMatch(everythingShown(error), /trap/);
+  assert.equal(mock.requests.length, 0);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Compressed answers
+
+/**
+ * Runs 20 + 20 bombs in a child Node, so its RSS is its own, then switches the mock back to `ok`
+ * over HTTP and makes one normal call. Answers what the child saw. RSS is measured over the
+ * second 20: Node's fetch decodes `br` whatever `Accept-Encoding` asked for, and glibc keeps
+ * the brotli decoder's freed buffers (about 20-30 MiB over the first bombs, then flat: 150
+ * bombs cost the same as 20). The package itself reads at most 64 KiB of each and holds
+ * nothing; unbounded, each bomb would be a 50 MiB buffer.
+ *
+ * The flags take V8's own noise out of RSS, which otherwise moves by up to 15 MiB either way
+ * over 20 plain calls: `--no-liftoff` compiles the wasm fully at load (no tier-up compiles in
+ * the background mid-measurement), `--single-threaded-gc` makes `global.gc()` release memory
+ * before it returns, and `--max-semi-space-size=1` stops the young generation growing. With
+ * them, 20 normal calls move RSS by about 2 MiB, run after run. The C allocator is left as
+ * users have it.
+ */
+async function bombInChild(endpoint, mode) {
+  if (endpoint === 'authorize') mock.setMode(mode);
+  else mock.setTokenMode(mode);
+  const codes = Array.from({ length: 41 }, issueCode);
+  writeFileSync(
+    path.join(app, 'bombs.cjs'),
+    `const pkg = require('freedom-id-edge');
+     const { origin, endpoint, codes, clientId, clientSecret } = JSON.parse(process.argv[2]);
+     let next = 0;
+     const call = () =>
+       endpoint === 'authorize'
+         ? pkg.createAuthorizationLink({ clientId, clientSecret, redirectUri: 'https://app.example.com/callback',
+             grants: ['openid'], authorizeUrl: origin + '/api/v1/oauth/authorize', timeoutMs: 5000 })
+         : pkg.exchangeAuthorizationCode({ clientId, clientSecret, code: codes[next++],
+             tokenUrl: origin + '/api/v1/oauth/token', timeoutMs: 5000 });
+     async function bomb() {
+       const started = performance.now();
+       let code = 'RESOLVED';
+       try { await call(); } catch (error) { code = error.code; }
+       return { code, ms: performance.now() - started };
+     }
+     async function settledRss() {
+       for (let i = 0; i < 3; i++) { global.gc(); await new Promise((resolve) => setTimeout(resolve, 10)); }
+       return process.memoryUsage().rss;
+     }
+     (async () => {
+       const warmUp = [];
+       for (let i = 0; i < 20; i++) warmUp.push(await bomb());
+       const rssBefore = await settledRss();
+       const bombs = [];
+       for (let i = 0; i < 20; i++) bombs.push(await bomb());
+       const rssAfter = await settledRss();
+       await fetch(origin + (endpoint === 'authorize' ? '/__mock/mode' : '/__mock/token-mode'), {
+         method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mode: 'ok' }) });
+       const normal = await call();
+       console.log(JSON.stringify({ warmUp, bombs, rssBefore, rssAfter, normal }));
+     })();`,
+  );
+  const config = { origin: mock.origin, endpoint, codes, clientId: CLIENT_ID, clientSecret: SECRET };
+  const flags = ['--no-liftoff', '--single-threaded-gc', '--max-semi-space-size=1', '--expose-gc'];
+  return JSON.parse(await runAsync(process.execPath, [...flags, 'bombs.cjs', JSON.stringify(config)]));
+}
+
+const MiB = 1024 * 1024;
+
+for (const endpoint of ['authorize', 'token']) {
+  for (const mode of ['gzip-bomb', 'br-bomb']) {
+    test(`${endpoint} ${mode}: 20 bombs are UPSTREAM_MALFORMED, fast, in bounded memory; then a normal call works`, async (t) => {
+      const { warmUp, bombs, rssBefore, rssAfter, normal } = await bombInChild(endpoint, mode);
+      remember(normal.state, normal.accessToken, normal.refreshToken);
+      const growth = rssAfter - rssBefore;
+      t.diagnostic(
+        `${endpoint} ${mode}: rss ${(rssBefore / MiB).toFixed(1)} MiB -> ${(rssAfter / MiB).toFixed(1)} MiB ` +
+          `(${growth >= 0 ? '+' : ''}${(growth / MiB).toFixed(1)} MiB) over 20 bombs; slowest ${Math.max(...bombs.map((b) => b.ms)).toFixed(0)} ms`,
+      );
+      for (const { code, ms } of [...warmUp, ...bombs]) {
+        assert.equal(code, 'UPSTREAM_MALFORMED');
+        assert.ok(ms < 2000, `a bomb took ${ms} ms`);
+      }
+      assert.ok(growth <= 8 * MiB, `RSS grew ${(growth / MiB).toFixed(1)} MiB across 20 bombs`);
+      if (endpoint === 'authorize') {
+        assert.ok(normal.url.startsWith(`${mock.origin}/login?track_id=`));
+        assert.match(normal.state, STATE_SHAPE);
+      } else {
+        assertTokens(normal);
+      }
+      assert.equal(mock.requests.length, 41);
+      for (const request of mock.requests) assert.equal(request.headers['accept-encoding'], 'identity');
+    });
+  }
+}
+
+test('a gzip-compressed correct answer still works on both endpoints', async () => {
+  mock.setMode('gzip-ok');
+  mock.setTokenMode('gzip-ok');
+  const link = await createAuthorizationLink(options());
+  assert.ok(link.url.startsWith(`${mock.origin}/login?track_id=`));
+  const callbackUrl = await signInInBrowser(link);
+  const tokens = await completeSignIn(signInOptions({ callbackUrl, expectedState: link.state }));
+  assertTokens(tokens);
+  assertTokens(await refreshTokens({ refreshToken: tokens.refreshToken, tokenUrl: mock.tokenUrl }));
+  assert.deepEqual(
+    mock.requests.map((request) => request.headers['accept-encoding']),
+    ['identity', 'identity', 'identity'],
+  );
+});
+
+// ---------------------------------------------------------------------------------------------
+// completeSignIn: the callback
+
+test('completeSignIn, driven as a browser would, returns the token pair', async () => {
+  mock.setTokenLifetimes({ accessTtlSeconds: 900, refreshTtlSeconds: 7200 });
+  const link = await createAuthorizationLink(options());
+  const callbackUrl = await signInInBrowser(link);
+  const back = new URL(callbackUrl);
+  assert.equal(`${back.origin}${back.pathname}`, REDIRECT_URI);
+  assert.equal(back.searchParams.get('state'), link.state);
+  const code = back.searchParams.get('authorization_code');
+  assert.match(code, /^[0-9a-f]{32}$/);
+
+  const before = nowSeconds();
+  const tokens = await completeSignIn({
+    clientId: CLIENT_ID,
+    clientSecret: SECRET,
+    callbackUrl,
+    expectedState: link.state,
+    tokenUrl: mock.tokenUrl,
+  });
+  assertTokens(tokens);
+  assert.match(tokens.id, /^[0-9a-f-]{36}$/);
+  assert.ok(Math.abs(tokens.accessExpiresAt - (before + 900)) <= 3, `accessExpiresAt ${tokens.accessExpiresAt}`);
+  assert.ok(Math.abs(tokens.refreshExpiresAt - (before + 7200)) <= 3, `refreshExpiresAt ${tokens.refreshExpiresAt}`);
+  assert.equal(mock.codeStatus(code).spent, true);
+
+  const exchange = tokenRequests();
+  assert.equal(exchange.length, 1);
+  assert.equal(exchange[0].method, 'POST');
+  assert.equal(exchange[0].headers.authorization, BASIC);
+  assert.deepEqual(JSON.parse(exchange[0].body), { authorization_code: code });
+});
+
+test('completeSignIn takes the callback as its path and query only (req.originalUrl)', async () => {
+  const link = await createAuthorizationLink(options({ redirectUri: `${REDIRECT_URI}?lang=kk` }));
+  const back = new URL(await signInInBrowser(link));
+  const tokens = await completeSignIn(signInOptions({ callbackUrl: `${back.pathname}${back.search}`, expectedState: link.state }));
+  assertTokens(tokens);
+});
+
+test('a forged state is STATE_MISMATCH, sends nothing and leaves the code unspent', async () => {
+  const link = await createAuthorizationLink(options());
+  const callbackUrl = await signInInBrowser(link);
+  const code = new URL(callbackUrl).searchParams.get('authorization_code');
+  const attackers = await createAuthorizationLink(options());
+  const forged = new URL(callbackUrl);
+  forged.searchParams.set('state', attackers.state);
+  await rejectsWith(completeSignIn(signInOptions({ callbackUrl: forged.href, expectedState: link.state })), 'STATE_MISMATCH');
+  await rejectsWith(completeSignIn(signInOptions({ callbackUrl, expectedState: attackers.state })), 'STATE_MISMATCH');
+  assert.equal(mock.codeStatus(code).spent, false);
+  assert.equal(tokenRequests().length, 0);
+
+  const tokens = await completeSignIn(signInOptions({ callbackUrl, expectedState: link.state }));
+  assertTokens(tokens);
+  assert.equal(mock.codeStatus(code).spent, true);
+});
+
+test('a callback without its state is STATE_MISMATCH', async () => {
+  const link = await createAuthorizationLink(options());
+  const stripped = new URL(await signInInBrowser(link));
+  stripped.searchParams.delete('state');
+  await rejectsWith(completeSignIn(signInOptions({ callbackUrl: stripped.href, expectedState: link.state })), 'STATE_MISMATCH');
+  const unbound = await createAuthorizationLink(options({ state: false }));
+  const back = await signInInBrowser(unbound);
+  await rejectsWith(completeSignIn(signInOptions({ callbackUrl: back, expectedState: link.state })), 'STATE_MISMATCH');
+  assert.equal(tokenRequests().length, 0);
+});
+
+test('expectedState false completes a sign-in started with state: false', async () => {
+  const link = await createAuthorizationLink(options({ state: false }));
+  assert.equal(link.state, null);
+  const callbackUrl = await signInInBrowser(link);
+  assert.equal(new URL(callbackUrl).searchParams.has('state'), false);
+  assertTokens(await completeSignIn(signInOptions({ callbackUrl, expectedState: false })));
+});
+
+test('a replayed code is CODE_REJECTED with status 400 and upstreamCode 100101', async () => {
+  const link = await createAuthorizationLink(options());
+  const callbackUrl = await signInInBrowser(link);
+  assertTokens(await completeSignIn(signInOptions({ callbackUrl, expectedState: link.state })));
+  await rejectsWith(completeSignIn(signInOptions({ callbackUrl, expectedState: link.state })), 'CODE_REJECTED', {
+    status: 400,
+    upstreamCode: '100101',
+  });
+});
+
+test('refusals in a 200 answer and validation errors are CODE_REJECTED', async () => {
+  for (const mode of ['error-200', 'error-200-string-code']) {
+    mock.setTokenMode(mode);
+    await rejectsWith(exchangeAuthorizationCode(signInOptions({ code: issueCode() })), 'CODE_REJECTED', {
+      status: 200,
+      upstreamCode: '100101',
+    });
+  }
+  mock.setTokenMode('validation-error');
+  await rejectsWith(exchangeAuthorizationCode(signInOptions({ code: issueCode() })), 'CODE_REJECTED', {
+    status: 422,
+    upstreamCode: undefined,
+  });
+});
+
+test('a declined sign-in is SIGN_IN_DECLINED with Freedom ID\'s error code; a bare callback is INVALID_OPTIONS', async () => {
+  const link = await createAuthorizationLink(options());
+  const callbackUrl = await signInInBrowser(link, 'decline');
+  assert.equal(new URL(callbackUrl).searchParams.get('error_code'), '100102');
+  await rejectsWith(completeSignIn(signInOptions({ callbackUrl, expectedState: 'another-browsers-state' })), 'STATE_MISMATCH');
+  await rejectsWith(completeSignIn(signInOptions({ callbackUrl, expectedState: link.state })), 'SIGN_IN_DECLINED', {
+    freedomIdErrorCode: '100102',
+  });
+  const bare = `${REDIRECT_URI}?state=${link.state}`;
+  const error = await rejectsWith(completeSignIn(signInOptions({ callbackUrl: bare, expectedState: link.state })), 'INVALID_OPTIONS');
+  assert.match(error.message, /callbackUrl has neither authorization_code nor error_code/);
+  assert.equal(tokenRequests().length, 0);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Token endpoint faults, on the exchange and on the refresh
+
+const tokenFaults = [
+  // mode, code, details (refused: CODE_REJECTED on the exchange, REFRESH_REJECTED on the refresh)
+  ['status:500', 'UPSTREAM_STATUS', { status: 500 }],
+  ['status:503', 'UPSTREAM_STATUS', { status: 503 }],
+  ['status:400', 'refused', { status: 400, upstreamCode: '100102' }],
+  ['status:401', 'refused', { status: 401, upstreamCode: '100100' }],
+  ['error-200', 'refused', { status: 200, upstreamCode: '100101' }],
+  ['error-200-string-code', 'refused', { status: 200, upstreamCode: '100101' }],
+  ['validation-error', 'refused', { status: 422, upstreamCode: undefined }],
+  ['redirect', 'UPSTREAM_STATUS', { status: 302 }],
+  ['not-json', 'UPSTREAM_MALFORMED'],
+  ['no-access-token', 'UPSTREAM_MALFORMED'],
+  ['bad-expiry', 'UPSTREAM_MALFORMED'],
+  ['huge', 'UPSTREAM_MALFORMED'],
+  ['huge-chunked', 'UPSTREAM_MALFORMED'],
+  ['hang', 'UPSTREAM_TIMEOUT'],
+  ['hang-body', 'UPSTREAM_TIMEOUT'],
+  ['reset', 'UPSTREAM_NETWORK'],
+  ['no-id', 'ok', { id: null }],
+  ['slow:150', 'ok'],
+  ['gzip-ok', 'ok'],
+];
+
+for (const call of ['exchange', 'refresh']) {
+  for (const [mode, outcome, details = {}] of tokenFaults) {
+    test(`token ${mode} on the ${call}: ${outcome === 'refused' ? (call === 'exchange' ? 'CODE_REJECTED' : 'REFRESH_REJECTED') : outcome}`, async () => {
+      const start = call === 'refresh' ? await tokensForOneUser() : undefined;
+      mock.reset();
+      mock.setTokenMode(mode);
+      const promise =
+        call === 'exchange'
+          ? exchangeAuthorizationCode(signInOptions({ code: issueCode(), timeoutMs: 400 }))
+          : refreshTokens({ refreshToken: start.refreshToken, tokenUrl: mock.tokenUrl, timeoutMs: 400 });
+      if (outcome === 'ok') {
+        const tokens = await promise;
+        assertTokens(tokens);
+        if ('id' in details) assert.equal(tokens.id, details.id);
+        else if (start) assert.equal(tokens.id, start.id);
+      } else {
+        const code = outcome !== 'refused' ? outcome : call === 'exchange' ? 'CODE_REJECTED' : 'REFRESH_REJECTED';
+        const expected = outcome === 'refused' || outcome === 'UPSTREAM_STATUS' ? details : { status: undefined };
+        await rejectsWith(promise, code, expected);
+      }
+      assert.deepEqual(
+        tokenRequests().map((request) => request.method),
+        [call === 'exchange' ? 'POST' : 'PATCH'],
+        'one call, never retried',
+      );
+    });
+  }
+}
+
+test('refreshTokens rotates the pair; the old refresh token is then REFRESH_REJECTED', async () => {
+  const first = await tokensForOneUser();
+  const second = await refreshTokens({ refreshToken: first.refreshToken, tokenUrl: mock.tokenUrl });
+  assertTokens(second);
+  assert.equal(second.id, first.id);
+  assert.notEqual(second.accessToken, first.accessToken);
+  assert.notEqual(second.refreshToken, first.refreshToken);
+  const [patch] = tokenRequests().filter((request) => request.method === 'PATCH');
+  assert.equal(patch.headers.authorization, `Bearer ${first.refreshToken}`);
+  assert.equal(patch.body, '');
+
+  await rejectsWith(refreshTokens({ refreshToken: first.refreshToken, tokenUrl: mock.tokenUrl }), 'REFRESH_REJECTED', {
+    status: 401,
+    upstreamCode: '100103',
+  });
+  const third = await refreshTokens({ refreshToken: second.refreshToken, tokenUrl: mock.tokenUrl });
+  assert.equal(third.id, first.id);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Load and leaks
+
+test('100 concurrent calls each get their own link and state', async () => {
   const links = await Promise.all(Array.from({ length: 100 }, () => createAuthorizationLink(options())));
   assert.equal(new Set(links.map((link) => link.trackId)).size, 100);
+  assert.equal(new Set(links.map((link) => link.state)).size, 100);
   assert.equal(mock.requests.length, 100);
+});
+
+test('100 concurrent completeSignIn calls all succeed with their own tokens', async () => {
+  const signIns = Array.from({ length: 100 }, () => {
+    const state = randomBytes(32).toString('base64url');
+    const code = issueCode();
+    remember(state);
+    return { state, code, callbackUrl: `${REDIRECT_URI}?state=${state}&authorization_code=${code}` };
+  });
+  const results = await Promise.all(
+    signIns.map(({ state, callbackUrl }) => completeSignIn(signInOptions({ callbackUrl, expectedState: state, timeoutMs: 5000 }))),
+  );
+  results.forEach(assertTokens);
+  assert.equal(new Set(results.map((tokens) => tokens.accessToken)).size, 100);
+  assert.equal(new Set(results.map((tokens) => tokens.refreshToken)).size, 100);
+  assert.equal(new Set(results.map((tokens) => tokens.id)).size, 100);
+  assert.equal(tokenRequests().length, 100);
+  for (const { code } of signIns) assert.equal(mock.codeStatus(code).spent, true);
 });
 
 test('calls keep working after faults', async () => {
   for (const mode of ['reset', 'huge', 'hang-body']) {
     mock.setMode(mode);
+    mock.setTokenMode(mode);
     await rejection(createAuthorizationLink(options({ timeoutMs: 300 })));
+    await rejection(exchangeAuthorizationCode(signInOptions({ code: issueCode(), timeoutMs: 300 })));
   }
-  mock.setMode('ok');
+  mock.reset();
   assert.ok((await createAuthorizationLink(options())).url.startsWith(mock.origin));
+  assertTokens(await tokensForOneUser());
+});
+
+test('no error message, property or stack ever holds the secret, a code, a token or a state', async () => {
+  // Its own errors first, so this test stands alone; then every error any test above collected.
+  const own = [];
+  const collect = async (promise) => own.push(await rejection(promise));
+  await collect(createAuthorizationLink(options({ clientSecret: ` ${SECRET}` })));
+  await collect(createAuthorizationLink(options({ clientSecret: `${SECRET}\n` })));
+  await collect(exchangeAuthorizationCode(signInOptions({ clientSecret: `\t${SECRET}`, code: issueCode() })));
+  mock.setMode('status:401');
+  await collect(createAuthorizationLink(options()));
+  mock.reset();
+  const link = await createAuthorizationLink(options());
+  const callbackUrl = await signInInBrowser(link);
+  await collect(completeSignIn(signInOptions({ callbackUrl, expectedState: `${link.state}x` })));
+  const tokens = await completeSignIn(signInOptions({ callbackUrl, expectedState: link.state }));
+  await collect(completeSignIn(signInOptions({ callbackUrl, expectedState: link.state })));
+  await refreshTokens({ refreshToken: tokens.refreshToken, tokenUrl: mock.tokenUrl });
+  await collect(refreshTokens({ refreshToken: tokens.refreshToken, tokenUrl: mock.tokenUrl }));
+  await collect(completeSignIn(signInOptions({ callbackUrl: `${callbackUrl}\u0000`, expectedState: link.state })));
+  await collect(refreshTokens({ refreshToken: `${tokens.refreshToken} `, tokenUrl: 'http://evil.example/token' }));
+
+  assert.ok(errors.length >= own.length, 'the errors were collected');
+  assert.ok(secrets.size >= 10, 'the secrets were collected');
+  for (const error of errors) assertNothingSecretIn(error);
 });
