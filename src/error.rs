@@ -103,7 +103,7 @@ impl ErrorCode {
         match self {
             ErrorCode::Misconfigured => "Sign-in is not configured correctly",
             ErrorCode::InvalidOptions => "Invalid options",
-            ErrorCode::UpstreamStatus => "Freedom ID refused the sign-in request",
+            ErrorCode::UpstreamStatus => "Freedom ID answered with an error",
             ErrorCode::UpstreamMalformed => "Freedom ID sent an answer we could not read",
             ErrorCode::UntrustedLink => "Freedom ID sent a link we do not trust",
             ErrorCode::UpstreamNetwork => "Freedom ID could not be reached",

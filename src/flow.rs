@@ -545,10 +545,12 @@ async fn session<E: Effects>(fx: &E, settings: &Settings, request: &Request<'_>)
     }
 }
 
-/// `POST /logout`, only from this site: `Origin` is this origin, or (without `Origin`)
-/// `Sec-Fetch-Site: same-origin`.
+/// `POST /logout`, only from this site: `Origin` is this origin, or (without `Origin`, or
+/// with `Origin: null`) `Sec-Fetch-Site: same-origin`.
 fn logout(request: &Request<'_>) -> Answer {
-    let same_origin = match request.origin {
+    // Browsers send `Origin: null` for a same-site form under `Referrer-Policy: no-referrer`;
+    // then, as without `Origin`, `Sec-Fetch-Site` (which no page can forge) decides.
+    let same_origin = match request.origin.filter(|origin| *origin != "null") {
         Some(origin) => AbsoluteUrl::parse(&format!("{origin}/"))
             .is_ok_and(|origin| origin.same_origin(request.url)),
         None => request.sec_fetch_site == Some("same-origin"),

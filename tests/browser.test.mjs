@@ -1,29 +1,37 @@
 // The demo clicked end to end in headless Chromium (Debian's, driven by playwright-core):
 // the Worker in workerd with www/ as its assets, the mock Freedom ID as the provider.
-// Screenshots of each step land in test-results/screenshots/ (git-ignored).
-import { test, before, after, beforeEach } from 'node:test';
+// Sign-ins complete in the Worker (/callback -> sealed session cookie -> 303 to /); the start
+// page reads GET /session. Screenshots of each step land in test-results/screenshots/
+// (git-ignored). Chromium treats http://127.0.0.1 as a secure context, so the Worker's
+// `Secure` `__Host-` cookies work here as on https.
+import { test, before, after, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { startMockFreedomId } from './support/mock-freedom-id.mjs';
-import { freePort, startWorker, workingBindings } from './support/worker.mjs';
+import { startWorker, workingBindings } from './support/worker.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const shots = path.join(root, 'test-results/screenshots');
 
+const SESSION_COOKIE = '__Host-freedom_id_session';
+const FLOW_PREFIX = '__Host-freedom_id_flow_';
+const SIGNED_IN = /You.re signed in/;
+const SIGNED_OUT = /You.re not signed in/;
+
 let mock;
 let worker;
 let browser;
+let context;
 let page;
+let problems; // page errors and CSP violations seen during the current test
 
 before(async () => {
   mkdirSync(shots, { recursive: true });
   mock = await startMockFreedomId();
-  const port = await freePort();
-  const origin = `http://127.0.0.1:${port}`;
-  worker = await startWorker(workingBindings(mock, { FREEDOM_ID_REDIRECT_URI: `${origin}/callback` }), { port });
+  worker = await startWorker(workingBindings(mock));
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
     // Root in a container, and a machine with no network but loopback.
@@ -38,132 +46,415 @@ after(async () => {
   await mock?.close();
 });
 
-beforeEach(async (t) => {
+/** A fresh browser context (no cookies) and its first page, watched for errors. */
+async function newContext(options = {}) {
+  await context?.close();
+  context = await browser.newContext({ viewport: { width: 1100, height: 800 }, ...options });
+  page = await watchedPage();
+  return page;
+}
+
+async function watchedPage() {
+  const opened = await context.newPage();
+  opened.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  opened.on('console', (message) => {
+    if (message.type() === 'error' && /Content.Security.Policy/i.test(message.text())) {
+      problems.push(`CSP: ${message.text()}`);
+    }
+  });
+  return opened;
+}
+
+beforeEach(async () => {
   mock.reset();
-  await page?.context().close();
-  const context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
-  page = await context.newPage();
-  page.on('pageerror', (error) => assert.fail(`page error in ${t.name}: ${error.message}`));
+  problems = [];
+  await newContext();
 });
 
-const shot = (name) => page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
-const signInLink = () => page.getByRole('link', { name: 'Sign in with Freedom ID' });
+afterEach(() => {
+  assert.deepEqual(problems, [], 'no page errors or CSP violations');
+});
 
-test('sign in: start page -> Freedom ID -> Continue -> callback shows the code', async () => {
-  await page.goto(new URL('/', worker.url).href);
-  await shot('1-start');
+const at = (pathname) => new URL(pathname, worker.url).href;
+const shot = (name, on = page) => on.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
+const signInLink = (on = page) => on.getByRole('link', { name: 'Sign in with Freedom ID' });
+const signOutButton = (on = page) => on.getByRole('button', { name: 'Sign out' });
+const onMock = (on = page) => on.waitForURL(`${mock.origin}/login?**`);
+const onStartPage = (on = page) => on.waitForURL((url) => url.href === at('/'));
+
+async function expectSignedIn(on = page) {
+  await on.getByText(SIGNED_IN).waitFor();
+  assert.equal(await signInLink(on).count(), 0, 'no sign-in link while signed in');
+  assert.ok(await signOutButton(on).isVisible(), 'Sign out is shown');
+  assert.equal(await on.locator('#status').getAttribute('aria-busy'), 'false');
+}
+
+async function expectSignedOut(on = page) {
+  await on.getByText(SIGNED_OUT).waitFor();
+  assert.ok(await signInLink(on).isVisible(), 'the sign-in link is shown');
+  assert.equal(await signOutButton(on).count(), 0, 'no Sign out while signed out');
+  assert.equal(await on.locator('#status-error').isVisible(), false, 'no error');
+}
+
+/** The access token's expiry as the page shows it (its <time datetime>), in unix seconds. */
+async function shownAccessExpiry(on = page) {
+  return Date.parse(await on.locator('#access-expires').getAttribute('datetime')) / 1000;
+}
+
+async function cookies(on = page) {
+  return on.context().cookies(worker.url.href);
+}
+
+async function sessionCookie(on = page) {
+  return (await cookies(on)).find((c) => c.name === SESSION_COOKIE);
+}
+
+/**
+ * No authorization code (32 hex) nor token (128 alphanumerics) in the page's text, scripts cannot
+ * read a cookie, nothing is stored; on the start page (`landed`) the URL carries no code either.
+ * (An error page at /callback has the code in its own address: that is where Freedom ID sent it.)
+ */
+async function assertNothingSecretShown(on = page, { landed = true } = {}) {
+  const text = await on.locator('body').innerText();
+  if (landed) assert.doesNotMatch(on.url(), /authorization_code|state=/, 'the landing URL carries no code or state');
+  assert.doesNotMatch(text, /\b[0-9a-f]{32}\b/, 'no code on the page');
+  assert.doesNotMatch(text, /[A-Za-z0-9]{128}/, 'no token on the page');
+  assert.equal(await on.evaluate(() => document.cookie), '', 'scripts cannot read the cookies');
+  const stored = await on.evaluate(() => localStorage.length + sessionStorage.length);
+  assert.equal(stored, 0, 'nothing in web storage');
+}
+
+/** Start page -> Freedom ID mock -> Continue -> back on the start page, signed in. */
+async function signIn(on = page, { screenshots } = {}) {
+  await on.goto(at('/'));
+  await expectSignedOut(on);
+  if (screenshots) await shot(screenshots[0], on);
+  await signInLink(on).click();
+  await onMock(on);
+  if (screenshots) await shot(screenshots[1], on);
+  await on.getByRole('button', { name: 'Continue' }).click();
+  await onStartPage(on);
+  await expectSignedIn(on);
+}
+
+/**
+ * Sign out with the start page's form (by `press`: a click, or Enter on the focused button):
+ * POST /logout must answer 303 to / and the start page then shows "signed out".
+ */
+async function signOut(on = page, press = () => signOutButton(on).click()) {
+  const [response] = await Promise.all([
+    on.waitForResponse((r) => new URL(r.url()).pathname === '/logout'),
+    press(),
+  ]);
+  const request = response.request();
+  const sent = await request.allHeaders();
+  const body = response.status() === 303 ? '' : (await response.text()).replace(/\s+/g, ' ');
+  assert.equal(response.status(), 303,
+    `POST /logout from the start page's own form (Origin: ${sent.origin}, Sec-Fetch-Site: ${sent['sec-fetch-site']}) ` +
+    `should be 303 to /, got ${response.status()} ${/[A-Z_]{6,}/.exec(body)?.[0] ?? body.slice(0, 80)}`);
+  assert.equal(request.method(), 'POST');
+  await onStartPage(on);
+}
+
+const tokenRequests = (method) => mock.requests.filter((r) => r.endpoint === 'token' && r.method === method);
+
+test('sign in, reload, sign out: the start page follows the session', async () => {
+  await signIn(page, { screenshots: ['01-start-signed-out', '02-freedom-id-sign-in'] });
+  assert.equal(tokenRequests('POST').length, 1, 'the Worker exchanged the code once');
+  await assertNothingSecretShown();
+  const expiry = await shownAccessExpiry();
+  const now = Date.now() / 1000;
+  assert.ok(expiry > now + 3500 && expiry < now + 3700, `access expiry shown about an hour ahead: ${expiry - now}s`);
+  assert.match(await page.locator('#access-expires-in').textContent(), /in (60 minutes|1 hour)/);
+  assert.ok((await page.locator('#refresh-expires').textContent()).trim().length > 0, 'session end is shown');
+  await shot('03-signed-in');
+
+  await page.reload();
+  await expectSignedIn();
+  assert.equal(tokenRequests('PATCH').length, 0, 'a fresh access token needs no refresh');
+  await shot('04-signed-in-after-reload');
+
+  await signOut();
+  await expectSignedOut();
+  assert.equal(await sessionCookie(), undefined, 'the session cookie is gone');
+  const answer = await page.request.get(at('/session'));
+  assert.deepEqual(await answer.json(), { signedIn: false });
+  await shot('05-signed-out');
+});
+
+test('the flow and session cookies are HttpOnly, Secure, host-only and Lax; the flow cookie ends with the sign-in', async () => {
+  await page.goto(at('/'));
   await signInLink().click();
-  await page.waitForURL(`${mock.origin}/login?**`);
-  assert.equal(mock.requests.length, 1);
-  await shot('2-freedom-id-sign-in');
+  await onMock();
+  const [flow] = await cookies();
+  assert.ok(flow.name.startsWith(FLOW_PREFIX), flow.name);
+  assert.ok(flow.httpOnly && flow.secure && flow.path === '/' && flow.sameSite === 'Lax', JSON.stringify(flow));
+  const state = new URL(JSON.parse(mock.requests[0].body).redirect_uri).searchParams.get('state');
+  assert.match(state, /^[\w-]{43}$/);
+  assert.equal(flow.name, FLOW_PREFIX + state.slice(0, 16), 'the flow cookie is named after its state');
+  assert.doesNotMatch(flow.value, new RegExp(state), 'the state is sealed, not stored in the clear');
+
   await page.getByRole('button', { name: 'Continue' }).click();
-  await page.waitForURL('**/callback?**');
-  const code = await page.locator('#authorization-code').textContent();
-  assert.match(code, /^[0-9a-f]{32}$/);
-  assert.equal(new URL(page.url()).searchParams.get('authorization_code'), code);
-  assert.ok(await page.getByRole('link', { name: 'Sign in again' }).isVisible());
-  await shot('3-callback-signed-in');
+  await onStartPage();
+  await expectSignedIn();
+  const after = await cookies();
+  assert.deepEqual(after.map((c) => c.name), [SESSION_COOKIE], 'only the session cookie is left');
+  const [session] = after;
+  assert.ok(session.httpOnly && session.secure && session.path === '/' && session.sameSite === 'Lax',
+    JSON.stringify(session));
+  assert.equal(session.domain, '127.0.0.1', 'host-only');
 });
 
-test('decline: the callback says sign-in was not completed', async () => {
-  await page.goto(new URL('/', worker.url).href);
+test('decline: a SIGN_IN_DECLINED page (403) with a way to try again', async () => {
+  await page.goto(at('/'));
   await signInLink().click();
-  await page.getByRole('button', { name: 'Decline' }).click();
-  await page.waitForURL('**/callback?**');
-  assert.equal(await page.locator('#error-code').textContent(), '100102');
-  assert.equal(await page.locator('#authorization-code').count(), 0);
-  await shot('4-callback-declined');
+  await onMock();
+  const [response] = await Promise.all([
+    page.waitForResponse((r) => new URL(r.url()).pathname === '/callback'),
+    page.getByRole('button', { name: 'Decline' }).click(),
+  ]);
+  assert.equal(response.status(), 403);
+  assert.equal(await page.locator('h1').textContent(), 'Sign-in was cancelled');
+  assert.match(await page.locator('.code').textContent(), /SIGN_IN_DECLINED/);
+  assert.equal(tokenRequests('POST').length, 0, 'nothing to exchange');
+  assert.equal(await sessionCookie(), undefined);
+  await shot('06-declined');
+  await page.getByRole('link', { name: 'Try again' }).click();
+  await onMock();
 });
 
-test('an upstream failure shows the HTML error page with a way to try again', async () => {
+test('a forged callback is refused (STATE_MISMATCH, 403) and its code is never spent', async () => {
+  const code = mock.issueCode();
+  const forged = `/callback?state=forged-by-attacker-0123456789abcdefghijklmn&authorization_code=${code}`;
+  const response = await page.goto(at(forged));
+  assert.equal(response.status(), 403);
+  assert.equal(await page.locator('h1').textContent(), 'This sign-in was not started in this browser');
+  assert.match(await page.locator('.code').textContent(), /STATE_MISMATCH/);
+  assert.ok(await page.getByRole('link', { name: 'Try again' }).isVisible());
+  assert.doesNotMatch(await page.locator('body').innerText(), new RegExp(code), 'the code is not shown');
+  assert.deepEqual(mock.codeStatus(code), { known: true, spent: false, expired: false });
+  assert.equal(tokenRequests('POST').length, 0, 'no exchange was attempted');
+  assert.equal(await sessionCookie(), undefined);
+  await shot('07-forged-callback-state-mismatch');
+
+  // Also while a genuine sign-in is under way in this browser: the wrong state still loses,
+  // and the genuine sign-in is unharmed.
+  await page.getByRole('link', { name: 'Try again' }).click();
+  await onMock();
+  const second = mock.issueCode();
+  const again = await page.goto(at(`/callback?state=another-forgery&authorization_code=${second}`));
+  assert.equal(again.status(), 403);
+  assert.equal(mock.codeStatus(second).spent, false);
+  await page.goBack();
+  await onMock();
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await onStartPage();
+  await expectSignedIn();
+});
+
+test('two tabs signing in at once both land signed in', async () => {
+  const first = page;
+  const second = await watchedPage();
+  for (const tab of [first, second]) {
+    await tab.goto(at('/'));
+    await expectSignedOut(tab);
+    await signInLink(tab).click();
+    await onMock(tab);
+  }
+  const flows = (await cookies()).filter((c) => c.name.startsWith(FLOW_PREFIX));
+  assert.equal(flows.length, 2, 'each tab has its own flow cookie');
+  await shot('08-two-tabs-second-at-freedom-id', second);
+  for (const tab of [first, second]) {
+    await tab.getByRole('button', { name: 'Continue' }).click();
+    await onStartPage(tab);
+    await expectSignedIn(tab);
+  }
+  assert.equal(tokenRequests('POST').length, 2, 'both codes were exchanged');
+  await shot('09-two-tabs-first-signed-in', first);
+  await shot('10-two-tabs-second-signed-in', second);
+  await first.reload();
+  await expectSignedIn(first);
+});
+
+test('an access token about to expire is refreshed silently on reload', async () => {
+  mock.setTokenLifetimes({ accessTtlSeconds: 30 });
+  await signIn();
+  const before = await shownAccessExpiry();
+  const now = Date.now() / 1000;
+  assert.ok(before > now && before <= now + 31, `the short access token is shown: ${before - now}s left`);
+  assert.match(await page.locator('#access-expires-in').textContent(), /in \d+ seconds/);
+  const cookieBefore = (await sessionCookie()).value;
+  const refreshes = tokenRequests('PATCH').length;
+  await shot('11-short-lived-token-signed-in');
+
+  // Expiry times are whole seconds: wait past the next one so a renewal must show.
+  await page.waitForTimeout(1100);
+  await page.reload();
+  await expectSignedIn();
+  assert.ok(tokenRequests('PATCH').length > refreshes, 'the Worker refreshed with a PATCH');
+  const afterReload = await shownAccessExpiry();
+  assert.ok(afterReload > before, `the expiry shown moved on: ${before} -> ${afterReload}`);
+  assert.notEqual((await sessionCookie()).value, cookieBefore, 'the renewed session is a new sealed cookie');
+  assert.equal(await page.locator('#status-error').isVisible(), false);
+  await assertNothingSecretShown();
+  await shot('12-short-lived-token-refreshed');
+});
+
+test('a tampered session cookie means signed out, without an error', async () => {
+  await signIn();
+  const session = await sessionCookie();
+  const middle = Math.floor(session.value.length / 2);
+  const flipped = session.value[middle] === 'A' ? 'B' : 'A';
+  const tampered = session.value.slice(0, middle) + flipped + session.value.slice(middle + 1);
+  // A domain without a leading dot is a host-only cookie (CDP refuses `url` with `secure` on http).
+  await page.context().addCookies([{
+    name: SESSION_COOKIE, value: tampered, domain: '127.0.0.1', path: '/', secure: true, httpOnly: true, sameSite: 'Lax',
+  }]);
+  const now = (await cookies()).filter((c) => c.name === SESSION_COOKIE);
+  assert.deepEqual(now.map((c) => c.value), [tampered], 'the one session cookie was overwritten');
+  const [response] = await Promise.all([
+    page.waitForResponse((r) => new URL(r.url()).pathname === '/session'),
+    page.reload(),
+  ]);
+  assert.equal(response.status(), 200);
+  assert.deepEqual(await response.json(), { signedIn: false });
+  await expectSignedOut();
+  assert.equal(await sessionCookie(), undefined, 'the unusable cookie was cleared');
+  await shot('13-tampered-cookie-signed-out');
+});
+
+test('an upstream failure at /login shows the HTML error page with a way to try again', async () => {
   mock.setMode('status:500');
-  await page.goto(new URL('/', worker.url).href);
+  await page.goto(at('/'));
   const [response] = await Promise.all([page.waitForResponse('**/login'), signInLink().click()]);
   assert.equal(response.status(), 502);
-  assert.equal(await page.locator('h1').textContent(), 'Freedom ID refused the sign-in request');
+  assert.equal(await page.locator('h1').textContent(), 'Freedom ID answered with an error');
   assert.match(await page.locator('.code').textContent(), /UPSTREAM_STATUS/);
   // The error page is styled by the site's stylesheet.
   const background = await page.locator('main.card').evaluate((el) => getComputedStyle(el).backgroundColor);
   assert.notEqual(background, 'rgba(0, 0, 0, 0)');
-  await shot('5-upstream-error');
+  await shot('14-upstream-error-login');
   mock.setMode('ok');
   await page.getByRole('link', { name: 'Try again' }).click();
-  await page.waitForURL(`${mock.origin}/login?**`);
+  await onMock();
 });
 
-test('keyboard only: the sign-in link is reachable with Tab and follows with Enter', async () => {
-  await page.goto(new URL('/', worker.url).href);
-  for (let i = 0; i < 10; i += 1) {
-    await page.keyboard.press('Tab');
-    if (await signInLink().evaluate((el) => el === document.activeElement)) break;
-  }
-  assert.ok(await signInLink().evaluate((el) => el === document.activeElement), 'Tab reaches the sign-in link');
-  const outline = await signInLink().evaluate((el) => getComputedStyle(el).outlineStyle);
-  assert.notEqual(outline, 'none', 'focus is visible');
-  await shot('6-keyboard-focus');
+test('a token endpoint outage at /callback shows an error page, and a reload completes the sign-in', async () => {
+  mock.setTokenMode('status:503');
+  await page.goto(at('/'));
+  await signInLink().click();
+  await onMock();
+  const [response] = await Promise.all([
+    page.waitForResponse((r) => new URL(r.url()).pathname === '/callback'),
+    page.getByRole('button', { name: 'Continue' }).click(),
+  ]);
+  assert.equal(response.status(), 502);
+  assert.match(await page.locator('.code').textContent(), /UPSTREAM_STATUS/);
+  assert.ok(await page.getByRole('link', { name: 'Try again' }).isVisible());
+  assert.equal(await sessionCookie(), undefined);
+  await assertNothingSecretShown(page, { landed: false });
+  await shot('15-upstream-error-callback');
+  // The code was not spent and the flow cookie stays: once Freedom ID is back, a reload works.
+  mock.setTokenMode('ok');
+  await page.reload();
+  await onStartPage();
+  await expectSignedIn();
+});
+
+test('while /session answers the page says so, and if it fails the page says that', async () => {
+  let release;
+  const held = new Promise((resolve) => { release = resolve; });
+  await page.route('**/session', async (route) => {
+    await held;
+    await route.fulfill({ status: 503, contentType: 'application/json', body: '{}' });
+  });
+  await page.goto(at('/'));
+  await page.getByText(/Checking whether you.re signed in/).waitFor();
+  assert.equal(await page.locator('#status').getAttribute('aria-busy'), 'true');
+  await shot('16-session-loading');
+  release();
+  await page.getByText(/couldn.t check whether you.re signed in/).waitFor();
+  assert.equal(await signInLink().count(), 0);
+  await shot('17-session-failed');
+
+  await page.unroute('**/session');
+  await page.getByRole('button', { name: 'Check again' }).click();
+  await expectSignedOut();
+  assert.ok(await page.locator('#status-signed-out .status-title').evaluate((el) => el === document.activeElement),
+    'focus follows the answer after Check again');
+});
+
+test('keyboard only: sign in with Tab and Enter, then sign out the same way', async () => {
+  await page.goto(at('/'));
+  await expectSignedOut();
+  const tabTo = async (locator, what, on = page) => {
+    for (let i = 0; i < 15; i += 1) {
+      if (await locator.evaluate((el) => el === document.activeElement)) break;
+      await on.keyboard.press('Tab');
+    }
+    assert.ok(await locator.evaluate((el) => el === document.activeElement), `Tab reaches ${what}`);
+  };
+  await tabTo(signInLink(), 'the sign-in link');
+  assert.notEqual(await signInLink().evaluate((el) => getComputedStyle(el).outlineStyle), 'none', 'focus is visible');
+  await shot('18-keyboard-focus-sign-in');
   await page.keyboard.press('Enter');
-  await page.waitForURL(`${mock.origin}/login?**`);
+  await onMock();
+  await tabTo(page.getByRole('button', { name: 'Continue' }), 'Continue');
+  await page.keyboard.press('Enter');
+  await onStartPage();
+  await expectSignedIn();
+  await tabTo(signOutButton(), 'Sign out');
+  assert.notEqual(await signOutButton().evaluate((el) => getComputedStyle(el).outlineStyle), 'none', 'focus is visible');
+  await shot('19-keyboard-focus-sign-out');
+  await signOut(page, () => page.keyboard.press('Enter'));
+  await expectSignedOut();
 });
 
-test('phone width: no sideways scrolling on the start and callback pages', async () => {
+test('phone width (320 px): no sideways scrolling, signed out, signed in, or on an error page', async () => {
   await page.setViewportSize({ width: 320, height: 640 });
   const noOverflow = async (what) => {
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 0, `${what} overflows by ${overflow}px`);
   };
-  await page.goto(new URL('/', worker.url).href);
-  await noOverflow('start page');
-  await shot('7-phone-start');
+  await page.goto(at('/'));
+  await expectSignedOut();
+  await noOverflow('start page, signed out');
+  await shot('20-phone-signed-out');
   await signInLink().click();
   await page.getByRole('button', { name: 'Continue' }).click();
-  await page.waitForURL('**/callback?**');
-  await page.locator('#authorization-code').waitFor();
-  await noOverflow('callback page');
-  await shot('8-phone-callback');
+  await onStartPage();
+  await expectSignedIn();
+  await noOverflow('start page, signed in');
+  await shot('21-phone-signed-in');
+  await page.goto(at('/callback?state=forged&authorization_code=0123456789abcdef0123456789abcdef'));
+  await noOverflow('error page');
+  await shot('22-phone-error-page');
 });
 
-test('a return that this browser did not start is refused (login CSRF)', async () => {
-  const forged = '/callback?authorization_code=0123456789abcdef0123456789abcdef&state=forged-by-attacker';
-  const response = await page.goto(new URL(forged, worker.url).href);
-  assert.equal(response.status(), 403);
-  assert.equal(await page.locator('h1').textContent(), 'This sign-in was not started in this browser');
-  assert.match(await page.locator('.code').textContent(), /STATE_MISMATCH/);
-  assert.equal(await page.locator('#authorization-code').count(), 0);
-  await shot('9-state-mismatch');
-  // The way out works: a fresh sign-in from here succeeds.
-  await page.getByRole('link', { name: 'Try again' }).click();
-  await page.getByRole('button', { name: 'Continue' }).click();
-  await page.waitForURL('**/callback?**');
-  assert.match(await page.locator('#authorization-code').textContent(), /^[0-9a-f]{32}$/);
-});
-
-test('the state cookie is HttpOnly, scoped to the host, and gone after the return', async () => {
-  await page.goto(new URL('/', worker.url).href);
+test('without JavaScript: signing in and out still work through plain links and forms', async () => {
+  await newContext({ javaScriptEnabled: false });
+  await page.goto(at('/'));
+  assert.ok(await signInLink().isVisible());
+  assert.ok(await signOutButton().isVisible());
+  assert.equal(await page.getByText(/Checking whether/).isVisible(), false, 'no endless "Checking..."');
+  await shot('23-no-javascript');
   await signInLink().click();
-  await page.waitForURL(`${mock.origin}/login?**`);
-  const [cookie] = await page.context().cookies(worker.url.href);
-  assert.equal(cookie.name, '__Host-freedom_id_state');
-  assert.ok(cookie.httpOnly && cookie.secure && cookie.path === '/' && cookie.sameSite === 'Lax');
-  assert.match(new URL(mock.requests[0] ? JSON.parse(mock.requests[0].body).redirect_uri : '').searchParams.get('state'), /^[\w-]{43}$/);
   await page.getByRole('button', { name: 'Continue' }).click();
-  await page.waitForURL('**/callback?**');
-  assert.deepEqual(await page.context().cookies(worker.url.href), []);
-  assert.equal(await page.evaluate(() => document.cookie), '', 'scripts cannot read it');
+  await onStartPage();
+  assert.ok(await sessionCookie(), 'signed in: the session cookie is set');
+  await signOut();
+  assert.equal(await sessionCookie(), undefined, 'signed out: the session cookie is gone');
 });
 
-test('the callback page never renders a crafted parameter as HTML, and stores nothing', async () => {
-  // With the state check off, the page itself is what stands between a crafted link and the user.
-  const open = await startWorker(workingBindings(mock, { FREEDOM_ID_STATE: 'off' }));
-  try {
-    await page.goto(new URL('/callback?authorization_code=%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E', open.url).href);
-    assert.equal(await page.locator('img').count(), 0);
-    assert.equal(await page.locator('#authorization-code').count(), 0, 'a value that is no code is not shown');
-    assert.doesNotMatch(await page.locator('#result').textContent(), /onerror/);
-    await page.goto(new URL('/callback?authorization_code=abc123', open.url).href);
-    assert.equal(await page.locator('#authorization-code').textContent(), 'abc123');
-    const stored = await page.evaluate(() => localStorage.length + sessionStorage.length + document.cookie.length);
-    assert.equal(stored, 0);
-  } finally {
-    await open.close();
+test('the old callback page is gone and the start page script is served', async () => {
+  for (const gone of ['/callback-page', '/callback-page.html', '/callback.js', '/callback.html']) {
+    const response = await page.goto(at(gone));
+    assert.equal(response.status(), 404, gone);
   }
+  const script = await page.request.get(at('/app.js'));
+  assert.equal(script.status(), 200);
+  assert.match(script.headers()['content-type'], /javascript/);
+  const start = await page.request.get(at('/'));
+  assert.match(start.headers()['content-security-policy'], /default-src 'self'/);
+  assert.doesNotMatch(await start.text(), /<script>|<style|style="/, 'no inline scripts or styles');
 });

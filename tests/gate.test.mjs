@@ -1,0 +1,886 @@
+// The Worker as a sign-in gate in front of a site (issue 12), end to end: the built wasm in
+// workerd (Miniflare), a small echoing site behind it (support/origin-server.mjs), the mock
+// Freedom ID for sign-ins and refreshes, and Miniflare's KV as FREEDOM_ID_REVOCATIONS.
+// FREEDOM_ID_PROTECT decides which paths are guarded; a guarded request without a live session
+// is sent to sign in (browsers) or refused 401 (everything else); with one it goes to
+// FREEDOM_ID_APP_ORIGIN with the identity headers, without the Worker's cookies, and the site's
+// answer comes back as it is. POST /revoke signs a token pair out. Needs `make build-worker` first.
+import { test, before, after, beforeEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, webcrypto } from 'node:crypto';
+import http from 'node:http';
+import { startMockFreedomId } from './support/mock-freedom-id.mjs';
+import { SESSION_SECRET, freePort, startWorker, workingBindings } from './support/worker.mjs';
+import {
+  BIG_BODY_BYTES,
+  SITE_COOKIES,
+  bigBodySha256,
+  patternBytes,
+  startOriginServer,
+} from './support/origin-server.mjs';
+
+const { subtle } = webcrypto;
+const CLIENT_SECRET = 'demo-secret';
+const BASIC = Buffer.from(`demo-client:${CLIENT_SECRET}`).toString('base64');
+const AFTER_SIGN_IN = '/welcome';
+
+const SESSION = '__Host-freedom_id_session';
+const DEAD = '__Host-freedom_id_dead';
+const FLOW_PREFIX = '__Host-freedom_id_flow_';
+const ATTRIBUTES = 'Path=/; HttpOnly; Secure; SameSite=Lax';
+const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
+const IDENTITY = ['x-freedom-id-access-token', 'x-freedom-id-token-id', 'x-freedom-id-access-expires-at'];
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+let mock;
+let origin;
+let closedPort;
+/** One Worker per configuration, all started once. */
+let gated; // PROTECT "/app /api/private /big", the site behind it, KV revocations bound
+let everything; // PROTECT "/", the site behind it, no KV
+let plain; // no PROTECT, no APP_ORIGIN, no KV: the Worker as before
+let down; // PROTECT "/app", APP_ORIGIN a closed port
+/** Every secret value seen during the file; none may reach a log line. */
+const secrets = new Set([CLIENT_SECRET, BASIC, SESSION_SECRET]);
+
+function remember(...values) {
+  for (const value of values) if (typeof value === 'string' && value.length >= 8) secrets.add(value);
+}
+
+before(async () => {
+  mock = await startMockFreedomId({ clientId: 'demo-client', clientSecret: CLIENT_SECRET });
+  origin = await startOriginServer();
+  closedPort = await freePort();
+  const site = { FREEDOM_ID_APP_ORIGIN: origin.url, FREEDOM_ID_AFTER_SIGN_IN: AFTER_SIGN_IN };
+  [gated, everything, plain, down] = await Promise.all([
+    startWorker(workingBindings(mock, { ...site, FREEDOM_ID_PROTECT: '/app /api/private /big' }), {
+      kv: { FREEDOM_ID_REVOCATIONS: 'revocations' },
+    }),
+    startWorker(workingBindings(mock, { ...site, FREEDOM_ID_PROTECT: '/' })),
+    startWorker(workingBindings(mock, { FREEDOM_ID_AFTER_SIGN_IN: AFTER_SIGN_IN })),
+    startWorker(workingBindings(mock, {
+      FREEDOM_ID_AFTER_SIGN_IN: AFTER_SIGN_IN,
+      FREEDOM_ID_PROTECT: '/app',
+      FREEDOM_ID_APP_ORIGIN: `http://127.0.0.1:${closedPort}`,
+    })),
+  ]);
+});
+
+after(async () => {
+  await Promise.all([gated, everything, plain, down].map((worker) => worker?.close()));
+  await origin?.close();
+  await mock?.close();
+});
+
+beforeEach(() => mock.reset());
+
+// ---------------------------------------------------------------------------------------------
+// A browser, in small: a cookie jar, requests, the mock's sign-in page (as in session.test.mjs).
+
+/** Cookies by name, in the order they were first set. */
+class Jar {
+  constructor(entries = []) {
+    this.cookies = new Map(entries);
+  }
+
+  /** Applies Set-Cookie lines: set by name, deleted by Max-Age=0. */
+  apply(setCookies) {
+    for (const line of setCookies) {
+      const [pair, ...attributes] = line.split(';');
+      const at = pair.indexOf('=');
+      const name = pair.slice(0, at).trim();
+      const value = pair.slice(at + 1).trim();
+      const maxAge = attributes.map((a) => /^\s*max-age=(-?\d+)\s*$/i.exec(a)?.[1]).find((v) => v !== undefined);
+      if (maxAge !== undefined && Number(maxAge) <= 0) this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+  }
+
+  get(name) {
+    return this.cookies.get(name);
+  }
+
+  set(name, value) {
+    this.cookies.set(name, value);
+  }
+
+  names(prefix = '') {
+    return [...this.cookies.keys()].filter((name) => name.startsWith(prefix));
+  }
+
+  header() {
+    return [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+  }
+
+  clone() {
+    return new Jar(this.cookies);
+  }
+}
+
+/**
+ * One request to `worker`, with `jar`'s cookies (or `cookie`); the answer's Set-Cookie lines go
+ * into the jar unless `apply` is false. A ReadableStream `body` is sent chunked.
+ */
+async function call(worker, path, { method = 'GET', jar, cookie, accept, headers = {}, body, apply = true } = {}) {
+  const sent = { ...headers };
+  const cookieHeader = cookie ?? jar?.header();
+  if (cookieHeader) sent.cookie = cookieHeader;
+  if (accept) sent.accept = accept;
+  const init = { method, redirect: 'manual', headers: sent };
+  if (body !== undefined) {
+    init.body = body;
+    if (body instanceof ReadableStream) init.duplex = 'half';
+  }
+  const response = await fetch(new URL(path, worker.url), init);
+  const bytes = Buffer.from(await response.arrayBuffer());
+  const setCookies = response.headers.getSetCookie();
+  for (const line of setCookies) remember(/^[^=]+=([^;]*)/.exec(line)[1]);
+  if (jar && apply) jar.apply(setCookies);
+  return { status: response.status, headers: response.headers, bytes, body: bytes.toString('utf8'), setCookies };
+}
+
+/**
+ * A GET through node:http, for headers fetch() will not send as given (fetch always sends
+ * `Sec-Fetch-Mode: cors`).
+ */
+function rawGet(worker, path, headers) {
+  return new Promise((resolve, reject) => {
+    const request = http.request(new URL(path, worker.url), { method: 'GET', headers }, (response) => {
+      const chunks = [];
+      response.on('data', (chunk) => chunks.push(chunk));
+      response.on('end', () => {
+        const setCookie = response.headers['set-cookie'] ?? [];
+        resolve({
+          status: response.statusCode,
+          headers: new Headers(Object.entries(response.headers).flatMap(([k, v]) => (Array.isArray(v) ? v.map((x) => [k, x]) : [[k, v]]))),
+          body: Buffer.concat(chunks).toString('utf8'),
+          setCookies: setCookie,
+        });
+      });
+      response.on('error', reject);
+    });
+    request.on('error', reject);
+    request.end();
+  });
+}
+
+/** The Set-Cookie line for cookie `name`, if any (at most one). */
+function setCookieFor(answer, name) {
+  const lines = answer.setCookies.filter((line) => line.startsWith(`${name}=`));
+  assert.ok(lines.length <= 1, `one Set-Cookie for ${name} at most: ${JSON.stringify(answer.setCookies)}`);
+  return lines[0];
+}
+
+function assertCleared(answer, name) {
+  assert.equal(setCookieFor(answer, name), `${name}=; ${ATTRIBUTES}; Max-Age=0`, `${name} cleared: ${JSON.stringify(answer.setCookies)}`);
+}
+
+function assertProblem(answer, code, status) {
+  assert.equal(answer.status, status, `${code}: ${answer.body}`);
+  assert.equal(answer.headers.get('content-type'), 'application/problem+json', `${code}: content-type`);
+  assert.equal(answer.headers.get('location'), null, 'an error never redirects');
+  const problem = JSON.parse(answer.body);
+  assert.equal(problem.code, code);
+  assert.equal(problem.status, status);
+  assert.equal(problem.type, `urn:freedom-id-edge:error:${code}`);
+  return problem;
+}
+
+/** 401 SIGN_IN_REQUIRED with `WWW-Authenticate: FreedomID`. */
+function assertSignInRequired(answer, why = '') {
+  assertProblem(answer, 'SIGN_IN_REQUIRED', 401);
+  assert.equal(answer.headers.get('www-authenticate'), 'FreedomID', `WWW-Authenticate ${why}`);
+}
+
+/** Percent-encodes everything but RFC 3986 unreserved characters (as the Worker does). */
+const percentEncode = (text) =>
+  encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+
+/** 302 to /login?return_to=<path and query of `path`, percent-encoded>. */
+function assertSentToSignIn(answer, path, why = path) {
+  const target = new URL(path, 'http://x.invalid');
+  assert.equal(answer.status, 302, `${why}: ${answer.body}`);
+  assert.equal(
+    answer.headers.get('location'),
+    `/login?return_to=${percentEncode(`${target.pathname}${target.search}`)}`,
+    `${why}: Location`,
+  );
+}
+
+const tokenRequests = () => mock.requests.filter((r) => r.endpoint === 'token');
+const refreshes = () => tokenRequests().filter((r) => r.method === 'PATCH');
+
+async function startSignIn(worker, jar, returnTo) {
+  const query = returnTo === undefined ? '' : `?return_to=${encodeURIComponent(returnTo)}`;
+  const answer = await call(worker, `/login${query}`, { jar });
+  assert.equal(answer.status, 302, answer.body);
+  const link = new URL(answer.headers.get('location'));
+  assert.equal(link.origin, mock.origin);
+  return { link, answer };
+}
+
+/** The mock's sign-in page: GET the link, POST Continue; answers the callback URL it sends back to. */
+async function decide(link) {
+  const page = await fetch(link);
+  assert.equal(page.status, 200);
+  await page.text();
+  const answer = await fetch(new URL('/login/decide', mock.origin), {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ track_id: link.searchParams.get('track_id'), decision: 'continue' }).toString(),
+  });
+  assert.equal(answer.status, 303);
+  const back = new URL(answer.headers.get('location'));
+  remember(back.searchParams.get('authorization_code'));
+  return back;
+}
+
+/** A whole sign-in on `worker`; answers the callback's answer. */
+async function signIn(worker, jar, returnTo) {
+  const { link } = await startSignIn(worker, jar, returnTo);
+  const back = await decide(link);
+  return call(worker, `${back.pathname}${back.search}`, { jar });
+}
+
+// The session cookie, opened with the Worker's HKDF + AES-256-GCM, to learn the tokens it holds.
+let sessionKey;
+async function unsealSession(value) {
+  sessionKey ??= await (async () => {
+    const base = await subtle.importKey('raw', new TextEncoder().encode(SESSION_SECRET), 'HKDF', false, ['deriveKey']);
+    const info = new TextEncoder().encode('freedom-id-edge cookie seal v1');
+    return subtle.deriveKey(
+      { name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(0), info },
+      base,
+      { name: 'AES-GCM', length: 256 },
+      false,
+      ['encrypt', 'decrypt'],
+    );
+  })();
+  const bytes = Buffer.from(value, 'base64url');
+  try {
+    const plain = await subtle.decrypt(
+      { name: 'AES-GCM', iv: bytes.subarray(1, 13), additionalData: new TextEncoder().encode(SESSION) },
+      sessionKey,
+      bytes.subarray(13),
+    );
+    const session = JSON.parse(Buffer.from(plain).toString('utf8'));
+    remember(session.a, session.r);
+    return session;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A signed-in jar on `worker` (the mock's access token lifetime `accessTtlSeconds`): the
+ * session cookie's value and what it holds ({i: the mock's id, a, r, ae, re}).
+ */
+async function signedInJar(worker = gated, { accessTtlSeconds = 3600 } = {}) {
+  mock.setTokenLifetimes({ accessTtlSeconds });
+  const jar = new Jar();
+  const answer = await signIn(worker, jar);
+  mock.setTokenLifetimes({ accessTtlSeconds: 3600 });
+  assert.equal(answer.status, 303, answer.body);
+  const value = jar.get(SESSION);
+  assert.ok(value, `signed in: ${JSON.stringify(answer.setCookies)}`);
+  const session = await unsealSession(value);
+  assert.ok(session, 'the session cookie opens');
+  assert.match(session.i, UUID, "the mock's token pair id");
+  return { jar, value, session };
+}
+
+/** GET /session as JSON. */
+async function sessionStatus(worker, jar, options = {}) {
+  const answer = await call(worker, '/session', { jar, ...options });
+  assert.equal(answer.status, 200, answer.body);
+  return { ...answer, json: JSON.parse(answer.body) };
+}
+
+/** A forwarded request's answer: 200 from the site, its echo parsed; the tokens it saw remembered. */
+function siteEcho(answer, why = '') {
+  assert.equal(answer.status, 200, `${why} forwarded: ${answer.body.slice(0, 300)}`);
+  assert.equal(answer.headers.get('x-origin'), 'test-origin', `${why} answered by the site`);
+  const echo = JSON.parse(answer.body);
+  remember(echo.headers['x-freedom-id-access-token']);
+  return echo;
+}
+
+/** The X-Freedom-ID-* headers the site received, as [lowercased name, value] pairs in order. */
+const identityHeadersSeen = (echo) =>
+  echo.rawHeaders.filter(([name]) => name.toLowerCase().startsWith('x-freedom-id')).map(([n, v]) => [n.toLowerCase(), v]);
+
+const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Without a session
+
+test('guarded API requests without a session are 401 SIGN_IN_REQUIRED with WWW-Authenticate: FreedomID, never forwarded', async () => {
+  const before = origin.count;
+  const cases = [
+    ['GET', '/app', { accept: 'application/json' }],
+    ['GET', '/app/x?y=1', {}], // fetch's Accept: */*
+    ['GET', '/api/private', { accept: 'application/json, text/html;q=0.5' }],
+    ['POST', '/api/private/items', { accept: 'application/json', body: '{"a":1}', headers: { 'content-type': 'application/json' } }],
+    ['PUT', '/app/1', { body: 'x' }],
+    ['DELETE', '/app/1', {}],
+    ['PATCH', '/big/1', { body: 'x' }],
+  ];
+  for (const [method, path, options] of cases) {
+    const answer = await call(gated, path, { method, ...options });
+    assertSignInRequired(answer, `${method} ${path}`);
+    assert.deepEqual(answer.setCookies, [], `${method} ${path}: nothing set`);
+  }
+  // POST with Sec-Fetch-Mode: navigate is not a GET navigation.
+  const navPost = await call(gated, '/app/form', { method: 'POST', body: 'a=1', headers: { 'sec-fetch-mode': 'navigate' } });
+  assertSignInRequired(navPost, 'POST navigate');
+  // An unreadable session cookie: refused too, and cleared.
+  const garbage = await call(gated, '/app', { cookie: `${SESSION}=AAAAgarbage`, accept: 'application/json' });
+  assertSignInRequired(garbage, 'garbage cookie');
+  assertCleared(garbage, SESSION);
+  // Guarded everything: an unknown path is refused the same way.
+  assertSignInRequired(await call(everything, '/anything/at/all?x=1'), 'PROTECT=/');
+  assert.equal(origin.count, before, 'nothing reached the site');
+  assert.deepEqual(mock.requests, [], 'no upstream call without a session');
+});
+
+test('guarded browser requests without a session are 302 to /login?return_to=<path and query, percent-encoded>', async () => {
+  const before = origin.count;
+  for (const path of ['/app', '/app/', '/app/x?y=1', '/app/dash%20board/x?tab=1&q=a+b&r=%2F&u=%C3%A9', '/api/private/report?year=2024#frag', '/big']) {
+    const answer = await call(gated, path, { accept: BROWSER_ACCEPT });
+    assertSentToSignIn(answer, path.split('#')[0]);
+    assert.equal(answer.body, '', 'a redirect has no body');
+    assert.equal(answer.headers.get('cache-control'), 'no-store');
+    assert.deepEqual(answer.setCookies, []);
+  }
+  // Accept preferring HTML is a browser whatever the method.
+  assertSentToSignIn(await call(gated, '/app/form?x=1', { method: 'POST', accept: BROWSER_ACCEPT, body: 'a=1' }), '/app/form?x=1', 'POST, HTML');
+  // A GET navigation without an HTML Accept (node:http: fetch always sends Sec-Fetch-Mode: cors).
+  const nav = await rawGet(gated, '/app/page?x=%2F1', { 'sec-fetch-mode': 'navigate', accept: '*/*' });
+  assertSentToSignIn(nav, '/app/page?x=%2F1', 'GET, Sec-Fetch-Mode: navigate');
+  const navNoAccept = await rawGet(gated, '/api/private', { 'sec-fetch-mode': 'navigate' });
+  assertSentToSignIn(navNoAccept, '/api/private', 'GET, navigate, no Accept');
+  assertSentToSignIn(await call(everything, '/some/page?q=1', { accept: BROWSER_ACCEPT }), '/some/page?q=1', 'PROTECT=/');
+  assert.equal(origin.count, before, 'nothing reached the site');
+});
+
+test('a browser sent to sign in lands back on the guarded page, which the site then serves', async () => {
+  const jar = new Jar();
+  const first = await call(gated, '/app/x?y=1&z=%2F', { jar, accept: BROWSER_ACCEPT });
+  assertSentToSignIn(first, '/app/x?y=1&z=%2F');
+  const login = await call(gated, first.headers.get('location'), { jar, accept: BROWSER_ACCEPT });
+  assert.equal(login.status, 302, login.body);
+  const back = await decide(new URL(login.headers.get('location')));
+  const callback = await call(gated, `${back.pathname}${back.search}`, { jar, accept: BROWSER_ACCEPT });
+  assert.equal(callback.status, 303, callback.body);
+  assert.equal(callback.headers.get('location'), '/app/x?y=1&z=%2F');
+  const page = await call(gated, callback.headers.get('location'), { jar, accept: BROWSER_ACCEPT });
+  const echo = siteEcho(page);
+  assert.equal(echo.path, '/app/x');
+  assert.equal(echo.query, '?y=1&z=%2F');
+});
+
+// ---------------------------------------------------------------------------------------------
+// What is guarded
+
+test('a prefix guards whole segments: /application, /apps, /api/privateer, /api/public are 404 NOT_FOUND, signed in or not', async () => {
+  const { jar } = await signedInJar();
+  const before = origin.count;
+  for (const path of ['/application', '/apps/x', '/ap', '/api/privateer', '/api/public', '/api', '/bigger', '/app.json']) {
+    for (const withJar of [undefined, jar]) {
+      const answer = await call(gated, path, { jar: withJar?.clone() });
+      assertProblem(answer, 'NOT_FOUND', 404);
+    }
+  }
+  assert.equal(origin.count, before, 'unguarded paths never reach the site');
+  for (const path of ['/app', '/app/', '/app/a/b', '/api/private', '/api/private/1']) {
+    assert.equal(siteEcho(await call(gated, path, { jar }), path).path, path);
+  }
+  assert.equal(origin.count, before + 5);
+});
+
+test('without FREEDOM_ID_PROTECT nothing is guarded: unknown paths are 404 NOT_FOUND, with or without a session', async () => {
+  const { jar } = await signedInJar();
+  const before = origin.count;
+  for (const path of ['/app', '/app/x?y=1', '/api/private', '/anything']) {
+    assertProblem(await call(plain, path), 'NOT_FOUND', 404);
+    assertProblem(await call(plain, path, { jar: jar.clone(), apply: false }), 'NOT_FOUND', 404);
+    const html = await call(plain, path, { accept: BROWSER_ACCEPT });
+    assert.equal(html.status, 404);
+    assert.equal(html.headers.get('location'), null);
+  }
+  assert.equal(origin.count, before);
+  // The same session is live there (same secret): the Worker's own routes still work.
+  assert.equal((await sessionStatus(plain, jar.clone())).json.signedIn, true);
+});
+
+test("FREEDOM_ID_PROTECT=/ guards everything the Worker does not answer itself; its routes and static files behave as before", async () => {
+  const before = origin.count;
+  const index = await call(everything, '/');
+  assert.equal(index.status, 200);
+  assert.match(index.headers.get('content-type'), /^text\/html/);
+  assert.equal(index.headers.get('x-origin'), null, 'the static page, not the site');
+  for (const file of ['/favicon.svg', '/style.css']) {
+    const answer = await call(everything, file);
+    assert.equal(answer.status, 200, file);
+    assert.equal(answer.headers.get('x-origin'), null, file);
+  }
+  const health = await call(everything, '/healthz');
+  assert.equal(health.status, 200);
+  assert.deepEqual(JSON.parse(health.body), { status: 'ok' });
+  assert.deepEqual((await sessionStatus(everything, new Jar())).json, { signedIn: false });
+  const login = await call(everything, '/login?return_to=%2Fx');
+  assert.equal(login.status, 302);
+  assert.equal(new URL(login.headers.get('location')).origin, mock.origin);
+  for (const [method, path, allow] of [['GET', '/logout', 'POST'], ['GET', '/revoke', 'POST'], ['POST', '/session', 'GET, HEAD'], ['POST', '/healthz', 'GET, HEAD']]) {
+    const answer = await call(everything, path, { method });
+    assertProblem(answer, 'METHOD_NOT_ALLOWED', 405);
+    assert.equal(answer.headers.get('allow'), allow, `${method} ${path}`);
+  }
+  assert.equal(origin.count, before, "the Worker's own answers never reach the site");
+
+  // Signed in, an unknown path goes to the site.
+  const { jar } = await signedInJar();
+  const echo = siteEcho(await call(everything, '/anything/at/all?x=1', { jar }));
+  assert.equal(echo.path, '/anything/at/all');
+  assert.equal(echo.query, '?x=1');
+  assert.equal((await call(everything, '/healthz', { jar })).headers.get('x-origin'), null);
+  // And in the gated Worker too: its routes are its own.
+  assert.equal((await call(gated, '/healthz', { jar })).status, 200);
+  assert.equal((await sessionStatus(gated, jar)).json.signedIn, true);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Forwarding
+
+test('a live session is forwarded with the identity headers; the client X-Freedom-ID-* are removed first', async () => {
+  const { jar, session } = await signedInJar();
+  const status = await sessionStatus(gated, jar);
+  assert.equal(status.json.signedIn, true);
+  const answer = await call(gated, '/app/profile?x=1&y=%C3%A9', {
+    jar,
+    headers: {
+      'X-Freedom-ID-Access-Token': 'spoofed-access-token',
+      'X-Freedom-ID-Token-Id': 'spoofed-id',
+      'X-Freedom-ID-Access-Expires-At': '1',
+      'x-freedom-id-admin': 'yes',
+      'X-FREEDOM-ID-ROLE': 'root',
+      'X-Request-Id': 'req-123',
+      Authorization: 'Bearer site-own-token',
+      'Content-Language': 'kk',
+    },
+  });
+  const echo = siteEcho(answer);
+  assert.equal(echo.method, 'GET');
+  assert.equal(echo.path, '/app/profile');
+  assert.equal(echo.query, '?x=1&y=%C3%A9');
+  assert.equal(echo.headers['x-freedom-id-access-token'], session.a, 'the access token from the session');
+  assert.equal(echo.headers['x-freedom-id-token-id'], session.i, "the mock's token pair id");
+  assert.equal(echo.headers['x-freedom-id-access-expires-at'], String(status.json.accessExpiresAt), "/session's accessExpiresAt");
+  assert.deepEqual(identityHeadersSeen(echo).map(([name]) => name).sort(), [...IDENTITY].sort(), 'exactly the three identity headers, once each');
+  assert.equal(echo.headers['x-request-id'], 'req-123', 'other headers kept');
+  assert.equal(echo.headers.authorization, 'Bearer site-own-token');
+  assert.equal(echo.headers['content-language'], 'kk');
+  assert.equal(echo.headers.cookie, undefined, 'only the session cookie was sent: no Cookie reaches the site');
+  assert.equal(echo.bodyLength, 0);
+  // The site's answer as it is: status, its headers, both of its cookies, no session cookie.
+  assert.equal(answer.headers.get('content-type'), 'application/json');
+  assert.deepEqual(answer.setCookies, SITE_COOKIES);
+});
+
+test("the Worker's cookies never reach the site: session, flow and dead-marker cookies stripped, the site's kept", async () => {
+  const { value, session } = await signedInJar();
+  const cookie = [
+    'site_pref=dark',
+    `${SESSION}=${value}`,
+    `${FLOW_PREFIX}abcdefabcdefabcd=flowvalue`,
+    'theme=blue',
+    `${DEAD}=AAAAAAAAAAAAAAAA`, // names another sealed cookie: this session stays live
+    `${FLOW_PREFIX}0123456789abcdef=other`,
+    'last=1',
+  ].join('; ');
+  const echo = siteEcho(await call(gated, '/api/private/me', { cookie }));
+  assert.equal(echo.headers['x-freedom-id-token-id'], session.i);
+  assert.equal(echo.headers.cookie, 'site_pref=dark; theme=blue; last=1');
+  assert.ok(!JSON.stringify(echo.rawHeaders).includes('__Host-freedom_id'), 'no __Host-freedom_id_* anywhere');
+  assert.ok(!JSON.stringify(echo.rawHeaders).includes(value), 'the sealed session never reaches the site');
+});
+
+test('method, path, query and body are preserved for GET, POST, PUT, PATCH, DELETE, HEAD and OPTIONS', async () => {
+  const { jar, session } = await signedInJar();
+  const path = '/api/private/items/42';
+  const query = '?sort=desc&tag=a%2Fb&tag=c&empty=&plus=a+b';
+  for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']) {
+    const body = ['POST', 'PUT', 'PATCH'].includes(method) ? JSON.stringify({ method, n: 42, text: 'қазақша' }) : undefined;
+    const answer = await call(gated, `${path}${query}`, {
+      method,
+      jar,
+      body,
+      headers: body ? { 'content-type': 'application/json; charset=utf-8' } : {},
+    });
+    if (method === 'HEAD') {
+      assert.equal(answer.status, 200, 'HEAD forwarded');
+      assert.equal(answer.headers.get('x-origin'), 'test-origin');
+      assert.equal(origin.requests.at(-1).method, 'HEAD');
+      continue;
+    }
+    const echo = siteEcho(answer, method);
+    assert.equal(echo.method, method);
+    assert.equal(echo.path, path, method);
+    assert.equal(echo.query, query, method);
+    assert.equal(echo.headers['x-freedom-id-token-id'], session.i, method);
+    if (body) {
+      assert.equal(echo.bodyLength, Buffer.byteLength(body), method);
+      assert.equal(echo.bodySha256, sha256(Buffer.from(body)), method);
+      assert.equal(echo.headers['content-type'], 'application/json; charset=utf-8', method);
+    } else {
+      assert.equal(echo.bodyLength, 0, method);
+    }
+    assert.deepEqual(answer.setCookies, SITE_COOKIES, method);
+  }
+});
+
+test('a 5 MB request body reaches the site intact (with Content-Length, and chunked)', async () => {
+  const { jar } = await signedInJar();
+  const upload = patternBytes(12345, BIG_BODY_BYTES);
+  const fixed = siteEcho(await call(gated, '/app/upload?kind=fixed', {
+    method: 'POST',
+    jar,
+    body: upload,
+    headers: { 'content-type': 'application/octet-stream' },
+  }));
+  assert.equal(fixed.bodyLength, BIG_BODY_BYTES);
+  assert.equal(fixed.bodySha256, sha256(upload));
+
+  // A streamed body without Content-Length, in 64 KiB chunks.
+  let offset = 0;
+  const stream = new ReadableStream({
+    pull(controller) {
+      if (offset >= BIG_BODY_BYTES) return controller.close();
+      const length = Math.min(64 * 1024, BIG_BODY_BYTES - offset);
+      controller.enqueue(new Uint8Array(upload.subarray(offset, offset + length)));
+      offset += length;
+    },
+  });
+  const chunked = siteEcho(await call(gated, '/app/upload?kind=stream', { method: 'PUT', jar, body: stream }));
+  assert.equal(chunked.method, 'PUT');
+  assert.equal(chunked.bodyLength, BIG_BODY_BYTES);
+  assert.equal(chunked.bodySha256, sha256(upload));
+});
+
+test("a 5 MB answer from the site comes back intact, streamed, with both of the site's cookies", async () => {
+  const { jar } = await signedInJar();
+  const answer = await call(gated, '/big', { jar });
+  assert.equal(answer.status, 200);
+  assert.equal(answer.headers.get('content-type'), 'application/octet-stream');
+  assert.equal(answer.bytes.length, BIG_BODY_BYTES);
+  assert.equal(sha256(answer.bytes), bigBodySha256());
+  assert.deepEqual(answer.setCookies, SITE_COOKIES);
+
+  // Both ways at once: 5 MB up, 5 MB down.
+  const upload = patternBytes(999, BIG_BODY_BYTES);
+  const both = await call(gated, '/big/upload', { method: 'POST', jar, body: upload });
+  assert.equal(both.status, 200);
+  assert.equal(sha256(both.bytes), bigBodySha256());
+
+  // Streamed, not buffered: the site pauses 1.5 s after its first 64 KiB, and those arrive before.
+  const started = performance.now();
+  const response = await fetch(new URL('/big?pause_ms=1500', gated.url), { headers: { cookie: jar.header() } });
+  const reader = response.body.getReader();
+  const first = await reader.read();
+  const firstAt = performance.now() - started;
+  let total = first.value.length;
+  const hash = createHash('sha256').update(first.value);
+  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+    total += chunk.value.length;
+    hash.update(chunk.value);
+  }
+  const doneAt = performance.now() - started;
+  assert.ok(doneAt >= 1500, `the site paused (done after ${doneAt.toFixed(0)} ms)`);
+  assert.ok(firstAt < 1000, `the first bytes came after ${firstAt.toFixed(0)} ms: the answer was buffered, not streamed`);
+  assert.equal(total, BIG_BODY_BYTES);
+  assert.equal(hash.digest('hex'), bigBodySha256());
+});
+
+// ---------------------------------------------------------------------------------------------
+// Refresh
+
+test('a guarded request refreshes the session first: one PATCH, the site sees the NEW access token, the renewed cookie comes back with the site cookies', async () => {
+  const { jar, session, value } = await signedInJar(gated, { accessTtlSeconds: 30 });
+  mock.reset();
+  const answer = await call(gated, '/app/me?after=refresh', { jar });
+  const echo = siteEcho(answer);
+  assert.equal(refreshes().length, 1, `one PATCH, got ${refreshes().length}`);
+  assert.equal(refreshes()[0].headers.authorization, `Bearer ${session.r}`);
+  const line = setCookieFor(answer, SESSION);
+  assert.match(line ?? '', new RegExp(`^${SESSION}=[A-Za-z0-9_-]+; ${ATTRIBUTES}; Max-Age=\\d+$`), `the renewed session is set: ${JSON.stringify(answer.setCookies)}`);
+  for (const cookie of SITE_COOKIES) assert.ok(answer.setCookies.includes(cookie), `the site's ${cookie} kept: ${JSON.stringify(answer.setCookies)}`);
+  assert.equal(answer.setCookies.length, 3, JSON.stringify(answer.setCookies));
+  const renewedValue = jar.get(SESSION);
+  assert.notEqual(renewedValue, value);
+  const renewed = await unsealSession(renewedValue);
+  assert.notEqual(renewed.a, session.a, 'a new access token');
+  assert.equal(echo.headers['x-freedom-id-access-token'], renewed.a, 'the site saw the NEW access token');
+  assert.notEqual(echo.headers['x-freedom-id-access-token'], session.a);
+  assert.equal(echo.headers['x-freedom-id-token-id'], session.i, 'the same grant id');
+  assert.equal(echo.headers['x-freedom-id-access-expires-at'], String(renewed.ae));
+  assert.ok(renewed.ae > Math.floor(Date.now() / 1000) + 600, 'the renewed access token lasts');
+
+  // The renewed cookie is fresh: no further refresh, only the site's cookies.
+  const again = await call(gated, '/app/me', { jar });
+  assert.equal(siteEcho(again).headers['x-freedom-id-access-token'], renewed.a);
+  assert.deepEqual(again.setCookies, SITE_COOKIES);
+  assert.equal(refreshes().length, 1);
+});
+
+test('a refused refresh on a guarded request signs out: 401 for an API caller, nothing forwarded', async () => {
+  const { jar } = await signedInJar(gated, { accessTtlSeconds: 30 });
+  mock.reset();
+  mock.setTokenMode('status:401');
+  const before = origin.count;
+  const answer = await call(gated, '/app/me', { jar, accept: 'application/json' });
+  assertSignInRequired(answer, 'after a refused refresh');
+  assert.equal(refreshes().length, 1);
+  assert.ok(setCookieFor(answer, DEAD), `a dead marker: ${JSON.stringify(answer.setCookies)}`);
+  assertSentToSignIn(await call(gated, '/app/me', { jar, accept: BROWSER_ACCEPT }), '/app/me', 'browser, dead session');
+  assert.equal(refreshes().length, 1, 'the marker stops a second PATCH');
+  assert.equal(origin.count, before);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Revocation
+
+async function revoke(worker, body, headers = { 'content-type': 'application/json' }) {
+  return call(worker, '/revoke', { method: 'POST', body, headers });
+}
+
+test('POST /revoke signs the session out on its next guarded request and on /session, its cookie cleared', async () => {
+  const { jar, value } = await signedInJar();
+  const other = await signedInJar();
+  const echo = siteEcho(await call(gated, '/app/who', { jar }));
+  const id = echo.headers['x-freedom-id-token-id'];
+  assert.match(id, UUID);
+  assert.notEqual(other.session.i, id, 'two sign-ins, two grants');
+
+  const answer = await revoke(gated, JSON.stringify({ id }));
+  assert.equal(answer.status, 204, answer.body);
+  assert.equal(answer.body, '');
+  assert.deepEqual(answer.setCookies, []);
+
+  const before = origin.count;
+  const api = await call(gated, '/app/who', { jar: jar.clone(), accept: 'application/json' });
+  assertSignInRequired(api, 'revoked, API');
+  assertCleared(api, SESSION);
+  const browser = await call(gated, '/app/who?x=1', { jar: jar.clone(), accept: BROWSER_ACCEPT });
+  assertSentToSignIn(browser, '/app/who?x=1', 'revoked, browser');
+  assertCleared(browser, SESSION);
+  const nav = await rawGet(gated, '/api/private', { cookie: `${SESSION}=${value}`, 'sec-fetch-mode': 'navigate' });
+  assertSentToSignIn(nav, '/api/private', 'revoked, navigate');
+  const status = await sessionStatus(gated, jar);
+  assert.deepEqual(status.json, { signedIn: false });
+  assertCleared(status, SESSION);
+  assert.equal(origin.count, before, 'a revoked session reaches nothing');
+  assert.deepEqual(refreshes(), [], 'no refresh for a revoked session');
+
+  // Revoking twice is the same answer; the other session is untouched.
+  assert.equal((await revoke(gated, JSON.stringify({ id }))).status, 204);
+  assert.equal(siteEcho(await call(gated, '/app/who', { jar: other.jar })).headers['x-freedom-id-token-id'], other.session.i);
+  assert.equal((await sessionStatus(gated, other.jar)).json.signedIn, true);
+});
+
+test('a revoked session due for a refresh is signed out without spending its refresh token', async () => {
+  const { jar, session } = await signedInJar(gated, { accessTtlSeconds: 30 });
+  assert.equal((await revoke(gated, JSON.stringify({ id: session.i }))).status, 204);
+  mock.reset();
+  const api = await call(gated, '/app', { jar: jar.clone() });
+  assertSignInRequired(api, 'revoked, due for refresh');
+  assertCleared(api, SESSION);
+  assert.deepEqual(refreshes(), []);
+});
+
+test('POST /revoke with an unknown id is 204 too, and signs nobody out', async () => {
+  const { jar, session } = await signedInJar();
+  for (const id of ['00000000-0000-4000-8000-000000000000', 'unknown-id', 'x', 'a'.repeat(200)]) {
+    const answer = await revoke(gated, JSON.stringify({ id }));
+    assert.equal(answer.status, 204, `${id}: ${answer.body}`);
+    assert.equal(answer.body, '');
+  }
+  assert.equal(siteEcho(await call(gated, '/app', { jar })).headers['x-freedom-id-token-id'], session.i);
+  assert.equal((await sessionStatus(gated, jar)).json.signedIn, true);
+});
+
+test('POST /revoke with a bad body is 400 INVALID_REQUEST', async () => {
+  const bodies = {
+    'not JSON': 'id=abc',
+    'truncated JSON': '{"id":"abc"',
+    empty: '',
+    'a JSON string': '"abc"',
+    'a JSON array': '["abc"]',
+    'no id': '{}',
+    'another member': '{"ids":"abc"}',
+    'id a number': '{"id":42}',
+    'id null': '{"id":null}',
+    'id an array': '{"id":["abc"]}',
+    'id an object': '{"id":{"v":"abc"}}',
+    'id empty': '{"id":""}',
+    'id with a space': '{"id":"abc def"}',
+    'id with a leading space': '{"id":" abc"}',
+    'over 1 KiB': JSON.stringify({ id: 'a'.repeat(1100) }),
+    'over 1 KiB of padding': `{"id":"abc"${' '.repeat(1100)}}`,
+  };
+  for (const [why, body] of Object.entries(bodies)) {
+    const answer = await revoke(gated, body);
+    assert.equal(answer.status, 400, `${why}: ${answer.status} ${answer.body}`);
+    assertProblem(answer, 'INVALID_REQUEST', 400);
+  }
+  // Without a Content-Type the body is still read the same way.
+  assert.equal((await revoke(gated, JSON.stringify({ id: 'abc' }), {})).status, 204);
+});
+
+test('without the FREEDOM_ID_REVOCATIONS binding POST /revoke is 501 REVOCATION_UNAVAILABLE', async () => {
+  for (const worker of [plain, everything]) {
+    const answer = await revoke(worker, JSON.stringify({ id: '00000000-0000-4000-8000-000000000000' }));
+    assertProblem(answer, 'REVOCATION_UNAVAILABLE', 501);
+  }
+  // Sessions there are unaffected by a missing binding.
+  const { jar } = await signedInJar();
+  siteEcho(await call(everything, '/x', { jar }));
+});
+
+test('GET /revoke is 405 with Allow: POST', async () => {
+  for (const worker of [gated, plain]) {
+    for (const method of ['GET', 'HEAD', 'PUT', 'DELETE']) {
+      const answer = await call(worker, '/revoke', { method });
+      assert.equal(answer.status, 405, `${method} /revoke`);
+      assert.equal(answer.headers.get('allow'), 'POST', `${method} /revoke`);
+    }
+    assertProblem(await call(worker, '/revoke'), 'METHOD_NOT_ALLOWED', 405);
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// The site down
+
+test('the site down: 502 APP_UNREACHABLE, and no token in the log', async () => {
+  const { jar, session, value } = await signedInJar();
+  const answer = await call(down, '/app/x?y=1', { jar: jar.clone() });
+  assertProblem(answer, 'APP_UNREACHABLE', 502);
+  assert.deepEqual(answer.setCookies, [], 'nothing set when nothing was refreshed');
+  const html = await call(down, '/app', { jar: jar.clone(), accept: BROWSER_ACCEPT });
+  assert.equal(html.status, 502);
+  assert.match(html.headers.get('content-type'), /^text\/html/);
+  assert.match(html.body, /<code>APP_UNREACHABLE<\/code>/);
+  // Without a session the gate still answers first.
+  assertSignInRequired(await call(down, '/app'), 'site down, no session');
+  // Unguarded paths are not affected.
+  assertProblem(await call(down, '/elsewhere', { jar: jar.clone() }), 'NOT_FOUND', 404);
+  const logs = down.logs();
+  assert.match(logs, /APP_UNREACHABLE/, 'the failure is logged');
+  for (const secret of [session.a, session.r, value, session.i]) {
+    assert.ok(!logs.includes(secret), `the log shows ${JSON.stringify(secret.slice(0, 16))}...`);
+  }
+});
+
+test('the site down during a refresh: 502, and the renewed session cookie is still set (the old refresh token is spent)', async () => {
+  const { jar, session } = await signedInJar(gated, { accessTtlSeconds: 30 });
+  mock.reset();
+  const answer = await call(down, '/app', { jar });
+  assertProblem(answer, 'APP_UNREACHABLE', 502);
+  assert.equal(refreshes().length, 1);
+  const line = setCookieFor(answer, SESSION);
+  assert.ok(line, `the renewed session is kept: ${JSON.stringify(answer.setCookies)}`);
+  const renewed = await unsealSession(jar.get(SESSION));
+  assert.notEqual(renewed.r, session.r);
+  assert.ok(!down.logs().includes(renewed.a) && !down.logs().includes(renewed.r));
+});
+
+test('a site that goes away: 502 APP_UNREACHABLE once its server is closed', async () => {
+  const site = await startOriginServer();
+  const worker = await startWorker(workingBindings(mock, { FREEDOM_ID_PROTECT: '/app', FREEDOM_ID_APP_ORIGIN: site.url }));
+  try {
+    const { jar } = await signedInJar();
+    siteEcho(await call(worker, '/app', { jar }), 'while up');
+    await site.close();
+    assertProblem(await call(worker, '/app', { jar }), 'APP_UNREACHABLE', 502);
+    const logs = worker.logs();
+    for (const secret of secrets) assert.ok(!logs.includes(secret), `the log shows ${JSON.stringify(secret.slice(0, 16))}...`);
+  } finally {
+    await worker.close();
+    await site.close();
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Load and latency
+
+test('400 guarded requests at concurrency 16 are all forwarded', async () => {
+  const { jar, session } = await signedInJar();
+  const before = origin.count;
+  const statuses = new Map();
+  let next = 0;
+  const failures = [];
+  async function lane() {
+    while (next < 400) {
+      const n = next;
+      next += 1;
+      const answer = await call(gated, `/app/load/${n}?n=${n}`, { jar, apply: false });
+      statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
+      if (answer.status !== 200 || answer.headers.get('x-origin') !== 'test-origin') {
+        failures.push(`${n}: ${answer.status} ${answer.body.slice(0, 120)}`);
+        continue;
+      }
+      const echo = JSON.parse(answer.body);
+      if (echo.path !== `/app/load/${n}` || echo.query !== `?n=${n}` || echo.headers['x-freedom-id-token-id'] !== session.i) {
+        failures.push(`${n}: echoed ${echo.path}${echo.query}`);
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: 16 }, lane));
+  assert.deepEqual(failures, [], `statuses ${JSON.stringify([...statuses])}`);
+  assert.deepEqual([...statuses], [[200, 400]]);
+  assert.equal(origin.count - before, 400, 'the site answered all 400');
+});
+
+test("the gateway's added latency (printed, not asserted)", async () => {
+  const { jar } = await signedInJar();
+  const cookie = jar.header();
+  const time = async (url, headers) => {
+    const started = performance.now();
+    const response = await fetch(url, { headers });
+    await response.arrayBuffer();
+    assert.equal(response.status, 200);
+    return performance.now() - started;
+  };
+  const through = new URL('/app/ping?x=1', gated.url);
+  const direct = new URL('/app/ping?x=1', origin.url);
+  for (let i = 0; i < 20; i += 1) {
+    await time(through, { cookie });
+    await time(direct, {});
+  }
+  const viaWorker = [];
+  const straight = [];
+  for (let i = 0; i < 200; i += 1) viaWorker.push(await time(through, { cookie }));
+  for (let i = 0; i < 200; i += 1) straight.push(await time(direct, {}));
+  const [w, d] = [median(viaWorker), median(straight)];
+  console.log(
+    `gateway latency: median of 200 sequential GETs through the Worker ${w.toFixed(2)} ms, direct to the site ${d.toFixed(2)} ms, added ${(w - d).toFixed(2)} ms`,
+  );
+});
+
+// ---------------------------------------------------------------------------------------------
+// Last: the logs
+
+test('no token, code, client secret, session secret or sealed cookie value is in any log line', () => {
+  assert.ok(secrets.size > 30, `collected ${secrets.size} values`);
+  for (const [name, worker] of Object.entries({ gated, everything, plain, down })) {
+    const logs = worker.logs();
+    for (const secret of secrets) {
+      assert.ok(!logs.includes(secret), `the ${name} Worker's log shows ${JSON.stringify(secret.slice(0, 24))}...`);
+    }
+  }
+});
