@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# `make dev`: the mock Freedom ID on 127.0.0.1:$MOCK_PORT, then `wrangler dev` on $DEV_PORT.
-# Stops the mock when wrangler stops (Ctrl-C).
+# `make dev`: the mock Freedom ID on 127.0.0.1:$MOCK_PORT, the demo site behind the gate on
+# $DEMO_APP_PORT, then `wrangler dev` on $DEV_PORT. Stops them when wrangler stops (Ctrl-C).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DEV_PORT="${DEV_PORT:-8787}"
 MOCK_PORT="${MOCK_PORT:-8788}"
 
+DEMO_APP_PORT="${DEMO_APP_PORT:-8789}"
+
 node tests/support/mock-freedom-id.mjs --port "$MOCK_PORT" &
 mock=$!
-trap 'kill "$mock" 2>/dev/null || true' EXIT
+# The site behind the sign-in gate (FREEDOM_ID_PROTECT=/members in .dev.vars).
+node tests/support/demo-app.mjs --port "$DEMO_APP_PORT" &
+demo_app=$!
+trap 'kill "$mock" "$demo_app" 2>/dev/null || true' EXIT
 for _ in $(seq 50); do
   if ! kill -0 "$mock" 2>/dev/null; then
     echo "The mock Freedom ID could not start on 127.0.0.1:$MOCK_PORT (is the port in use?)." >&2

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { startMockFreedomId } from './support/mock-freedom-id.mjs';
 import { startWorker, workingBindings } from './support/worker.mjs';
+import { startDemoApp } from './support/demo-app.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const shots = path.join(root, 'test-results/screenshots');
@@ -22,6 +23,7 @@ const SIGNED_IN = /You.re signed in/;
 const SIGNED_OUT = /You.re not signed in/;
 
 let mock;
+let demoApp; // the site behind the gate: /members
 let worker;
 let browser;
 let context;
@@ -31,7 +33,10 @@ let problems; // page errors and CSP violations seen during the current test
 before(async () => {
   mkdirSync(shots, { recursive: true });
   mock = await startMockFreedomId();
-  worker = await startWorker(workingBindings(mock));
+  demoApp = await startDemoApp();
+  worker = await startWorker(
+    workingBindings(mock, { FREEDOM_ID_PROTECT: '/members', FREEDOM_ID_APP_ORIGIN: demoApp.url }),
+  );
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
     // Root in a container, and a machine with no network but loopback.
@@ -43,6 +48,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await worker?.close();
+  await demoApp?.close();
   await mock?.close();
 });
 
@@ -180,6 +186,30 @@ test('sign in, reload, sign out: the start page follows the session', async () =
   const answer = await page.request.get(at('/session'));
   assert.deepEqual(await answer.json(), { signedIn: false });
   await shot('05-signed-out');
+});
+
+test('the members area behind the gate: signed out it sends you to sign in and back; signed in it shows the site', async () => {
+  await page.goto(at('/members'));
+  await onMock();
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.waitForURL((url) => url.href === at('/members'));
+  await page.getByRole('heading', { name: 'Members area' }).waitFor();
+  const tokenId = (await page.locator('#token-id').textContent()).trim();
+  assert.match(tokenId, /^[0-9a-f-]{36}$/, 'the site learned the token id from the gate');
+  assert.match(await page.locator('#expires').textContent(), /UTC$/);
+  await assertNothingSecretShown();
+  await shot('24-members-area');
+  await page.getByRole('link', { name: 'Back to the start page' }).click();
+  await onStartPage();
+  await expectSignedIn();
+  await page.getByRole('link', { name: 'Open the members area' }).click();
+  await page.getByRole('heading', { name: 'Members area' }).waitFor();
+  await page.goto(at('/'));
+  await signOut();
+  await expectSignedOut();
+  await page.goto(at('/members'));
+  await onMock();
+  await shot('25-members-area-signed-out-goes-to-sign-in');
 });
 
 test('the flow and session cookies are HttpOnly, Secure, host-only and Lax; the flow cookie ends with the sign-in', async () => {
