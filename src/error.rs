@@ -50,6 +50,54 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code.
+    pub const ALL: [ErrorCode; 19] = [
+        ErrorCode::Misconfigured,
+        ErrorCode::InvalidOptions,
+        ErrorCode::UpstreamStatus,
+        ErrorCode::UpstreamMalformed,
+        ErrorCode::UntrustedLink,
+        ErrorCode::UpstreamNetwork,
+        ErrorCode::UpstreamTimeout,
+        ErrorCode::NotFound,
+        ErrorCode::MethodNotAllowed,
+        ErrorCode::StateMismatch,
+        ErrorCode::RateLimited,
+        ErrorCode::CodeRejected,
+        ErrorCode::RefreshRejected,
+        ErrorCode::SignInDeclined,
+        ErrorCode::CrossSiteRequest,
+        ErrorCode::SignInRequired,
+        ErrorCode::AppUnreachable,
+        ErrorCode::InvalidRequest,
+        ErrorCode::RevocationUnavailable,
+    ];
+
+    /// The key of the code's localized page title (`title.<CODE>`).
+    pub fn title_key(self) -> &'static str {
+        match self {
+            ErrorCode::Misconfigured => "title.MISCONFIGURED",
+            ErrorCode::InvalidOptions => "title.INVALID_OPTIONS",
+            ErrorCode::UpstreamStatus => "title.UPSTREAM_STATUS",
+            ErrorCode::UpstreamMalformed => "title.UPSTREAM_MALFORMED",
+            ErrorCode::UntrustedLink => "title.UNTRUSTED_LINK",
+            ErrorCode::UpstreamNetwork => "title.UPSTREAM_NETWORK",
+            ErrorCode::UpstreamTimeout => "title.UPSTREAM_TIMEOUT",
+            ErrorCode::NotFound => "title.NOT_FOUND",
+            ErrorCode::MethodNotAllowed => "title.METHOD_NOT_ALLOWED",
+            ErrorCode::StateMismatch => "title.STATE_MISMATCH",
+            ErrorCode::RateLimited => "title.RATE_LIMITED",
+            ErrorCode::CodeRejected => "title.CODE_REJECTED",
+            ErrorCode::RefreshRejected => "title.REFRESH_REJECTED",
+            ErrorCode::SignInDeclined => "title.SIGN_IN_DECLINED",
+            ErrorCode::CrossSiteRequest => "title.CROSS_SITE_REQUEST",
+            ErrorCode::SignInRequired => "title.SIGN_IN_REQUIRED",
+            ErrorCode::AppUnreachable => "title.APP_UNREACHABLE",
+            ErrorCode::InvalidRequest => "title.INVALID_REQUEST",
+            ErrorCode::RevocationUnavailable => "title.REVOCATION_UNAVAILABLE",
+        }
+    }
+
     /// The code as shown to users and programs, e.g. `UPSTREAM_TIMEOUT`.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -19,7 +19,9 @@ use crate::callback::{check_callback, CallbackParams, ExpectedState};
 use crate::cookies::{clear_cookie, cookie_value, names_with_prefix, set_cookie};
 use crate::error::{Error, ErrorCode};
 use crate::gate;
-use crate::http::{self, prefers_html, problem, Answer, Route};
+use crate::http::{self, problem, Answer, Client, Message, Route};
+use crate::i18n::{self, Lang, LANG_COOKIE};
+use crate::log::{Event, EventName, LogLevel};
 use crate::rate_limit::rate_limit_key;
 use crate::return_to::local_path;
 use crate::seal::{decode_sealed, encode_sealed, seal_id, IV_BYTES};
@@ -106,6 +108,8 @@ pub struct Forward {
     pub identity: Vec<(&'static str, String)>,
     /// `Set-Cookie` headers to add to the site's answer (a refreshed session).
     pub set_cookies: Vec<String>,
+    /// The log line to write if the site cannot be reached (`None`: not logged).
+    pub unreachable_log: Option<String>,
 }
 
 /// The parts of a request the flows read.
@@ -121,6 +125,8 @@ pub struct Request<'a> {
     pub cookie: Option<&'a str>,
     /// `Accept`.
     pub accept: Option<&'a str>,
+    /// `Accept-Language`.
+    pub accept_language: Option<&'a str>,
     /// `Origin`.
     pub origin: Option<&'a str>,
     /// `Sec-Fetch-Site`.
@@ -129,11 +135,21 @@ pub struct Request<'a> {
     pub sec_fetch_mode: Option<&'a str>,
     /// `CF-Connecting-IP`.
     pub client_ip: Option<&'a str>,
+    /// The id log lines carry: `cf-ray` when present (see [`request_id_from_ray`]), else
+    /// a random one.
+    pub request_id: &'a str,
+    /// Which events are logged; [`respond`] sets it from the settings.
+    pub log: LogLevel,
 }
 
 impl Request<'_> {
-    fn wants_html(&self) -> bool {
-        prefers_html(self.accept)
+    /// Who the answer is for: HTML or JSON, and the language.
+    pub fn client(&self) -> Client {
+        Client::new(
+            self.accept,
+            self.accept_language,
+            cookie_value(self.cookie, LANG_COOKIE),
+        )
     }
 
     fn query_param(&self, name: &str) -> Option<String> {
@@ -148,8 +164,16 @@ pub async fn respond<E: Effects>(
     settings: &Result<Settings, SettingsError>,
     request: &Request<'_>,
 ) -> Outcome {
+    let level = settings
+        .as_ref()
+        .map_or(LogLevel::Errors, |settings| settings.log);
+    let request = &Request {
+        log: level,
+        ..*request
+    };
     let route = http::route(request.method, request.path);
-    if let (Route::NotFound, Ok(valid)) = (route, settings) {
+    if let (Route::NotFound | Route::Home, Ok(valid)) = (route, settings) {
+        // A gate guarding `/` takes the start page's place too.
         if valid.protect.guards(request.path) {
             return gate(fx, valid, request).await;
         }
@@ -163,29 +187,48 @@ async fn answer<E: Effects>(
     request: &Request<'_>,
     route: Route,
 ) -> Answer {
-    let wants_html = request.wants_html();
+    let client = request.client();
     let session_route = matches!(
         route,
         Route::Callback | Route::Session | Route::Logout | Route::Revoke
     );
     match (route, settings) {
+        (Route::Home, _) => home(request),
         (Route::Login, _) => login(fx, settings, request).await,
         (Route::Healthz, _) => healthz(settings, request),
-        (Route::MethodNotAllowed(allowed), _) => http::method_not_allowed(allowed, wants_html),
-        (Route::NotFound, _) => not_found(wants_html),
+        (Route::MethodNotAllowed(allowed), _) => http::method_not_allowed(allowed, &client),
+        (Route::NotFound, _) => not_found(&client),
         (_, Err(error)) if session_route => {
             let started = fx.now_ms();
             failed(fx, request, &Error::Settings(error.clone()), None, started)
         }
         (_, Ok(settings)) if session_route && settings.state != StateMode::Bind => {
             // Link-only mode: the site's own backend completes the sign-in.
-            not_found(wants_html)
+            not_found(&client)
         }
         (Route::Callback, Ok(settings)) => callback(fx, settings, request).await,
         (Route::Session, Ok(settings)) => session(fx, settings, request).await,
-        (Route::Logout, Ok(_)) => logout(request),
+        (Route::Logout, Ok(_)) => logout(fx, request),
         (Route::Revoke, Ok(_)) => revoke(fx, request).await,
-        _ => not_found(wants_html),
+        _ => not_found(&client),
+    }
+}
+
+/// `GET /`: the start page in the visitor's language; `?lang=kk|ru|en` chooses one and keeps
+/// it in the `lang` cookie.
+fn home(request: &Request<'_>) -> Answer {
+    let chosen = request
+        .query_param("lang")
+        .and_then(|tag| Lang::from_tag(&tag));
+    let lang = i18n::choose(
+        chosen.map(Lang::tag),
+        cookie_value(request.cookie, LANG_COOKIE),
+        request.accept_language,
+    );
+    let page = http::start_page(lang);
+    match chosen {
+        Some(lang) => page.with_cookies([http::lang_cookie(lang)]),
+        None => page,
     }
 }
 
@@ -196,13 +239,26 @@ async fn gate<E: Effects>(fx: &E, settings: &Settings, request: &Request<'_>) ->
         SessionLookup::Live {
             tokens,
             set_cookies,
-        } => Outcome::Forward(Forward {
-            url: gate::forward_url(settings.app_origin.as_ref(), request.url),
-            cookie: gate::forwarded_cookie(request.cookie),
-            identity: gate::identity_headers(&tokens),
-            set_cookies,
-        }),
+        } => {
+            let failure = Event::new(EventName::GateFailed)
+                .code(ErrorCode::AppUnreachable)
+                .token_id(tokens.id.as_deref());
+            Outcome::Forward(Forward {
+                url: gate::forward_url(settings.app_origin.as_ref(), request.url),
+                cookie: gate::forwarded_cookie(request.cookie),
+                identity: gate::identity_headers(&tokens),
+                set_cookies,
+                unreachable_log: failure
+                    .logged_at(request.log)
+                    .then(|| failure.line(request.request_id)),
+            })
+        }
         SessionLookup::SignedOut { set_cookies } => {
+            emit(
+                fx,
+                request,
+                Event::new(EventName::GateDenied).code(ErrorCode::SignInRequired),
+            );
             let answer = if gate::is_browser_navigation(
                 request.method,
                 request.accept,
@@ -210,7 +266,7 @@ async fn gate<E: Effects>(fx: &E, settings: &Settings, request: &Request<'_>) ->
             ) {
                 http::sign_in_redirect(gate::login_location(request.url))
             } else {
-                http::sign_in_required(request.wants_html())
+                http::sign_in_required(&request.client())
             };
             Outcome::Answer(answer.with_cookies(set_cookies))
         }
@@ -229,23 +285,31 @@ async fn revoke<E: Effects>(fx: &E, request: &Request<'_>) -> Answer {
     let Some(id) = id else {
         return problem(
             ErrorCode::InvalidRequest,
-            "The body must be JSON: {\"id\": \"<token id>\"}.",
-            request.wants_html(),
+            &Message::new("detail.invalid_revoke"),
+            &request.client(),
         );
     };
     match fx.revoke(&id, MAX_SESSION_AGE).await {
-        Revocation::Recorded => http::no_content(),
+        Revocation::Recorded => {
+            emit(
+                fx,
+                request,
+                Event::new(EventName::Revoked).token_id(Some(&id)),
+            );
+            http::no_content()
+        }
         Revocation::NotConfigured => problem(
             ErrorCode::RevocationUnavailable,
-            "Revocation is not set up: bind a KV namespace as FREEDOM_ID_REVOCATIONS.",
-            request.wants_html(),
+            &Message::new("detail.revocation_unavailable"),
+            &request.client(),
         ),
         Revocation::Failed => {
-            fx.log("freedom-id-edge: /revoke failed code=REVOCATION_UNAVAILABLE");
+            let event = Event::new(EventName::RevokeFailed).code(ErrorCode::RevocationUnavailable);
+            emit(fx, request, event);
             problem(
                 ErrorCode::RevocationUnavailable,
-                "The revocation could not be recorded. Please try again.",
-                request.wants_html(),
+                &Message::new("detail.revocation_failed"),
+                &request.client(),
             )
         }
     }
@@ -254,11 +318,11 @@ async fn revoke<E: Effects>(fx: &E, request: &Request<'_>) -> Answer {
 /// The largest `/revoke` body read.
 const MAX_REVOKE_BODY: usize = 1024;
 
-fn not_found(wants_html: bool) -> Answer {
+fn not_found(client: &Client) -> Answer {
     problem(
         ErrorCode::NotFound,
-        "There is nothing at this address.",
-        wants_html,
+        &Message::new("detail.not_found"),
+        client,
     )
 }
 
@@ -270,17 +334,22 @@ fn failed<E: Effects>(
     upstream_status: Option<u16>,
     started: f64,
 ) -> Answer {
-    fx.log(&http::failure_log_line(
-        request.path,
-        error,
-        upstream_status,
-        fx.now_ms() - started,
-    ));
-    problem(
-        error.code(),
-        &http::public_detail(error),
-        request.wants_html(),
-    )
+    let mut event = Event::new(EventName::SignInFailed)
+        .code(error.code())
+        .upstream_status(upstream_status)
+        .elapsed(started, fx.now_ms());
+    if let Error::Settings(settings) = error {
+        event.problems = http::problem_names(settings);
+    }
+    emit(fx, request, event);
+    problem(error.code(), &http::public_detail(error), &request.client())
+}
+
+/// Writes `event` if this request's log level asks for it.
+fn emit<E: Effects>(fx: &E, request: &Request<'_>, event: Event) {
+    if event.logged_at(request.log) {
+        fx.log(&event.line(request.request_id));
+    }
 }
 
 /// With the state binding on, the redirect URI must be on this Worker's origin: the browser
@@ -314,8 +383,12 @@ async fn login<E: Effects>(
     let started = fx.now_ms();
     if let Some(key) = rate_limit_key(request.client_ip) {
         if fx.rate_limited(&key).await {
-            fx.log("freedom-id-edge: /login refused code=RATE_LIMITED");
-            return http::rate_limited(request.wants_html(), 60);
+            emit(
+                fx,
+                request,
+                Event::new(EventName::RateLimited).code(ErrorCode::RateLimited),
+            );
+            return http::rate_limited(&request.client(), 60);
         }
     }
     let settings = match settings {
@@ -341,7 +414,11 @@ async fn login<E: Effects>(
         Ok(link) => link,
         Err(error) => return failed(fx, request, &error, reply.status, started),
     };
+    let started_event = Event::new(EventName::SignInStarted)
+        .upstream_status(reply.status)
+        .elapsed(started, fx.now_ms());
     let Some(state) = state else {
+        emit(fx, request, started_event);
         return http::redirect(&link);
     };
     let flow = Flow {
@@ -355,6 +432,7 @@ async fn login<E: Effects>(
     let Some(sealed) = seal(fx, &name, &flow.encode()).await else {
         return seal_failed(fx, request, started);
     };
+    emit(fx, request, started_event);
     let earlier = names_with_prefix(request.cookie, FLOW_COOKIE_PREFIX);
     let expired = flows_to_expire(&earlier).into_iter().map(clear_cookie);
     http::redirect(&link).with_cookies(expired.chain([set_cookie(&name, &sealed, FLOW_MAX_AGE)]))
@@ -402,6 +480,11 @@ async fn callback<E: Effects>(fx: &E, settings: &Settings, request: &Request<'_>
     let Some(session_cookie) = session_cookie(fx, &tokens).await else {
         return seal_failed(fx, request, started);
     };
+    let completed = Event::new(EventName::SignInCompleted)
+        .upstream_status(reply.status)
+        .elapsed(started, fx.now_ms())
+        .token_id(tokens.id.as_deref());
+    emit(fx, request, completed);
     let landing = flow
         .and_then(|flow| flow.return_to)
         .unwrap_or_else(|| settings.after_sign_in.clone());
@@ -481,55 +564,65 @@ pub async fn lookup_session<E: Effects>(
             set_cookies: Vec::new(),
         },
         Freshness::Over => signed_out(vec![clear_cookie(SESSION_COOKIE)]),
-        Freshness::Refresh => refresh(fx, settings, tokens, &id).await,
+        Freshness::Refresh => refresh(fx, settings, request, tokens, &id).await,
     }
 }
 
 async fn refresh<E: Effects>(
     fx: &E,
     settings: &Settings,
+    request: &Request<'_>,
     tokens: Tokens,
     id: &str,
 ) -> SessionLookup {
     let started = fx.now_ms();
     let upstream = refresh_request(&settings.token_url, &tokens.refresh_token);
     let reply = fx.send(&upstream, settings.timeout_ms, Some(id)).await;
+    let event = |name: EventName| {
+        Event::new(name)
+            .upstream_status(reply.status)
+            .elapsed(started, fx.now_ms())
+            .token_id(tokens.id.as_deref())
+    };
     match read_token_reply(TokenCall::Refresh, &reply) {
-        Ok(renewed) => match session_cookie(fx, &renewed).await {
-            Some(cookie) => SessionLookup::Live {
-                tokens: renewed,
-                set_cookies: vec![cookie],
-            },
-            None => SessionLookup::Live {
-                tokens: renewed,
-                set_cookies: Vec::new(),
-            },
-        },
-        Err(error @ Error::RefreshRejected { .. }) => {
-            log_refresh(fx, &error, reply.status, started);
-            SessionLookup::SignedOut {
-                set_cookies: vec![set_cookie(DEAD_COOKIE, id, MAX_SESSION_AGE)],
-            }
+        Ok(renewed) => {
+            emit(fx, request, event(EventName::SessionRefreshed));
+            refreshed(fx, renewed).await
         }
         Err(error) => {
-            // An outage never signs anyone out: keep the session as it is and try again on
-            // the next request.
-            log_refresh(fx, &error, reply.status, started);
-            SessionLookup::Live {
-                tokens,
-                set_cookies: Vec::new(),
+            emit(
+                fx,
+                request,
+                event(EventName::RefreshFailed).code(error.code()),
+            );
+            if let Error::RefreshRejected { .. } = error {
+                SessionLookup::SignedOut {
+                    set_cookies: vec![set_cookie(DEAD_COOKIE, id, MAX_SESSION_AGE)],
+                }
+            } else {
+                // An outage never signs anyone out: keep the session as it is and try
+                // again on a later request.
+                SessionLookup::Live {
+                    tokens,
+                    set_cookies: Vec::new(),
+                }
             }
         }
     }
 }
 
-fn log_refresh<E: Effects>(fx: &E, error: &Error, status: Option<u16>, started: f64) {
-    fx.log(&http::failure_log_line(
-        "refresh",
-        error,
-        status,
-        fx.now_ms() - started,
-    ));
+/// A renewed session and its cookie.
+async fn refreshed<E: Effects>(fx: &E, renewed: Tokens) -> SessionLookup {
+    match session_cookie(fx, &renewed).await {
+        Some(cookie) => SessionLookup::Live {
+            tokens: renewed,
+            set_cookies: vec![cookie],
+        },
+        None => SessionLookup::Live {
+            tokens: renewed,
+            set_cookies: Vec::new(),
+        },
+    }
 }
 
 async fn session<E: Effects>(fx: &E, settings: &Settings, request: &Request<'_>) -> Answer {
@@ -547,7 +640,7 @@ async fn session<E: Effects>(fx: &E, settings: &Settings, request: &Request<'_>)
 
 /// `POST /logout`, only from this site: `Origin` is this origin, or (without `Origin`, or
 /// with `Origin: null`) `Sec-Fetch-Site: same-origin`.
-fn logout(request: &Request<'_>) -> Answer {
+fn logout<E: Effects>(fx: &E, request: &Request<'_>) -> Answer {
     // Browsers send `Origin: null` for a same-site form under `Referrer-Policy: no-referrer`;
     // then, as without `Origin`, `Sec-Fetch-Site` (which no page can forge) decides.
     let same_origin = match request.origin.filter(|origin| *origin != "null") {
@@ -558,10 +651,11 @@ fn logout(request: &Request<'_>) -> Answer {
     if !same_origin {
         return problem(
             ErrorCode::CrossSiteRequest,
-            "Signing out is only possible from this site.",
-            request.wants_html(),
+            &Message::new("detail.cross_site"),
+            &request.client(),
         );
     }
+    emit(fx, request, Event::new(EventName::SignedOut));
     let flows = names_with_prefix(request.cookie, FLOW_COOKIE_PREFIX);
     let cookies = [SESSION_COOKIE, DEAD_COOKIE]
         .into_iter()

@@ -3,6 +3,7 @@
 
 use crate::authorize::AuthorizationLink;
 use crate::error::{Error, ErrorCode};
+use crate::i18n::{self, Lang};
 use crate::json::write_string;
 use crate::settings::{Settings, SettingsError};
 
@@ -11,6 +12,8 @@ use crate::settings::{Settings, SettingsError};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Route {
+    /// `GET`/`HEAD /`: the start page, in the visitor's language.
+    Home,
     /// `GET`/`HEAD /login`: redirect to Freedom ID.
     Login,
     /// `GET /callback`: check the state, exchange the code, keep the session.
@@ -37,6 +40,7 @@ pub const HTML_CSP: &str = "default-src 'self'; frame-ancestors 'none'; base-uri
 /// `HEAD` must not spend a code.
 pub fn route(method: &str, path: &str) -> Route {
     let (route, allowed) = match path {
+        "/" => (Route::Home, "GET, HEAD"),
         "/login" => (Route::Login, "GET, HEAD"),
         "/callback" => (Route::Callback, "GET"),
         "/session" => (Route::Session, "GET, HEAD"),
@@ -168,7 +172,7 @@ pub fn prefers_html(accept: Option<&str>) -> bool {
 
 /// An RFC 9110 `qvalue` (`0`, `0.5`, `1.000`) in thousandths. Integer arithmetic on purpose:
 /// `str::parse::<f32>` alone costs about 15 kB of the Worker's gzipped wasm.
-fn parse_qvalue(text: &str) -> Option<u16> {
+pub(crate) fn parse_qvalue(text: &str) -> Option<u16> {
     let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
     if fraction.len() > 3 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -185,23 +189,92 @@ fn parse_qvalue(text: &str) -> Option<u16> {
     }
 }
 
-/// The error answer for `code`: problem+json (RFC 9457) by default, a small HTML page
-/// when the client prefers HTML. `detail` must hold nothing secret; callers pass fixed text.
-pub fn problem(code: ErrorCode, detail: &str, wants_html: bool) -> Answer {
+/// Who an answer is for: a browser (HTML) or a program (JSON), and in which language.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Client {
+    /// Whether `Accept` prefers HTML.
+    pub html: bool,
+    /// The language of HTML pages (`lang` cookie, then `Accept-Language`, then English).
+    pub lang: Lang,
+    /// The language of a problem+json `detail`: only what `Accept-Language` asks for.
+    pub json_lang: Lang,
+}
+
+impl Client {
+    /// Reads `Accept`, `Accept-Language` and the `lang` cookie.
+    pub fn new(
+        accept: Option<&str>,
+        accept_language: Option<&str>,
+        lang_cookie: Option<&str>,
+    ) -> Client {
+        Client {
+            html: prefers_html(accept),
+            lang: i18n::choose(None, lang_cookie, accept_language),
+            json_lang: i18n::from_accept_language(accept_language).unwrap_or(Lang::En),
+        }
+    }
+
+    /// An English client, HTML or not.
+    pub fn english(html: bool) -> Client {
+        Client {
+            html,
+            lang: Lang::En,
+            json_lang: Lang::En,
+        }
+    }
+}
+
+/// A text for a person: its key in the language tables and the values it names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    /// The key (`detail.*`).
+    pub key: &'static str,
+    /// `{name}` values (never a secret: setting names, statuses).
+    pub values: Vec<(&'static str, String)>,
+}
+
+impl Message {
+    /// A message without values.
+    pub fn new(key: &'static str) -> Message {
+        Message {
+            key,
+            values: Vec::new(),
+        }
+    }
+
+    /// The message in `lang`.
+    pub fn text(&self, lang: Lang) -> String {
+        let values: Vec<(&str, &str)> = self
+            .values
+            .iter()
+            .map(|(name, value)| (*name, value.as_str()))
+            .collect();
+        i18n::fill(lang.text(self.key), &values)
+    }
+}
+
+/// The error answer for `code`: problem+json (RFC 9457) by default, with an English
+/// `title` and a `detail` in the language `Accept-Language` asks for; a small HTML page in
+/// the client's language when it prefers HTML. A message holds nothing secret.
+pub fn problem(code: ErrorCode, message: &Message, client: &Client) -> Answer {
     let status = code.http_status();
-    if wants_html {
-        Answer::new(
-            status,
-            "text/html; charset=utf-8",
-            problem_html(code, detail),
+    let (answer, lang) = if client.html {
+        let page = problem_html(code, message, client.lang);
+        (
+            Answer::new(status, "text/html; charset=utf-8", page),
+            client.lang,
         )
     } else {
-        Answer::new(
-            status,
-            "application/problem+json",
-            problem_json(code, detail),
+        let detail = message.text(client.json_lang);
+        let body = problem_json(code, &detail);
+        (
+            Answer::new(status, "application/problem+json", body),
+            client.json_lang,
         )
-    }
+    };
+    answer
+        .with_header("Content-Language", lang.tag().to_owned())
+        .with_header("Vary", "Accept, Accept-Language, Cookie".to_owned())
 }
 
 /// The `type` URI of a problem: stable and specific to the code.
@@ -222,41 +295,31 @@ fn problem_json(code: ErrorCode, detail: &str) -> String {
     body
 }
 
-fn problem_html(code: ErrorCode, detail: &str) -> String {
-    let title = html_escape(code.title());
-    let try_again = match code {
-        ErrorCode::NotFound | ErrorCode::MethodNotAllowed => {
-            r#"<a class="button" href="/">Go to the start page</a>"#
-        }
-        _ => r#"<a class="button" href="/login">Try again</a>"#,
+/// The HTML error page, with a way on: back to sign in, or to the start page.
+const PROBLEM_PAGE: &str = include_str!("pages/problem.html");
+
+fn problem_html(code: ErrorCode, message: &Message, lang: Lang) -> String {
+    let (href, label) = match code {
+        ErrorCode::NotFound | ErrorCode::MethodNotAllowed => ("/", "page.start_page"),
+        _ => ("/login", "page.try_again"),
     };
-    format!(
-        r#"<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<link rel="stylesheet" href="/style.css">
-<link rel="icon" href="/favicon.svg" type="image/svg+xml">
-</head>
-<body>
-<main class="card">
-<h1>{title}</h1>
-<p>{detail}</p>
-<p class="code">Error code: <code>{code}</code> (HTTP {status})</p>
-<p>{try_again}</p>
-</main>
-</body>
-</html>
-"#,
-        detail = html_escape(detail),
-        code = code.as_str(),
-        status = code.http_status(),
-    )
+    let title = html_escape(lang.text(code.title_key()));
+    PROBLEM_PAGE
+        .replace("{lang}", lang.tag())
+        .replace("{title}", &title)
+        .replace("{detail}", &html_escape(&message.text(lang)))
+        .replace(
+            "{error_code_label}",
+            &html_escape(lang.text("page.error_code")),
+        )
+        .replace("{code}", code.as_str())
+        .replace("{status}", &code.http_status().to_string())
+        .replace("{href}", href)
+        .replace("{action}", &html_escape(lang.text(label)))
 }
 
-fn html_escape(text: &str) -> String {
+/// Escapes text for HTML content and attribute values.
+pub(crate) fn html_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -271,38 +334,28 @@ fn html_escape(text: &str) -> String {
     out
 }
 
-/// The public, fixed `detail` for a failed sign-in. It names no value, no upstream body
-/// and, for settings, only the names of the bad settings.
-pub fn public_detail(error: &Error) -> String {
+/// The public message for a failed step. It names no value, no upstream body and, for
+/// settings, only the names of the bad settings.
+pub fn public_detail(error: &Error) -> Message {
     match error {
-        Error::Settings(settings) => format!(
-            "The sign-in service is misconfigured: check {}.",
-            setting_names(settings).join(", ")
-        ),
-        Error::UpstreamStatus { status } => {
-            format!("Freedom ID answered with HTTP {status}. Please try again later.")
-        }
-        Error::UpstreamMalformed(_) => {
-            "Freedom ID sent an answer that could not be read. Please try again later.".to_owned()
-        }
-        Error::UntrustedLink => {
-            "Freedom ID sent a sign-in link to an unexpected address, so it was not followed."
-                .to_owned()
-        }
-        Error::UpstreamNetwork => {
-            "Freedom ID could not be reached. Please try again later.".to_owned()
-        }
-        Error::UpstreamTimeout { .. } => {
-            "Freedom ID took too long to answer. Please try again.".to_owned()
-        }
+        Error::Settings(settings) => Message {
+            key: "detail.misconfigured",
+            values: vec![("settings", setting_names(settings).join(", "))],
+        },
+        Error::UpstreamStatus { status } => Message {
+            key: "detail.upstream_status",
+            values: vec![("status", status.to_string())],
+        },
+        Error::UpstreamMalformed(_) => Message::new("detail.upstream_malformed"),
+        Error::UntrustedLink => Message::new("detail.untrusted_link"),
+        Error::UpstreamNetwork => Message::new("detail.upstream_network"),
+        Error::UpstreamTimeout { .. } => Message::new("detail.upstream_timeout"),
         Error::CodeRejected { .. } | Error::CallbackWithoutCode => {
-            "Freedom ID did not accept this sign-in. It may have been used already or taken too long. Please sign in again.".to_owned()
+            Message::new("detail.code_rejected")
         }
-        Error::RefreshRejected { .. } => "Your session has ended. Please sign in again.".to_owned(),
-        Error::StateMismatch => "This sign-in was not started from this browser, or it took too long. Please sign in again.".to_owned(),
-        Error::SignInDeclined { .. } => {
-            "The sign-in was cancelled or refused at Freedom ID. You can try again.".to_owned()
-        }
+        Error::RefreshRejected { .. } => Message::new("detail.refresh_rejected"),
+        Error::StateMismatch => Message::new("detail.state_mismatch"),
+        Error::SignInDeclined { .. } => Message::new("detail.sign_in_declined"),
     }
 }
 
@@ -315,11 +368,50 @@ fn setting_names(error: &SettingsError) -> Vec<&'static str> {
 }
 
 /// The answer to a sign-in attempt: the redirect, or the error page for it.
-pub fn login_answer(result: &Result<AuthorizationLink, Error>, accept: Option<&str>) -> Answer {
+pub fn login_answer(result: &Result<AuthorizationLink, Error>, client: &Client) -> Answer {
     match result {
         Ok(link) => redirect(link),
-        Err(error) => problem(error.code(), &public_detail(error), prefers_html(accept)),
+        Err(error) => problem(error.code(), &public_detail(error), client),
     }
+}
+
+/// The start page (`src/pages/start.html`).
+const START_PAGE: &str = include_str!("pages/start.html");
+
+/// `GET /` in `lang`: the demo's start page, with its language switcher. It reads the
+/// session itself (`/session`, from `app.js`), so it holds no per-user data.
+pub fn start_page(lang: Lang) -> Answer {
+    let mut switcher = String::new();
+    for other in Lang::ALL {
+        let current = if other == lang {
+            " aria-current=\"true\""
+        } else {
+            ""
+        };
+        switcher.push_str(&format!(
+            "<a href=\"/?lang={tag}\" hreflang=\"{tag}\" lang=\"{tag}\"{current}>{name}</a> ",
+            tag = other.tag(),
+            name = other.own_name(),
+        ));
+    }
+    let page = i18n::render(
+        &START_PAGE.replace("{{languages_html}}", switcher.trim_end()),
+        lang,
+    );
+    Answer::new(200, "text/html; charset=utf-8", page)
+        .with_header("Content-Language", lang.tag().to_owned())
+        .with_header("Vary", "Accept-Language, Cookie".to_owned())
+        .with_header("Referrer-Policy", "no-referrer".to_owned())
+}
+
+/// `Set-Cookie` keeping a language chosen with `?lang=` for a year (not secret, not `__Host-`:
+/// any page of the site may read it).
+pub fn lang_cookie(lang: Lang) -> String {
+    format!(
+        "{}={}; Path=/; Secure; SameSite=Lax; Max-Age=31536000",
+        i18n::LANG_COOKIE,
+        lang.tag()
+    )
 }
 
 /// `302` to sign in, for a browser that asked for a guarded page without a session.
@@ -332,21 +424,21 @@ pub fn sign_in_redirect(location: String) -> Answer {
 }
 
 /// `401 SIGN_IN_REQUIRED` with `WWW-Authenticate: FreedomID`, for API callers.
-pub fn sign_in_required(wants_html: bool) -> Answer {
+pub fn sign_in_required(client: &Client) -> Answer {
     problem(
         ErrorCode::SignInRequired,
-        "Sign in with Freedom ID first.",
-        wants_html,
+        &Message::new("detail.sign_in_required"),
+        client,
     )
     .with_header("WWW-Authenticate", "FreedomID".to_owned())
 }
 
 /// `502 APP_UNREACHABLE`: the site behind the gate did not answer.
-pub fn app_unreachable(wants_html: bool) -> Answer {
+pub fn app_unreachable(client: &Client) -> Answer {
     problem(
         ErrorCode::AppUnreachable,
-        "The site could not be reached. Please try again later.",
-        wants_html,
+        &Message::new("detail.app_unreachable"),
+        client,
     )
 }
 
@@ -360,24 +452,22 @@ pub fn no_content() -> Answer {
 }
 
 /// `405` naming the methods `allowed`.
-pub fn method_not_allowed(allowed: &'static str, wants_html: bool) -> Answer {
-    let detail = if allowed == "POST" {
-        "This address only answers POST requests."
-    } else if allowed == "GET" {
-        "This address only answers GET requests."
-    } else {
-        "This address only answers GET and HEAD requests."
+pub fn method_not_allowed(allowed: &'static str, client: &Client) -> Answer {
+    let key = match allowed {
+        "POST" => "detail.only_post",
+        "GET" => "detail.only_get",
+        _ => "detail.only_get_head",
     };
-    problem(ErrorCode::MethodNotAllowed, detail, wants_html)
+    problem(ErrorCode::MethodNotAllowed, &Message::new(key), client)
         .with_header("Allow", allowed.to_owned())
 }
 
 /// `429` for a client over the rate limit; `Retry-After` in seconds.
-pub fn rate_limited(wants_html: bool, retry_after_secs: u32) -> Answer {
+pub fn rate_limited(client: &Client, retry_after_secs: u32) -> Answer {
     problem(
         ErrorCode::RateLimited,
-        "Too many sign-in attempts from your address. Please wait a minute and try again.",
-        wants_html,
+        &Message::new("detail.rate_limited"),
+        client,
     )
     .with_header("Retry-After", retry_after_secs.to_string())
 }
@@ -400,25 +490,9 @@ pub fn healthz(settings: &Result<Settings, SettingsError>) -> Answer {
     }
 }
 
-/// The one log line for a failed step on `route` (`/login`, `/callback`, ...): code, upstream
-/// status, elapsed time, and for settings the reasons (which never hold a secret's value).
-pub fn failure_log_line(
-    route: &str,
-    error: &Error,
-    upstream_status: Option<u16>,
-    elapsed_ms: f64,
-) -> String {
-    let status = upstream_status.map_or_else(|| "none".to_owned(), |s| s.to_string());
-    // Whole milliseconds through integer formatting: float formatting costs 18 kB of wasm.
-    let elapsed = elapsed_ms.max(0.0).round() as u64;
-    let mut line = format!(
-        "freedom-id-edge: {route} failed code={} upstream_status={status} elapsed_ms={elapsed}",
-        error.code()
-    );
-    if let Error::Settings(settings) = error {
-        line.push_str(&format!(" problems=\"{settings}\""));
-    }
-    line
+/// The names (never the values) of the settings at fault.
+pub fn problem_names(error: &SettingsError) -> Vec<&'static str> {
+    setting_names(error)
 }
 
 #[cfg(test)]
@@ -466,7 +540,7 @@ mod tests {
 
     #[test]
     fn redirect_is_a_302_that_is_never_cached() {
-        let answer = login_answer(&Ok(link()), None);
+        let answer = login_answer(&Ok(link()), &Client::english(false));
         assert_eq!(answer.status, 302);
         assert_eq!(
             answer.header("location"),
@@ -481,11 +555,15 @@ mod tests {
     #[test]
     fn every_answer_has_the_security_headers() {
         let answers = [
-            login_answer(&Err(Error::UpstreamNetwork), None),
-            login_answer(&Err(Error::UpstreamNetwork), Some("text/html")),
+            login_answer(&Err(Error::UpstreamNetwork), &Client::english(false)),
+            login_answer(&Err(Error::UpstreamNetwork), &Client::english(true)),
             healthz(&Settings::from_env(|_| None)),
-            rate_limited(false, 60),
-            problem(ErrorCode::StateMismatch, "x", true),
+            rate_limited(&Client::english(false), 60),
+            problem(
+                ErrorCode::StateMismatch,
+                &Message::new("detail.state_mismatch"),
+                &Client::english(true),
+            ),
             session_status(None),
             see_other("/"),
         ];
@@ -516,7 +594,7 @@ mod tests {
 
     #[test]
     fn rate_limited_session_and_see_other_answers() {
-        let limited = rate_limited(false, 60);
+        let limited = rate_limited(&Client::english(false), 60);
         assert_eq!(
             (limited.status, limited.header("retry-after")),
             (429, Some("60"))
@@ -579,7 +657,7 @@ mod tests {
             Error::UpstreamTimeout { timeout_ms: 5 },
         ];
         for error in errors {
-            let answer = login_answer(&Err(error.clone()), Some("*/*"));
+            let answer = login_answer(&Err(error.clone()), &Client::english(false));
             assert_eq!(answer.status, error.code().http_status());
             assert_eq!(
                 answer.header("content-type"),
@@ -624,7 +702,7 @@ mod tests {
 
     #[test]
     fn browsers_get_an_html_page_with_a_way_back() {
-        let answer = login_answer(&Err(Error::UpstreamNetwork), Some("text/html,*/*;q=0.8"));
+        let answer = login_answer(&Err(Error::UpstreamNetwork), &Client::english(true));
         assert_eq!(answer.status, 502);
         assert_eq!(
             answer.header("content-type"),
@@ -634,13 +712,68 @@ mod tests {
             .body
             .contains("<a class=\"button\" href=\"/login\">Try again</a>"));
         assert!(answer.body.contains("UPSTREAM_NETWORK"));
-        let not_found = problem(ErrorCode::NotFound, "No <such> page.", true);
-        assert!(not_found.body.contains("No &lt;such&gt; page."));
+        let escaped = Message {
+            key: "detail.misconfigured",
+            values: vec![("settings", "<SUCH>".to_owned())],
+        };
+        let page = problem(ErrorCode::Misconfigured, &escaped, &Client::english(true));
+        assert!(page.body.contains("check &lt;SUCH&gt;."), "{}", page.body);
+        let not_found = problem(
+            ErrorCode::NotFound,
+            &Message::new("detail.not_found"),
+            &Client::english(true),
+        );
+        assert!(not_found
+            .body
+            .contains("<a class=\"button\" href=\"/\">Go to the start page</a>"));
+    }
+
+    #[test]
+    fn pages_speak_the_client_s_language_and_json_stays_english_unless_asked() {
+        let kazakh = Client::new(Some("text/html"), Some("kk-KZ,kk;q=0.9,ru;q=0.8"), None);
+        let page = login_answer(&Err(Error::UpstreamTimeout { timeout_ms: 5 }), &kazakh);
+        assert!(
+            page.body.starts_with("<!doctype html>\n<html lang=\"kk\">"),
+            "{}",
+            page.body
+        );
+        assert!(page.body.contains("Freedom ID уақытында жауап бермеді"));
+        assert!(page.body.contains("Қайталап көру"));
+        assert_eq!(page.header("content-language"), Some("kk"));
+        assert!(page
+            .header("vary")
+            .is_some_and(|v| v.contains("Accept-Language")));
+        let cookie_wins = Client::new(Some("text/html"), Some("kk"), Some("ru"));
+        assert!(login_answer(&Err(Error::UpstreamNetwork), &cookie_wins)
+            .body
+            .contains("lang=\"ru\""));
+
+        let russian_api = Client::new(Some("application/json"), Some("ru"), None);
+        let json = login_answer(&Err(Error::UpstreamStatus { status: 503 }), &russian_api);
+        let body: serde_json::Value = serde_json::from_str(&json.body).unwrap();
+        assert_eq!(
+            body["title"], "Freedom ID answered with an error",
+            "titles stay English"
+        );
+        assert_eq!(
+            body["detail"],
+            "Freedom ID ответил с кодом HTTP 503. Попробуйте позже."
+        );
+        assert_eq!(json.header("content-language"), Some("ru"));
+        // The lang cookie is for pages: an API caller without Accept-Language gets English.
+        let cookie_only = Client::new(Some("application/json"), None, Some("kk"));
+        let json = login_answer(&Err(Error::UpstreamNetwork), &cookie_only);
+        let body: serde_json::Value = serde_json::from_str(&json.body).unwrap();
+        assert_eq!(
+            body["detail"],
+            "Freedom ID could not be reached. Please try again later."
+        );
+        assert_eq!(json.header("content-language"), Some("en"));
     }
 
     #[test]
     fn method_not_allowed_names_the_allowed_methods() {
-        let answer = method_not_allowed("POST", false);
+        let answer = method_not_allowed("POST", &Client::english(false));
         assert_eq!(answer.status, 405);
         assert_eq!(answer.header("allow"), Some("POST"));
     }
@@ -654,7 +787,7 @@ mod tests {
             _ => None,
         });
         let error = Error::Settings(settings.clone().unwrap_err());
-        let answer = login_answer(&Err(error.clone()), None);
+        let answer = login_answer(&Err(error.clone()), &Client::english(false));
         assert_eq!(answer.status, 500);
         let body: serde_json::Value = serde_json::from_str(&answer.body).unwrap();
         assert_eq!(body["code"], "MISCONFIGURED");
@@ -668,24 +801,8 @@ mod tests {
             health.body,
             r#"{"status":"misconfigured","problems":["FREEDOM_ID_CLIENT_ID","FREEDOM_ID_CLIENT_SECRET","FREEDOM_ID_REDIRECT_URI","FREEDOM_ID_GRANTS","FREEDOM_ID_SESSION_SECRET"]}"#
         );
-        let log = failure_log_line("/login", &error, None, 1.4);
-        assert!(log.starts_with("freedom-id-edge: /login failed code=MISCONFIGURED upstream_status=none elapsed_ms=1 "), "{log}");
-        for shown in [&answer.body, &health.body, &log] {
+        for shown in [&answer.body, &health.body] {
             assert!(!shown.contains("hunter2"), "{shown}");
         }
-    }
-
-    #[test]
-    fn failure_log_line_has_code_status_and_time() {
-        let line = failure_log_line(
-            "/login",
-            &Error::UpstreamStatus { status: 503 },
-            Some(503),
-            12.6,
-        );
-        assert_eq!(
-            line,
-            "freedom-id-edge: /login failed code=UPSTREAM_STATUS upstream_status=503 elapsed_ms=13"
-        );
     }
 }

@@ -454,6 +454,7 @@ fn read_link_options(options: &JsValue) -> Result<Settings, String> {
         after_sign_in: None,
         protect: None,
         app_origin: None,
+        log: None,
         early_problems: problems,
     })
     .map_err(|error| format!("invalid options: {}", error.describe(Setting::option_name)))

@@ -44,11 +44,13 @@ pub enum Setting {
     Protect,
     /// `FREEDOM_ID_APP_ORIGIN` (Worker only): where guarded requests go.
     AppOrigin,
+    /// `FREEDOM_ID_LOG` (Worker only): `off`, `errors` (default) or `all`.
+    Log,
 }
 
 impl Setting {
     /// Every setting, in the order errors list them.
-    pub const ALL: [Setting; 12] = [
+    pub const ALL: [Setting; 13] = [
         Setting::ClientId,
         Setting::ClientSecret,
         Setting::RedirectUri,
@@ -61,6 +63,7 @@ impl Setting {
         Setting::AfterSignIn,
         Setting::Protect,
         Setting::AppOrigin,
+        Setting::Log,
     ];
 
     /// The Worker environment variable (or secret) holding it.
@@ -78,6 +81,7 @@ impl Setting {
             Setting::AfterSignIn => "FREEDOM_ID_AFTER_SIGN_IN",
             Setting::Protect => "FREEDOM_ID_PROTECT",
             Setting::AppOrigin => "FREEDOM_ID_APP_ORIGIN",
+            Setting::Log => "FREEDOM_ID_LOG",
         }
     }
 
@@ -96,6 +100,7 @@ impl Setting {
             Setting::AfterSignIn => "afterSignIn",
             Setting::Protect => "protect",
             Setting::AppOrigin => "appOrigin",
+            Setting::Log => "log",
         }
     }
 }
@@ -154,6 +159,8 @@ pub enum ProblemReason {
     ProtectWithoutSession,
     /// `FREEDOM_ID_APP_ORIGIN` with a path, query or fragment (an origin only).
     NotAnOrigin,
+    /// `FREEDOM_ID_LOG` other than `off`, `errors` or `all`.
+    LogLevel,
     /// A `state` value that is empty or longer than [`MAX_STATE_LEN`] bytes.
     StateValue,
 }
@@ -190,6 +197,7 @@ impl fmt::Display for ProblemReason {
             ProblemReason::ProtectWithoutSession => f.write_str(
                 "needs FREEDOM_ID_STATE on: the gate checks the session the Worker keeps",
             ),
+            ProblemReason::LogLevel => f.write_str("must be `off`, `errors` or `all`"),
             ProblemReason::NotAnOrigin => {
                 f.write_str("must be an origin only, e.g. https://origin.example.com")
             }
@@ -315,6 +323,8 @@ pub struct SettingsInput<'a> {
     pub protect: Option<&'a str>,
     /// Where guarded requests go; their own URL when `None`.
     pub app_origin: Option<&'a str>,
+    /// Which events are logged; failures only when `None`.
+    pub log: Option<&'a str>,
     /// Problems an adapter found before this point (wrong JavaScript types).
     pub early_problems: Vec<Problem>,
 }
@@ -347,6 +357,8 @@ pub struct Settings {
     pub protect: crate::gate::Protect,
     /// Where guarded requests go; `None`: to their own URL.
     pub app_origin: Option<AbsoluteUrl>,
+    /// Which events are logged.
+    pub log: crate::log::LogLevel,
 }
 
 impl Settings {
@@ -361,6 +373,7 @@ impl Settings {
         let (token_url, session_secret) = (read(Setting::TokenUrl), read(Setting::SessionSecret));
         let after_sign_in = read(Setting::AfterSignIn);
         let (protect, app_origin) = (read(Setting::Protect), read(Setting::AppOrigin));
+        let log = read(Setting::Log);
         Settings::from_input(SettingsInput {
             client_id: client_id.as_deref(),
             client_secret: client_secret.as_deref(),
@@ -375,6 +388,7 @@ impl Settings {
             after_sign_in: after_sign_in.as_deref(),
             protect: protect.as_deref(),
             app_origin: app_origin.as_deref(),
+            log: log.as_deref(),
             early_problems: Vec::new(),
         })
     }
@@ -444,6 +458,11 @@ impl Settings {
             Setting::AppOrigin,
             parse_app_origin(input.app_origin),
         );
+        let log = check(
+            &mut problems,
+            Setting::Log,
+            crate::log::LogLevel::parse(input.log.unwrap_or("")).ok_or(ProblemReason::LogLevel),
+        );
         if let (Some(uri), Some(StateMode::Bind | StateMode::Given(_))) = (&redirect_uri, &state) {
             if uri.has_query_param(crate::state::STATE_PARAM) {
                 problems.push(Problem {
@@ -461,7 +480,7 @@ impl Settings {
                 authorize_url,
             ),
             (timeout_ms, state, token_url, session_keys, after_sign_in),
-            (protect, app_origin),
+            (protect, app_origin, log),
         ) {
             (
                 (
@@ -478,7 +497,7 @@ impl Settings {
                     Some(session_keys),
                     Some(after_sign_in),
                 ),
-                (Some(protect), Some(app_origin)),
+                (Some(protect), Some(app_origin), Some(log)),
             ) if problems.is_empty() => Ok(Settings {
                 client_id,
                 client_secret,
@@ -492,6 +511,7 @@ impl Settings {
                 after_sign_in,
                 protect,
                 app_origin,
+                log,
             }),
             _ => {
                 problems

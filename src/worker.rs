@@ -12,12 +12,13 @@ use js_sys::{Array, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 use worker::web_sys::{self, Headers, RequestRedirect, ResponseInit};
-use worker::{console_error, event, Context, Env};
+use worker::{console_log, event, Context, Env};
 
 use crate::error::{Error, ErrorCode};
 use crate::flow::{respond, Effects, Forward, Outcome, Revocation};
 use crate::gate::is_identity_header;
 use crate::http::{self, problem, Answer};
+use crate::log::{request_id_from_ray, Event, EventName, LogLevel};
 use crate::seal::IV_BYTES;
 use crate::settings::{Settings, SettingsError};
 use crate::upstream::{Reply, UpstreamRequest};
@@ -54,16 +55,26 @@ async fn fetch(
     let headers = request.headers();
     let header = |name: &str| headers.get(name).ok().flatten();
     let (cookie, accept) = (header("Cookie"), header("Accept"));
+    let accept_language = header("Accept-Language");
     let (origin, sec_fetch_site) = (header("Origin"), header("Sec-Fetch-Site"));
     let (sec_fetch_mode, client_ip) = (header("Sec-Fetch-Mode"), header("CF-Connecting-IP"));
-    let wants_html = http::prefers_html(accept.as_deref());
+    let ray = header("cf-ray");
+    let request_id = match request_id_from_ray(ray.as_deref()) {
+        Some(ray) => ray.to_owned(),
+        None => random_request_id(),
+    };
+    let client = http::Client::new(
+        accept.as_deref(),
+        accept_language.as_deref(),
+        crate::cookies::cookie_value(cookie.as_deref(), crate::i18n::LANG_COOKIE),
+    );
     // The raw URL read with the core's own parser: `worker::Request::url()` would link in the
     // `url` crate and its Unicode tables (about 77 kB of gzipped wasm).
     let Ok(url) = AbsoluteUrl::parse(&request.url()) else {
         let not_found = problem(
             ErrorCode::NotFound,
-            "There is nothing at this address.",
-            wants_html,
+            &http::Message::new("detail.not_found"),
+            &client,
         );
         return into_response(not_found);
     };
@@ -76,24 +87,30 @@ async fn fetch(
         path,
         cookie: cookie.as_deref(),
         accept: accept.as_deref(),
+        accept_language: accept_language.as_deref(),
         origin: origin.as_deref(),
         sec_fetch_site: sec_fetch_site.as_deref(),
         sec_fetch_mode: sec_fetch_mode.as_deref(),
         client_ip: client_ip.as_deref(),
+        request_id: &request_id,
+        log: LogLevel::Errors,
     };
     let settings = settings(&env);
     let driver = Edge {
         env: &env,
         settings: &settings,
         request: &request,
+        request_id: &request_id,
     };
     match respond(&driver, &settings, &core_request).await {
         Outcome::Answer(answer) => into_response(answer),
         Outcome::Forward(plan) => match forward(&request, &plan).await {
             Some(response) => Ok(response),
             None => {
-                console_error!("freedom-id-edge: gate failed code=APP_UNREACHABLE");
-                into_response(http::app_unreachable(wants_html).with_cookies(plan.set_cookies))
+                if let Some(line) = &plan.unreachable_log {
+                    console_log!("{line}");
+                }
+                into_response(http::app_unreachable(&client).with_cookies(plan.set_cookies))
             }
         },
     }
@@ -154,6 +171,18 @@ struct Edge<'a> {
     env: &'a Env,
     settings: &'a Result<Settings, SettingsError>,
     request: &'a web_sys::Request,
+    request_id: &'a str,
+}
+
+impl Edge<'_> {
+    /// Logs an operational failure of a binding (unless `FREEDOM_ID_LOG=off`).
+    fn binding_failed(&self, name: EventName) {
+        let level = self.settings.as_ref().map_or(LogLevel::Errors, |s| s.log);
+        let event = Event::new(name);
+        if event.logged_at(level) {
+            console_log!("{}", event.line(self.request_id));
+        }
+    }
 }
 
 impl Effects for Edge<'_> {
@@ -202,14 +231,15 @@ impl Effects for Edge<'_> {
             Ok(outcome) => !outcome.success,
             Err(_) => {
                 // Fail open: a broken limiter must not lock everyone out of signing in.
-                console_error!("freedom-id-edge: rate limiter unavailable, /login allowed");
+                self.binding_failed(EventName::RateLimiterUnavailable);
                 false
             }
         }
     }
 
     fn log(&self, line: &str) {
-        console_error!("{line}");
+        // console.log: Workers Logs and `wrangler tail` show a JSON line as structured data.
+        console_log!("{line}");
     }
 
     async fn is_revoked(&self, id: &str) -> bool {
@@ -220,7 +250,7 @@ impl Effects for Edge<'_> {
             Ok(found) => found.is_some(),
             Err(_) => {
                 // Fail open, like the limiter: a KV outage must not sign everyone out.
-                console_error!("freedom-id-edge: revocations unavailable, session kept");
+                self.binding_failed(EventName::RevocationsUnavailable);
                 false
             }
         }
@@ -246,6 +276,13 @@ impl Effects for Edge<'_> {
             .await
             .filter(|body| body.len() <= max)
     }
+}
+
+/// A random request id (16 hex characters) for requests without `cf-ray`.
+fn random_request_id() -> String {
+    let mut bytes = [0_u8; 8];
+    webcrypto::random(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The KV key of a signed-out token pair.

@@ -11,6 +11,7 @@ use std::task::{Context, Poll, Waker};
 
 use freedom_id_edge::flow::{respond, Effects, Forward, Outcome, Request, Revocation};
 use freedom_id_edge::http::Answer;
+use freedom_id_edge::log::LogLevel;
 use freedom_id_edge::seal::IV_BYTES;
 use freedom_id_edge::settings::{Settings, SettingsError};
 use freedom_id_edge::upstream::{Method, Reply, UpstreamRequest};
@@ -255,10 +256,13 @@ fn outcome(
         path,
         cookie: cookie.as_deref(),
         accept,
+        accept_language: None,
         origin,
         sec_fetch_site: None,
         sec_fetch_mode: None,
         client_ip: Some("203.0.113.9"),
+        request_id: "req-1",
+        log: LogLevel::Errors,
     };
     run(respond(fx, settings, &request))
 }
@@ -449,11 +453,11 @@ fn the_state_is_checked_before_the_code_is_spent() {
         1,
         "only /login's call: no code was sent"
     );
-    assert!(fx
-        .logs
-        .borrow()
-        .iter()
-        .any(|line| line.contains("/callback failed code=STATE_MISMATCH")));
+    let logs = fx.logs.borrow();
+    let line: serde_json::Value = serde_json::from_str(logs.last().unwrap()).unwrap();
+    assert_eq!(line["event"], "sign_in_failed");
+    assert_eq!(line["code"], "STATE_MISMATCH");
+    assert_eq!(line["request_id"], "req-1");
 }
 
 #[test]
@@ -809,6 +813,7 @@ fn the_gate_forwards_live_sessions_and_sends_others_to_sign_in() {
         cookie,
         identity,
         set_cookies,
+        unreachable_log,
     }) = outcome(&fx, &settings, "POST", "/app/save?z=1", &jar, None, None)
     else {
         panic!("a live session is forwarded");
@@ -828,6 +833,12 @@ fn the_gate_forwards_live_sessions_and_sends_others_to_sign_in() {
         ]
     );
     assert!(set_cookies.is_empty());
+    let unreachable: serde_json::Value = serde_json::from_str(&unreachable_log.unwrap()).unwrap();
+    assert_eq!(
+        (unreachable["event"].as_str(), unreachable["code"].as_str()),
+        (Some("gate_failed"), Some("APP_UNREACHABLE"))
+    );
+    assert_eq!(unreachable["token_id"], "tok-1");
 
     // Freedom ID's back channel signs the token pair out: the next guarded request is not
     // forwarded, and the session cookie is cleared.

@@ -697,7 +697,7 @@ test('a refused refresh: signed out with a dead marker, the session cookie not c
   assert.deepEqual(elsewhere.json, { signedIn: false });
   assert.deepEqual(elsewhere.setCookies, []);
   assert.deepEqual(mock.requests, [], 'no further PATCH with the marker');
-  assert.match(main.logs(), /refresh failed code=REFRESH_REJECTED upstream_status=401/);
+  assert.match(main.logs(), /\{"event":"refresh_failed","code":"REFRESH_REJECTED","upstream_status":401,"elapsed_ms":\d+,"request_id":"[0-9a-f]{16}"/);
 
   // Signing in again replaces the dead session; the marker no longer applies.
   const { answer: signedIn, flowName } = await signIn(main, jar);
@@ -862,7 +862,7 @@ test('a redirect URI on another origin with the state on: /login 500 MISCONFIGUR
   assert.equal(health.status, 503);
   assert.deepEqual(JSON.parse(health.body), { status: 'misconfigured', problems: ['FREEDOM_ID_REDIRECT_URI'] });
   assert.deepEqual(mock.requests, [], 'nothing sent to Freedom ID');
-  assert.match(foreign.logs(), /\/login failed code=MISCONFIGURED upstream_status=none/);
+  assert.match(foreign.logs(), /\{"event":"sign_in_failed","code":"MISCONFIGURED","upstream_status":null,.*"problems":\["FREEDOM_ID_REDIRECT_URI"\]\}/);
   assert.equal((await call(main, '/healthz')).status, 200, 'the same-origin Worker is healthy');
 });
 
@@ -872,7 +872,7 @@ test('a redirect URI on another origin with the state on: /login 500 MISCONFIGUR
 test('no token, code, client secret, session secret, state or sealed cookie value is in any log line', () => {
   const workers = { main, rotated, onlyB, stateOff, foreign };
   assert.ok(secrets.size > 100, `collected ${secrets.size} values`);
-  assert.match(main.logs(), /code=STATE_MISMATCH/, 'the logs were captured');
+  assert.match(main.logs(), /"code":"STATE_MISMATCH"/, 'the logs were captured');
   for (const [name, worker] of Object.entries(workers)) {
     const logs = worker.logs();
     for (const secret of secrets) {

@@ -55,7 +55,7 @@
       options.second = "2-digit";
     }
     try {
-      return new Intl.DateTimeFormat(undefined, options).format(date);
+      return new Intl.DateTimeFormat(document.documentElement.lang || undefined, options).format(date);
     } catch (e) {
       return date.toLocaleString();
     }
@@ -75,7 +75,7 @@
       }
     }
     try {
-      return new Intl.RelativeTimeFormat(undefined, { numeric: "auto" }).format(amount, unit);
+      return new Intl.RelativeTimeFormat(document.documentElement.lang || undefined, { numeric: "auto" }).format(amount, unit);
     } catch (e) {
       return diff >= 0 ? "in " + diff + " s" : diff + " s ago";
     }

@@ -35,7 +35,7 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(link) = &result {
         check_link(link, &authorize);
     }
-    let answer = http::login_answer(&result, Some("text/html"));
+    let answer = http::login_answer(&result, &http::Client::english(true));
     match &result {
         Ok(link) => assert_eq!(answer.header("Location"), Some(link.url.as_str())),
         Err(_) => assert_eq!(answer.header("Location"), None, "an error never redirects"),

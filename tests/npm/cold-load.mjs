@@ -1,0 +1,133 @@
+// Measures the npm package as users get it (npm pack pkg/, installed into a fresh folder): the
+// tarball's size, and the cold load in each runtime, from the start of the import to the
+// functions being ready, and on to a first answer (a call that rejects with INVALID_OPTIONS,
+// no network), each in a fresh process. Prints a Markdown table for BENCHMARKS.md.
+//
+//   make build-npm && node_modules/.bin/node tests/npm/cold-load.mjs [runs, default 21]
+//
+// Node 22 runs this (wrangler and Miniflare need it); Node 20 is the machine's (SYSTEM_NODE,
+// else the first `node` on PATH outside node_modules). workerd's clock stands still while a
+// script loads (a Spectre mitigation), so there the figure is taken from outside: Miniflare's
+// start to the first answer of a Worker that imports the package, minus the same for a Worker
+// that does not.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const RUNS = Number(process.argv[2] ?? 21);
+const bin = (...candidates) => candidates.map((file) => path.join(root, file)).find((file) => existsSync(file));
+const NODE22 = process.execPath;
+const NODE20 =
+  process.env.SYSTEM_NODE ||
+  (process.env.PATH ?? '')
+    .split(path.delimiter)
+    .filter((dir) => dir && !dir.includes('node_modules'))
+    .map((dir) => path.join(dir, 'node'))
+    .find((file) => existsSync(file));
+const DENO = bin('node_modules/.bin/deno', 'node_modules/@deno/linux-x64-glibc/deno');
+const BUN = bin('node_modules/.bin/bun', 'node_modules/@oven/bun-linux-x64/bin/bun');
+const QUIET = { WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', DENO_NO_UPDATE_CHECK: '1', DO_NOT_TRACK: '1', NO_COLOR: '1' };
+
+const app = mkdtempSync(path.join(tmpdir(), 'freedom-id-edge-cold-'));
+const run = (command, args, env = {}) =>
+  execFileSync(command, args, { cwd: app, encoding: 'utf8', env: { ...process.env, ...QUIET, ...env }, stdio: 'pipe' });
+
+const [packed] = JSON.parse(run('npm', ['pack', path.join(root, 'pkg'), '--json', '--pack-destination', app]));
+writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', private: true }));
+run('npm', ['install', '--no-audit', '--no-fund', '--offline', path.join(app, packed.filename)]);
+
+// Each script prints {ready, answered}: ms from the start of the import.
+const FIRST_CALL = `
+  const ready = performance.now() - t0;
+  m.createAuthorizationLink({}).catch((error) => {
+    if (error.code !== 'INVALID_OPTIONS') throw error;
+    console.log(JSON.stringify({ ready, answered: performance.now() - t0 }));
+  });`;
+writeFileSync(path.join(app, 'cold.cjs'), `const t0 = performance.now(); const m = require('freedom-id-edge');${FIRST_CALL}`);
+writeFileSync(path.join(app, 'cold.mjs'), `const t0 = performance.now(); const m = await import('freedom-id-edge');${FIRST_CALL}`);
+writeFileSync(path.join(app, 'cold.deno.mjs'), `const t0 = performance.now(); const m = await import('npm:freedom-id-edge');${FIRST_CALL}`);
+
+function stats(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return { median: sorted[Math.floor(sorted.length / 2)], min: sorted[0], max: sorted.at(-1) };
+}
+
+function measure(command, args, env) {
+  run(command, args, env); // one warm-up: file system and code caches as on a running host
+  const samples = Array.from({ length: RUNS }, () => JSON.parse(run(command, args, env)));
+  return { ready: stats(samples.map((s) => s.ready)), answered: stats(samples.map((s) => s.answered)) };
+}
+
+const version = (command, args = ['--version']) => run(command, args).trim().split('\n')[0];
+const rows = [];
+for (const [label, node] of [[`Node ${version(NODE20)}`, NODE20], [`Node ${version(NODE22)}`, NODE22]]) {
+  rows.push([`${label}, \`require()\``, 'node.cjs', measure(node, ['cold.cjs'])]);
+  rows.push([`${label}, \`import()\``, 'node.mjs', measure(node, ['cold.mjs'])]);
+}
+const denoEnv = { DENO_DIR: path.join(app, '.deno') };
+rows.push([
+  `${version(DENO).replace(/ \(.*/, '')}, \`import('npm:freedom-id-edge')\``,
+  'deno.mjs',
+  measure(DENO, ['run', '--node-modules-dir=manual', '--cached-only', 'cold.deno.mjs'], denoEnv),
+]);
+rows.push([`Bun ${version(BUN)}, \`require()\``, 'node.cjs', measure(BUN, ['--no-install', 'cold.cjs'])]);
+rows.push([`Bun ${version(BUN)}, \`import()\``, 'node.mjs', measure(BUN, ['--no-install', 'cold.mjs'])]);
+
+// workerd: wrangler bundles two Workers; Miniflare starts each RUNS times.
+const { Miniflare } = await import('miniflare');
+const wrangler = path.join(root, 'node_modules/wrangler/bin/wrangler.js');
+async function workerdStart(name, source) {
+  const dir = path.join(app, name);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'index.js'), source);
+  writeFileSync(path.join(dir, 'wrangler.toml'), `name = "${name}"\nmain = "index.js"\ncompatibility_date = "2026-07-01"\n`);
+  execFileSync(NODE22, [wrangler, 'deploy', '--dry-run', '--outdir', 'dist'], {
+    cwd: dir,
+    env: { ...process.env, ...QUIET, WRANGLER_LOG_PATH: path.join(app, 'wrangler-logs') },
+    stdio: 'pipe',
+  });
+  const times = [];
+  for (let i = 0; i <= RUNS; i += 1) {
+    const t0 = performance.now();
+    const mf = new Miniflare({
+      modules: true,
+      scriptPath: path.join(dir, 'dist/index.js'),
+      modulesRoot: path.join(dir, 'dist'),
+      modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
+      compatibilityDate: '2026-07-01',
+    });
+    const answer = await mf.dispatchFetch('http://localhost/');
+    const text = await answer.text();
+    if (text !== 'INVALID_OPTIONS') throw new Error(`${name} answered ${text}`);
+    if (i > 0) times.push(performance.now() - t0); // the first is a warm-up
+    await mf.dispose();
+  }
+  return stats(times);
+}
+const withPackage = await workerdStart(
+  'with-package',
+  `import { createAuthorizationLink } from 'freedom-id-edge';
+   export default { fetch: () => createAuthorizationLink({}).catch((error) => new Response(error.code)) };`,
+);
+const without = await workerdStart(
+  'without-package',
+  `export default { fetch: async () => new Response('INVALID_OPTIONS') };`,
+);
+const workerdVersion = version(bin('node_modules/miniflare/node_modules/.bin/workerd', 'node_modules/.bin/workerd'));
+
+const ms = (value) => `${value.toFixed(1)} ms`;
+const range = (s) => `${ms(s.median)} (${s.min.toFixed(1)}-${s.max.toFixed(1)})`;
+const lines = [];
+lines.push(`- \`npm pack ./pkg\`: ${packed.size.toLocaleString('en')} B tarball, ${packed.unpackedSize.toLocaleString('en')} B unpacked, ${packed.entryCount} files, one \`.wasm\` (${packed.files.find((f) => f.path.endsWith('.wasm')).size.toLocaleString('en')} B)`);
+lines.push('');
+lines.push(`| runtime, how loaded | entry | import -> ready, median (min-max) | import -> first answer, median (min-max) |`);
+lines.push('|---|---|---:|---:|');
+for (const [label, entry, s] of rows) lines.push(`| ${label} | \`${entry}\` | ${range(s.ready)} | ${range(s.answered)} |`);
+lines.push(
+  `| workerd ${workerdVersion.replace(/^workerd /, '')} (Miniflare), wrangler bundle | \`workerd.mjs\` | - | ${ms(withPackage.median - without.median)} more than a Worker without the package: start to first answer ${range(withPackage)} vs ${range(without)} |`,
+);
+console.log(lines.join('\n'));
+rmSync(app, { recursive: true, force: true });

