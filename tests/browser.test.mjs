@@ -488,3 +488,170 @@ test('the old callback page is gone and the start page script is served', async 
   assert.match(start.headers()['content-security-policy'], /default-src 'self'/);
   assert.doesNotMatch(await start.text(), /<script>|<style|style="/, 'no inline scripts or styles');
 });
+
+// The pages in Kazakh, Russian and English.
+import { readFileSync } from 'node:fs';
+
+/**
+ * A language table, src/i18n/<lang>.rs, as { key: text }: the very texts the Worker renders
+ * (Rust escapes \u{...}, \" and \\ undone).
+ */
+function i18nTexts(lang) {
+  const source = readFileSync(path.join(root, `src/i18n/${lang}.rs`), 'utf8');
+  const texts = {};
+  for (const [, key, raw] of source.matchAll(/\(\s*"([^"]+)",\s*"((?:[^"\\]|\\.)*)"\s*,?\s*\)/g)) {
+    texts[key] = raw.replace(/\\u\{([0-9a-fA-F]+)\}|\\(.)/g, (_, hex, char) => (hex ? String.fromCodePoint(parseInt(hex, 16)) : char));
+  }
+  assert.ok(Object.keys(texts).length > 60, `read the ${lang} table`);
+  return texts;
+}
+
+/** The page (and the response that brought it) is in `lang`, with `t` its texts. */
+async function expectLanguage(response, lang, t, { start = true } = {}) {
+  assert.equal(await page.locator('html').getAttribute('lang'), lang, 'the <html lang>');
+  const headers = response.headers();
+  assert.equal(headers['content-language'], lang, 'Content-Language');
+  assert.match(headers.vary ?? '', /Accept-Language/, 'Vary names Accept-Language');
+  if (start) {
+    assert.equal(await page.locator('h1').textContent(), t['start.title']);
+    assert.equal(await page.title(), t['start.title']);
+    assert.equal(await page.locator('.languages [aria-current="true"]').getAttribute('lang'), lang, 'the switcher marks it');
+  }
+}
+
+async function expectSignedOutIn(t) {
+  await page.getByText(t['start.signed_out'], { exact: true }).waitFor();
+  assert.ok(await page.getByRole('link', { name: t['start.sign_in'], exact: true }).isVisible(), 'the sign-in link');
+  assert.equal(await page.getByRole('button', { name: t['start.sign_out'], exact: true }).count(), 0);
+}
+
+async function expectSignedInIn(t, lang) {
+  const title = page.locator('#status-signed-in .status-title');
+  await title.waitFor();
+  assert.equal((await title.innerText()).replace(/^\u2713\s*/, ''), t['start.signed_in']);
+  assert.ok(await page.getByRole('button', { name: t['start.sign_out'], exact: true }).isVisible(), 'Sign out');
+  assert.deepEqual(await page.locator('.facts dt').allTextContents(), [t['start.access_expires'], t['start.session_until']]);
+  assert.ok(await page.getByRole('link', { name: t['start.members_link'], exact: true }).isVisible());
+  // The times are written by the browser's Intl in the page's language; a browser without
+  // Kazakh data (this Debian Chromium) gets Russian on a Kazakh page, as app.js decides.
+  const relative = await page.locator('#access-expires-in').textContent();
+  const expected = await page.evaluate((tag) => {
+    const probe = new Date(2020, 10, 15);
+    const month = (l) => new Intl.DateTimeFormat(l, { month: 'long' }).format(probe);
+    const locale = tag === 'kk' && month('kk') === month('und') ? 'ru' : tag;
+    const format = new Intl.RelativeTimeFormat(locale, { numeric: 'auto' });
+    return [format.format(1, 'hour'), ...[60, 59, 58, 57].map((n) => format.format(n, 'minute'))];
+  }, lang);
+  assert.ok(expected.some((text) => relative === `(${text})`), `relative time in ${lang}: ${relative}, not one of ${expected}`);
+  if (lang !== 'kk') assert.match(relative, lang === 'ru' ? /через \d+ минут|через 1 час/ : /in (\d+ minutes|1 hour)/);
+  return relative;
+}
+
+async function signInIn(t, lang) {
+  await page.getByRole('link', { name: t['start.sign_in'], exact: true }).click();
+  await onMock();
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await onStartPage();
+  await expectSignedInIn(t, lang);
+}
+
+/** A forged callback: the STATE_MISMATCH page in `lang`. */
+async function forgedCallbackIn(t, lang) {
+  const response = await page.goto(at('/callback?state=forged&authorization_code=x'));
+  assert.equal(response.status(), 403);
+  await expectLanguage(response, lang, t, { start: false });
+  assert.equal(await page.locator('h1').textContent(), t['title.STATE_MISMATCH']);
+  assert.equal(await page.title(), t['title.STATE_MISMATCH']);
+  assert.equal(await page.locator('main > p').first().textContent(), t['detail.state_mismatch']);
+  assert.equal(await page.locator('.code').textContent(), `${t['page.error_code']}: STATE_MISMATCH (HTTP 403)`);
+  assert.ok(await page.getByRole('link', { name: t['page.try_again'], exact: true }).isVisible());
+}
+
+async function langCookie() {
+  return (await cookies()).find((c) => c.name === 'lang')?.value;
+}
+
+test('each language once: Kazakh from Accept-Language, Russian and English by ?lang= (kept in a cookie), German falls back to English', async () => {
+  const [kk, ru, en] = ['kk', 'ru', 'en'].map(i18nTexts);
+
+  // Kazakh, as a browser set to kk-KZ asks for it.
+  await newContext({ locale: 'kk-KZ' });
+  let response = await page.goto(at('/'));
+  assert.match(await response.request().headerValue('accept-language'), /^kk-KZ/);
+  await expectLanguage(response, 'kk', kk);
+  await expectSignedOutIn(kk);
+  assert.equal(await langCookie(), undefined, 'no cookie without a choice');
+  await shot('30-kk-start');
+  await signInIn(kk, 'kk');
+  await assertNothingSecretShown();
+  await shot('31-kk-signed-in');
+  await forgedCallbackIn(kk, 'kk');
+  await shot('32-kk-error');
+
+  // ?lang=ru switches to Russian and the lang cookie keeps it, over Accept-Language: kk.
+  response = await page.goto(at('/?lang=ru'));
+  await expectLanguage(response, 'ru', ru);
+  assert.match(await response.headerValue('set-cookie') ?? '', /^lang=ru; Path=\/;/);
+  assert.equal(await langCookie(), 'ru');
+  await expectSignedInIn(ru, 'ru');
+  await shot('34-ru-signed-in');
+  response = await page.goto(at('/'));
+  assert.match(await response.request().headerValue('accept-language'), /^kk-KZ/);
+  await expectLanguage(response, 'ru', ru);
+  await signOut(page, () => page.getByRole('button', { name: ru['start.sign_out'], exact: true }).click());
+  assert.equal(await page.locator('html').getAttribute('lang'), 'ru', 'back from /logout, still Russian');
+  await expectSignedOutIn(ru);
+  await shot('33-ru-start');
+  await signInIn(ru, 'ru');
+  await forgedCallbackIn(ru, 'ru');
+  await shot('35-ru-error');
+
+  // ?lang=en, the same way.
+  response = await page.goto(at('/?lang=en'));
+  await expectLanguage(response, 'en', en);
+  assert.equal(await langCookie(), 'en');
+  await expectSignedInIn(en, 'en');
+  await expectSignedIn();
+  await shot('37-en-signed-in');
+  await signOut();
+  await expectLanguage(await page.reload(), 'en', en);
+  await expectSignedOut();
+  await shot('36-en-start');
+  await forgedCallbackIn(en, 'en');
+  await shot('38-en-error');
+
+  // A language the pages are not written in: English.
+  await newContext({ locale: 'de-DE' });
+  response = await page.goto(at('/'));
+  assert.match(await response.request().headerValue('accept-language'), /^de-DE/);
+  await expectLanguage(response, 'en', en);
+  await expectSignedOut();
+  await shot('39-de-falls-back-to-en');
+  await forgedCallbackIn(en, 'en');
+});
+
+test('phone width (320 px) in Kazakh and Russian: the longer texts wrap, nothing scrolls sideways', async () => {
+  const [kk, ru] = ['kk', 'ru'].map(i18nTexts);
+  await newContext({ locale: 'kk-KZ', viewport: { width: 320, height: 640 } });
+  const noOverflow = async (what) => {
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `${what} overflows by ${overflow}px`);
+  };
+  await expectLanguage(await page.goto(at('/')), 'kk', kk);
+  await expectSignedOutIn(kk);
+  await noOverflow('Kazakh start page, signed out');
+  await shot('40-kk-phone-start');
+  await signInIn(kk, 'kk');
+  await noOverflow('Kazakh start page, signed in');
+  await shot('41-kk-phone-signed-in');
+  await forgedCallbackIn(kk, 'kk');
+  await noOverflow('Kazakh error page');
+  await shot('42-kk-phone-error');
+  await expectLanguage(await page.goto(at('/?lang=ru')), 'ru', ru);
+  await expectSignedInIn(ru, 'ru');
+  await noOverflow('Russian start page, signed in');
+  await shot('43-ru-phone-signed-in');
+  await forgedCallbackIn(ru, 'ru');
+  await noOverflow('Russian error page');
+  await shot('44-ru-phone-error');
+});

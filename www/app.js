@@ -41,6 +41,23 @@
       Math.floor(value) === value ? value : null;
   }
 
+  // The page's language for Intl. Some Chromium builds carry no Kazakh date data and fall
+  // back to the root locale ("+60 min", "M11"); Russian reads better to most Kazakh readers.
+  function locale() {
+    var lang = document.documentElement.lang || undefined;
+    if (lang !== "kk") {
+      return lang;
+    }
+    try {
+      var probe = new Date(2020, 10, 15);
+      var root = new Intl.DateTimeFormat("und", { month: "long" }).format(probe);
+      var kazakh = new Intl.DateTimeFormat("kk", { month: "long" }).format(probe);
+      return kazakh === root ? "ru" : lang;
+    } catch (e) {
+      return lang;
+    }
+  }
+
   function sameDay(a, b) {
     return a.getFullYear() === b.getFullYear() && a.getMonth() === b.getMonth() &&
       a.getDate() === b.getDate();
@@ -55,7 +72,7 @@
       options.second = "2-digit";
     }
     try {
-      return new Intl.DateTimeFormat(document.documentElement.lang || undefined, options).format(date);
+      return new Intl.DateTimeFormat(locale(), options).format(date);
     } catch (e) {
       return date.toLocaleString();
     }
@@ -75,7 +92,7 @@
       }
     }
     try {
-      return new Intl.RelativeTimeFormat(document.documentElement.lang || undefined, { numeric: "auto" }).format(amount, unit);
+      return new Intl.RelativeTimeFormat(locale(), { numeric: "auto" }).format(amount, unit);
     } catch (e) {
       return diff >= 0 ? "in " + diff + " s" : diff + " s ago";
     }
