@@ -39,6 +39,40 @@ const MAX_SHARED: usize = 1024;
 extern "C" {
     #[wasm_bindgen(js_name = fetch)]
     fn fetch_request(request: &web_sys::Request) -> Promise;
+
+    /// A Workers KV namespace binding (`get`, `put`), bound directly: the `worker` crate's
+    /// KV wrapper formats numbers through `f64` Display, 14 kB of wasm for one TTL.
+    type KvNamespace;
+    #[wasm_bindgen(method, catch)]
+    fn get(this: &KvNamespace, key: &str) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(method, catch)]
+    fn put(
+        this: &KvNamespace,
+        key: &str,
+        value: &str,
+        options: &js_sys::Object,
+    ) -> Result<Promise, JsValue>;
+
+    /// A `[[ratelimits]]` binding.
+    type RateLimiter;
+    #[wasm_bindgen(method, catch)]
+    fn limit(this: &RateLimiter, options: &js_sys::Object) -> Result<Promise, JsValue>;
+}
+
+/// The env binding `name`, if the deployment has one.
+fn binding<T: JsCast>(env: &Env, name: &str) -> Option<T> {
+    let value = js_sys::Reflect::get(env, &JsValue::from_str(name)).ok()?;
+    (value.is_object()).then(|| value.unchecked_into())
+}
+
+/// A plain object with these properties.
+fn js_object(pairs: &[(&str, &JsValue)]) -> js_sys::Object {
+    let object = js_sys::Object::new();
+    for (key, value) in pairs {
+        // Setting a property on a fresh plain object cannot fail.
+        let _ = js_sys::Reflect::set(&object, &JsValue::from_str(key), value);
+    }
+    object
 }
 
 #[event(start)]
@@ -224,11 +258,17 @@ impl Effects for Edge<'_> {
     }
 
     async fn rate_limited(&self, key: &str) -> bool {
-        let Ok(limiter) = self.env.rate_limiter(RATE_LIMITER_BINDING) else {
+        let Some(limiter) = binding::<RateLimiter>(self.env, RATE_LIMITER_BINDING) else {
             return false;
         };
-        match limiter.limit(key.to_owned()).await {
-            Ok(outcome) => !outcome.success,
+        let options = js_object(&[("key", &JsValue::from_str(key))]);
+        let outcome = match limiter.limit(&options) {
+            Ok(promise) => JsFuture::from(promise).await,
+            Err(error) => Err(error),
+        };
+        match outcome {
+            Ok(outcome) => !js_sys::Reflect::get(&outcome, &JsValue::from_str("success"))
+                .is_ok_and(|success| success.is_truthy()),
             Err(_) => {
                 // Fail open: a broken limiter must not lock everyone out of signing in.
                 self.binding_failed(EventName::RateLimiterUnavailable);
@@ -243,11 +283,15 @@ impl Effects for Edge<'_> {
     }
 
     async fn is_revoked(&self, id: &str) -> bool {
-        let Ok(store) = self.env.kv(REVOCATIONS_BINDING) else {
+        let Some(store) = binding::<KvNamespace>(self.env, REVOCATIONS_BINDING) else {
             return false;
         };
-        match store.get(&revocation_key(id)).text().await {
-            Ok(found) => found.is_some(),
+        let found = match store.get(&revocation_key(id)) {
+            Ok(promise) => JsFuture::from(promise).await,
+            Err(error) => Err(error),
+        };
+        match found {
+            Ok(value) => !value.is_null() && !value.is_undefined(),
             Err(_) => {
                 // Fail open, like the limiter: a KV outage must not sign everyone out.
                 self.binding_failed(EventName::RevocationsUnavailable);
@@ -257,15 +301,17 @@ impl Effects for Edge<'_> {
     }
 
     async fn revoke(&self, id: &str, ttl_secs: u64) -> Revocation {
-        let Ok(store) = self.env.kv(REVOCATIONS_BINDING) else {
+        let Some(store) = binding::<KvNamespace>(self.env, REVOCATIONS_BINDING) else {
             return Revocation::NotConfigured;
         };
-        let put = match store.put(&revocation_key(id), "1") {
-            Ok(put) => put.expiration_ttl(ttl_secs),
-            Err(_) => return Revocation::Failed,
+        // Whole seconds as a JS number (no float formatting in the wasm).
+        let options = js_object(&[("expirationTtl", &JsValue::from(ttl_secs as u32))]);
+        let stored = match store.put(&revocation_key(id), "1", &options) {
+            Ok(promise) => JsFuture::from(promise).await,
+            Err(error) => Err(error),
         };
-        match put.execute().await {
-            Ok(()) => Revocation::Recorded,
+        match stored {
+            Ok(_) => Revocation::Recorded,
             Err(_) => Revocation::Failed,
         }
     }
