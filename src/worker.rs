@@ -5,7 +5,6 @@
 //! `#[event(fetch)]` would become an opaque 500).
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use js_sys::{Array, Promise};
@@ -349,7 +348,9 @@ thread_local! {
     /// The session keys, derived once per isolate (WebCrypto `CryptoKey`s).
     static KEYS: RefCell<Option<Rc<Vec<CryptoKey>>>> = const { RefCell::new(None) };
     /// Refreshes shared by concurrent requests, by sealed-cookie id.
-    static SHARED: RefCell<HashMap<String, Shared>> = RefCell::new(HashMap::new());
+    /// A short list, not a map: it holds only this isolate's refreshes of the last minute,
+    /// and `HashMap` would add its hashing code to every isolate's wasm.
+    static SHARED: RefCell<Vec<(String, Shared)>> = const { RefCell::new(Vec::new()) };
 }
 
 async fn send_shared(request: &UpstreamRequest, timeout_ms: u32, key: &str) -> Reply {
@@ -357,9 +358,9 @@ async fn send_shared(request: &UpstreamRequest, timeout_ms: u32, key: &str) -> R
     let existing = SHARED.with(|shared| {
         shared
             .borrow()
-            .get(key)
-            .filter(|entry| now - entry.started_ms < SHARED_REPLY_MS)
-            .map(|entry| (entry.done.clone(), Rc::clone(&entry.reply)))
+            .iter()
+            .find(|(name, entry)| name == key && now - entry.started_ms < SHARED_REPLY_MS)
+            .map(|(_, entry)| (entry.done.clone(), Rc::clone(&entry.reply)))
     });
     let (done, reply) = existing.unwrap_or_else(|| {
         let key_owned = key.to_owned();
@@ -375,25 +376,25 @@ async fn send_shared(request: &UpstreamRequest, timeout_ms: u32, key: &str) -> R
                     (200..300).contains(&status) || (400..500).contains(&status)
                 });
             if !definite {
-                SHARED.with(|shared| shared.borrow_mut().remove(&key));
+                SHARED.with(|shared| shared.borrow_mut().retain(|(name, _)| *name != key));
             }
             *slot.borrow_mut() = Some(answer);
             Ok(JsValue::UNDEFINED)
         });
         SHARED.with(|shared| {
             let mut shared = shared.borrow_mut();
-            shared.retain(|_, entry| now - entry.started_ms < SHARED_REPLY_MS);
+            shared.retain(|(_, entry)| now - entry.started_ms < SHARED_REPLY_MS);
             if shared.len() >= MAX_SHARED {
                 shared.clear();
             }
-            shared.insert(
+            shared.push((
                 key_owned,
                 Shared {
                     done: done.clone(),
                     reply: Rc::clone(&reply),
                     started_ms: now,
                 },
-            );
+            ));
         });
         (done, reply)
     });
