@@ -28,7 +28,7 @@ help:
 	@echo "make test   run every check and test"
 	@echo "make bench  measure size and speed against plain JS, into BENCHMARKS.md"
 
-## Tools: rust target, wasm-bindgen-cli, worker-build, wasm-pack (pinned, skipped when present), npm packages.
+## Tools: rust target, wasm-bindgen-cli, worker-build (pinned, skipped when present), npm packages.
 setup: node_modules/.installed
 	@bash scripts/setup.sh
 
@@ -65,9 +65,12 @@ build-npm:
 integration:
 	node --test --test-concurrency=1 $(NODE_TESTS)
 
-## The packed npm package, installed and used as users do, on the machine's own Node.
+## The packed npm package, installed and used as users do: the API in depth on the machine's own
+## Node (20); then every runtime (Node 20 and 22, workerd via wrangler, Deno, Bun, tsc), run by
+## Node 22 since wrangler and Miniflare need it. `make build-npm` first.
 package:
 	$(SYSTEM_NODE) --test tests/npm/package.test.mjs
+	SYSTEM_NODE=$(SYSTEM_NODE) node --test tests/npm/runtimes.test.mjs
 
 ## Each cargo-fuzz target for FUZZ_SECONDS (nightly toolchain, cargo-fuzz pinned in the script).
 FUZZ_SECONDS ?= 30

@@ -1,31 +1,101 @@
-// Completes wasm-pack's pkg/package.json with what users and registries expect
-// (a description of the npm package itself, engines, keywords, an exports map for require and
-// import) and puts the npm README in place.
-import { readFileSync, writeFileSync, copyFileSync } from 'node:fs';
+// Assembles the npm package in pkg/ from what scripts/build-npm.sh made: the one shared
+// .wasm (already checked identical across targets and run through wasm-opt), wasm-bindgen's
+// `nodejs` glue (CommonJS, freedom_id_edge.js) and `web` glue (an ES module with initSync,
+// freedom_id_edge.mjs), the per-runtime
+// entries committed in npm/entries/, one .d.ts per entry, package.json with its exports map,
+// the npm README and the LICENSE.
+//
+//   node scripts/finish-npm-package.mjs <glue dir> <optimised wasm> <cargo metadata json>
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 
-const path = 'pkg/package.json';
-const generated = JSON.parse(readFileSync(path, 'utf8'));
-const main = generated.main;
-const types = generated.types;
-const finished = {
-  name: generated.name,
-  version: generated.version,
+const [glueDir, wasmPath, metadataPath] = process.argv.slice(2);
+if (!metadataPath) throw new Error('usage: finish-npm-package.mjs <glue dir> <optimised wasm> <cargo metadata json>');
+const NAME = 'freedom_id_edge';
+const out = 'pkg';
+
+const crate = JSON.parse(readFileSync(metadataPath, 'utf8')).packages.find((p) => p.name === 'freedom-id-edge');
+if (!crate) throw new Error('cargo metadata has no freedom-id-edge package');
+
+/** A generated file's text, checked for what the entries rely on: a new wasm-bindgen that
+ *  changes it fails the build here instead of shipping a broken package. */
+function glue(target, file, mustHave) {
+  const text = readFileSync(path.join(glueDir, target, file), 'utf8');
+  for (const needle of mustHave) {
+    if (!text.includes(needle)) throw new Error(`${target}/${file} no longer contains ${JSON.stringify(needle)}`);
+  }
+  // The glue's own pointer to its .d.ts; each entry has its own types instead.
+  return text.replace(/^\/\* @ts-self-types="[^"]*" \*\/\n/, '');
+}
+
+const EXPORTS = ['completeSignIn', 'createAuthorizationLink', 'exchangeAuthorizationCode', 'refreshTokens'];
+const cjs = glue('nodejs', `${NAME}.js`, [
+  `\${__dirname}/${NAME}_bg.wasm`,
+  ...EXPORTS.map((name) => `exports.${name} = ${name};`),
+]);
+const esm = glue('web', `${NAME}.js`, [
+  'export { initSync, __wbg_init as default };',
+  ...EXPORTS.map((name) => `export function ${name}(`),
+]);
+const types = readFileSync(path.join(glueDir, 'nodejs', `${NAME}.d.ts`), 'utf8');
+for (const name of EXPORTS) {
+  if (!types.includes(`export function ${name}(`)) throw new Error(`the .d.ts lacks ${name}`);
+}
+
+rmSync(out, { recursive: true, force: true });
+mkdirSync(out);
+const write = (file, text) => writeFileSync(path.join(out, file), text);
+
+copyFileSync(wasmPath, path.join(out, `${NAME}_bg.wasm`));
+write(`${NAME}.js`, cjs); // CommonJS (no "type": "module" here); the name bench/run.mjs measures
+write(`${NAME}.mjs`, esm);
+// The entries, and one declaration file each (the same API in every runtime): `.d.cts` for
+// the CommonJS one, `.d.mts` for the ES modules, so TypeScript's node16/nodenext and bundler
+// resolutions each see the right module format.
+const entries = readdirSync('npm/entries').sort();
+for (const entry of entries) {
+  copyFileSync(path.join('npm/entries', entry), path.join(out, entry));
+  write(entry.replace(/\.(c|m)js$/, '.d.$1ts'), types);
+}
+const entry = (file) => ({ types: `./${file.replace(/\.(c|m)js$/, '.d.$1ts')}`, default: `./${file}` });
+for (const needed of ['node.cjs', 'node.mjs', 'workerd.mjs', 'deno.mjs']) {
+  if (!entries.includes(needed)) throw new Error(`npm/entries/${needed} is missing`);
+}
+
+const manifest = {
+  name: crate.name,
+  version: crate.version,
   // Cargo.toml's description covers the Worker too; this one says what the npm package does.
   description:
-    'Freedom ID sign-in for Node backends: create the sign-in link, complete sign-in on the callback ' +
-    '(state check and code exchange) and refresh tokens. Rust compiled to WebAssembly, no dependencies.',
-  license: generated.license,
-  repository: generated.repository,
-  keywords: ['freedom-id', 'freedom-pay', 'oauth2', 'sign-in', 'authentication', 'wasm'],
+    'Freedom ID sign-in for Node, Deno, Bun and Cloudflare Workers: create the sign-in link, complete sign-in ' +
+    'on the callback (state check and code exchange) and refresh tokens. Rust compiled to WebAssembly, no dependencies.',
+  license: crate.license,
+  repository: { type: 'git', url: crate.repository },
+  keywords: ['freedom-id', 'freedom-pay', 'oauth2', 'sign-in', 'authentication', 'wasm', 'cloudflare-workers', 'deno', 'bun'],
   engines: { node: '>=18' },
-  main,
-  types,
+  // For tools that predate `exports`.
+  main: './node.cjs',
+  types: './node.d.cts',
   exports: {
-    '.': { types: `./${types}`, default: `./${main}` },
+    '.': {
+      // Cloudflare Workers: wrangler (and other workerd bundlers) pick these first.
+      workerd: entry('workerd.mjs'),
+      worker: entry('workerd.mjs'),
+      // Deno 2 (npm:freedom-id-edge): the wasm as a source-phase import, no file read. (Deno's
+      // require() passes `node` and `require`, not `deno`: it gets the CommonJS entry.)
+      deno: entry('deno.mjs'),
+      // Node 18+ and Bun (which matches `node`; the node entries suit it as they are).
+      node: { import: entry('node.mjs'), require: entry('node.cjs') },
+      import: entry('node.mjs'),
+      require: entry('node.cjs'),
+      default: entry('node.cjs'),
+    },
     './package.json': './package.json',
   },
-  files: generated.files,
-  sideEffects: false,
+  files: [`${NAME}_bg.wasm`, `${NAME}.js`, `${NAME}.mjs`, ...entries.flatMap((e) => [e, e.replace(/\.(c|m)js$/, '.d.$1ts')])],
+  // The entries instantiate the wasm when loaded: a bundler must keep them.
+  sideEffects: entries.map((e) => `./${e}`),
 };
-writeFileSync(path, `${JSON.stringify(finished, null, 2)}\n`);
-copyFileSync('npm/README.md', 'pkg/README.md');
+write('package.json', `${JSON.stringify(manifest, null, 2)}\n`);
+copyFileSync('npm/README.md', path.join(out, 'README.md'));
+copyFileSync('LICENSE', path.join(out, 'LICENSE'));

@@ -6,7 +6,6 @@ cd "$(dirname "$0")/.."
 
 WASM_BINDGEN_VERSION=0.2.130
 WORKER_BUILD_VERSION=0.8.7
-WASM_PACK_VERSION=0.15.1
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
@@ -26,10 +25,6 @@ fi
 if ! have_version worker-build "$WORKER_BUILD_VERSION"; then
   say "installing worker-build $WORKER_BUILD_VERSION (several minutes)"
   cargo install --force --locked worker-build@"$WORKER_BUILD_VERSION"
-fi
-if ! have_version wasm-pack "$WASM_PACK_VERSION"; then
-  say "installing wasm-pack $WASM_PACK_VERSION (a few minutes)"
-  cargo install --force --locked wasm-pack@"$WASM_PACK_VERSION"
 fi
 
 # The browser tests drive Debian's Chromium (never a browser downloaded by a test tool).

@@ -9,7 +9,7 @@
 //! - `worker` feature: a Cloudflare Worker that completes the sign-in and keeps a sealed
 //!   session cookie (`/login`, `/callback`, `/session`, `/logout`).
 //! - `node` feature: the npm package's `createAuthorizationLink`, `completeSignIn`,
-//!   `exchangeAuthorizationCode` and `refreshTokens` (built with wasm-pack into `pkg/`).
+//!   `exchangeAuthorizationCode` and `refreshTokens` (built by `scripts/build-npm.sh` into `pkg/`: one wasm, an entry per JS runtime).
 //!
 //! The core has no I/O and no wasm dependencies, so `cargo test` checks it natively:
 //!

@@ -280,9 +280,12 @@ async function signInThrough(origin) {
   assert.equal(home.status, 200);
   assert.equal(await home.text(), 'Signed in with Freedom ID.');
   // A callback this browser did not start is refused before anything is sent.
+  const tokenCalls = () => mock.requests.filter((request) => request.endpoint === 'token').length;
+  const sent = tokenCalls();
   const stranger = await browser(origin).get(callback);
   assert.equal(stranger.status, 403);
   assert.match(await stranger.text(), /not started here/);
+  assert.equal(tokenCalls(), sent);
   return { me, callback };
 }
 
@@ -326,12 +329,28 @@ async function serverEnv() {
   };
 }
 
+test('Node 20: the README\'s node:http example with session-tokens.js signs a browser in and refreshes', async () => {
+  cpSync(path.join(fixtures, 'node'), path.join(app, 'node-http'), { recursive: true });
+  const server = await startServer(NODE20, ['node-http/server.js'], await serverEnv());
+  try {
+    mock.setTokenLifetimes({ accessTtlSeconds: 30 }); // due for a refresh at once (a minute early)
+    mock.requests.length = 0;
+    const { me } = await signInThrough(server.origin);
+    assert.equal(await (await me.get('/')).text(), 'Signed in with Freedom ID.');
+    const calls = mock.requests.filter((request) => request.endpoint === 'token').map((request) => request.method);
+    assert.deepEqual(calls, ['POST', 'PATCH', 'PATCH'], 'the code exchange, then a refresh on each visit of /');
+  } finally {
+    mock.reset();
+    server.stop();
+  }
+});
+
 test('Deno: the README\'s Deno.serve example signs a browser in (--allow-net --allow-env only)', async () => {
-  cpSync(path.join(fixtures, 'deno/server.ts'), path.join(app, 'server.ts'));
+  cpSync(path.join(fixtures, 'deno'), path.join(app, 'deno'), { recursive: true });
   const env = await serverEnv();
   const server = await startServer(
     DENO,
-    ['run', '--node-modules-dir=manual', '--cached-only', '--allow-net', '--allow-env', 'server.ts'],
+    ['run', '--node-modules-dir=manual', '--cached-only', '--allow-net', '--allow-env', 'deno/server.ts'],
     { ...env, DENO_DIR: path.join(app, '.deno') },
   );
   try {
@@ -343,8 +362,8 @@ test('Deno: the README\'s Deno.serve example signs a browser in (--allow-net --a
 });
 
 test('Bun: the README\'s Bun.serve example signs a browser in', async () => {
-  cpSync(path.join(fixtures, 'bun/server.js'), path.join(app, 'server.js'));
-  const server = await startServer(BUN, ['--no-install', 'server.js'], await serverEnv());
+  cpSync(path.join(fixtures, 'bun'), path.join(app, 'bun'), { recursive: true });
+  const server = await startServer(BUN, ['--no-install', 'bun/server.js'], await serverEnv());
   try {
     await signInThrough(server.origin);
   } finally {
@@ -372,7 +391,7 @@ test('workerd: wrangler bundles the Hono example with the workerd entry; it sign
     env: { WRANGLER_LOG_PATH: path.join(app, 'wrangler-logs') },
   });
   const upload = /Total Upload: (.*)/.exec(report)?.[1];
-  t.diagnostic(`${version(NODE22, [wrangler, '--version'])}: total upload ${upload}`);
+  t.diagnostic(`wrangler ${version(NODE22, [wrangler, '--version'])} bundle: total upload ${upload}`);
 
   // One wasm in the bundle, the package's own bytes; the workerd entry, not a Node one.
   const wasm = readdirSync(dist).filter((file) => file.endsWith('.wasm'));
@@ -411,6 +430,8 @@ test('workerd: wrangler bundles the Hono example with the workerd entry; it sign
     const answer = await fetch(`${origin}/__test/flow`, { method: 'POST', body: JSON.stringify(flowConfig()) });
     assert.equal(answer.status, 200);
     assertFlow(await answer.json(), 'workerd');
+    const workerd = JSON.parse(readFileSync(path.join(root, 'node_modules/workerd/package.json'), 'utf8')).version;
+    t.diagnostic(`workerd ${workerd} (Miniflare): workerd.mjs, flow complete`);
 
     // The README example: the state in a signed cookie, the tokens in KV.
     const { me } = await signInThrough(origin);
@@ -467,12 +488,25 @@ test('tsc --strict: Node ESM and CommonJS callers get the node types, a Workers 
   });
   assert.match(worker, /node_modules\/freedom-id-edge\/workerd\.d\.mts/);
   assert.doesNotMatch(worker, /freedom-id-edge\/node\.d\./);
+
+  // Without custom conditions (a bundler setup) and with the legacy node10 resolution (the
+  // top-level `types`), the same declarations.
+  const bundler = tsc({
+    compilerOptions: { ...strict, module: 'esnext', moduleResolution: 'bundler', lib: ['es2022', 'webworker'] },
+    files: ['types/worker.ts'],
+  });
+  assert.match(bundler, /node_modules\/freedom-id-edge\/node\.d\.mts/);
+  const legacy = tsc({
+    compilerOptions: { ...strict, module: 'commonjs', moduleResolution: 'node10', lib: ['es2022'] },
+    files: ['types/node-cjs.cts'],
+  });
+  assert.match(legacy, /node_modules\/freedom-id-edge\/node\.d\.cts/);
 });
 
 test('deno check: the Deno example type-checks against deno.d.mts', () => {
-  cpSync(path.join(fixtures, 'deno/server.ts'), path.join(app, 'server.ts'));
+  cpSync(path.join(fixtures, 'deno'), path.join(app, 'deno'), { recursive: true });
   try {
-    run(DENO, ['check', '--node-modules-dir=manual', '--cached-only', 'server.ts'], { env: { DENO_DIR: path.join(app, '.deno') } });
+    run(DENO, ['check', '--node-modules-dir=manual', '--cached-only', 'deno/server.ts'], { env: { DENO_DIR: path.join(app, '.deno') } });
   } catch (error) {
     assert.fail(`deno check failed:\n${error.stdout}${error.stderr}`);
   }
@@ -481,10 +515,11 @@ test('deno check: the Deno example type-checks against deno.d.mts', () => {
 // ---------------------------------------------------------------------------------------------
 // The README shows what was tested
 
-test('the README\'s Hono, wrangler.toml, Deno.serve and Bun.serve examples are these tested fixtures', () => {
+test('the README\'s node:http, Hono, wrangler.toml, Deno.serve and Bun.serve examples are these tested fixtures', () => {
   const readme = readFileSync(path.join(root, 'npm/README.md'), 'utf8');
   const blocks = [...readme.matchAll(/^```\w*\n([\s\S]*?)^```$/gm)].map((match) => match[1]);
-  for (const fixture of ['hono-worker/src/index.js', 'hono-worker/wrangler.toml', 'deno/server.ts', 'bun/server.js']) {
+  const examples = ['node/session-tokens.js', 'node/server.js', 'hono-worker/src/index.js', 'hono-worker/wrangler.toml', 'deno/server.ts', 'bun/server.js'];
+  for (const fixture of examples) {
     const text = readFileSync(path.join(fixtures, fixture), 'utf8');
     assert.ok(blocks.includes(text), `npm/README.md shows tests/npm/fixtures/${fixture} as it is`);
   }
