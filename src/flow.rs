@@ -100,6 +100,10 @@ pub enum Outcome {
 /// streamed) goes as the client sent it, and the site's answer comes back as it is.
 #[derive(Debug)]
 pub struct Forward {
+    /// The request it forwards, for the log line's id and time.
+    pub request_id: String,
+    /// When that request arrived.
+    pub started_ms: f64,
     /// Where to send it.
     pub url: String,
     /// The `Cookie` header to send instead of the client's (without the Worker's cookies).
@@ -108,8 +112,21 @@ pub struct Forward {
     pub identity: Vec<(&'static str, String)>,
     /// `Set-Cookie` headers to add to the site's answer (a refreshed session).
     pub set_cookies: Vec<String>,
-    /// The log line to write if the site cannot be reached (`None`: not logged).
-    pub unreachable_log: Option<String>,
+    /// The event to log if the site cannot be reached (`None`: not logged at this level);
+    /// render it with [`Forward::unreachable_line`].
+    pub unreachable: Option<Event>,
+}
+
+impl Forward {
+    /// The line to log when the site could not be reached at `now_ms` (`None`: not logged).
+    pub fn unreachable_line(&self, now_ms: f64) -> Option<String> {
+        let event = self.unreachable.clone()?;
+        Some(
+            event
+                .elapsed(self.started_ms, now_ms)
+                .line(&self.request_id),
+        )
+    }
 }
 
 /// The parts of a request the flows read.
@@ -140,9 +157,21 @@ pub struct Request<'a> {
     pub request_id: &'a str,
     /// Which events are logged; [`respond`] sets it from the settings.
     pub log: LogLevel,
+    /// When the request arrived (milliseconds since the epoch).
+    pub started_ms: f64,
 }
 
 impl Request<'_> {
+    /// `event`'s line for this request; an event that timed no step of its own gets the
+    /// time since the request began.
+    pub fn log_line(&self, event: Event, now_ms: f64) -> String {
+        let event = match event.elapsed_ms {
+            Some(_) => event,
+            None => event.elapsed(self.started_ms, now_ms),
+        };
+        event.line(self.request_id)
+    }
+
     /// Who the answer is for: HTML or JSON, and the language.
     pub fn client(&self) -> Client {
         Client::new(
@@ -244,13 +273,13 @@ async fn gate<E: Effects>(fx: &E, settings: &Settings, request: &Request<'_>) ->
                 .code(ErrorCode::AppUnreachable)
                 .token_id(tokens.id.as_deref());
             Outcome::Forward(Forward {
+                request_id: request.request_id.to_owned(),
+                started_ms: request.started_ms,
                 url: gate::forward_url(settings.app_origin.as_ref(), request.url),
                 cookie: gate::forwarded_cookie(request.cookie),
                 identity: gate::identity_headers(&tokens),
                 set_cookies,
-                unreachable_log: failure
-                    .logged_at(request.log)
-                    .then(|| failure.line(request.request_id)),
+                unreachable: failure.logged_at(request.log).then_some(failure),
             })
         }
         SessionLookup::SignedOut { set_cookies } => {
@@ -348,7 +377,7 @@ fn failed<E: Effects>(
 /// Writes `event` if this request's log level asks for it.
 fn emit<E: Effects>(fx: &E, request: &Request<'_>, event: Event) {
     if event.logged_at(request.log) {
-        fx.log(&event.line(request.request_id));
+        fx.log(&request.log_line(event, fx.now_ms()));
     }
 }
 

@@ -85,6 +85,7 @@ async fn fetch(
     env: Env,
     _ctx: Context,
 ) -> worker::Result<web_sys::Response> {
+    let started_ms = js_sys::Date::now();
     let headers = request.headers();
     let header = |name: &str| headers.get(name).ok().flatten();
     let (cookie, accept) = (header("Cookie"), header("Accept"));
@@ -127,6 +128,7 @@ async fn fetch(
         client_ip: client_ip.as_deref(),
         request_id: &request_id,
         log: LogLevel::Errors,
+        started_ms,
     };
     let settings = settings(&env);
     let driver = Edge {
@@ -134,13 +136,14 @@ async fn fetch(
         settings: &settings,
         request: &request,
         request_id: &request_id,
+        started_ms,
     };
     match respond(&driver, &settings, &core_request).await {
         Outcome::Answer(answer) => into_response(answer),
         Outcome::Forward(plan) => match forward(&request, &plan).await {
             Some(response) => Ok(response),
             None => {
-                if let Some(line) = &plan.unreachable_log {
+                if let Some(line) = plan.unreachable_line(js_sys::Date::now()) {
                     console_log!("{line}");
                 }
                 into_response(http::app_unreachable(&client).with_cookies(plan.set_cookies))
@@ -205,13 +208,14 @@ struct Edge<'a> {
     settings: &'a Result<Settings, SettingsError>,
     request: &'a web_sys::Request,
     request_id: &'a str,
+    started_ms: f64,
 }
 
 impl Edge<'_> {
     /// Logs an operational failure of a binding (unless `FREEDOM_ID_LOG=off`).
     fn binding_failed(&self, name: EventName) {
         let level = self.settings.as_ref().map_or(LogLevel::Errors, |s| s.log);
-        let event = Event::new(name);
+        let event = Event::new(name).elapsed(self.started_ms, js_sys::Date::now());
         if event.logged_at(level) {
             console_log!("{}", event.line(self.request_id));
         }

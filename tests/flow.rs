@@ -263,6 +263,7 @@ fn outcome(
         client_ip: Some("203.0.113.9"),
         request_id: "req-1",
         log: LogLevel::Errors,
+        started_ms: fx.now_ms(),
     };
     run(respond(fx, settings, &request))
 }
@@ -813,7 +814,8 @@ fn the_gate_forwards_live_sessions_and_sends_others_to_sign_in() {
         cookie,
         identity,
         set_cookies,
-        unreachable_log,
+        unreachable,
+        ..
     }) = outcome(&fx, &settings, "POST", "/app/save?z=1", &jar, None, None)
     else {
         panic!("a live session is forwarded");
@@ -833,7 +835,8 @@ fn the_gate_forwards_live_sessions_and_sends_others_to_sign_in() {
         ]
     );
     assert!(set_cookies.is_empty());
-    let unreachable: serde_json::Value = serde_json::from_str(&unreachable_log.unwrap()).unwrap();
+    let unreachable: serde_json::Value =
+        serde_json::from_str(&unreachable.unwrap().line("req-1")).unwrap();
     assert_eq!(
         (unreachable["event"].as_str(), unreachable["code"].as_str()),
         (Some("gate_failed"), Some("APP_UNREACHABLE"))
