@@ -152,7 +152,7 @@ pub struct Request<'a> {
     pub sec_fetch_mode: Option<&'a str>,
     /// `CF-Connecting-IP`.
     pub client_ip: Option<&'a str>,
-    /// The id log lines carry: `cf-ray` when present (see [`request_id_from_ray`]), else
+    /// The id log lines carry: `cf-ray` when present (see [`crate::log::request_id_from_ray`]), else
     /// a random one.
     pub request_id: &'a str,
     /// Which events are logged; [`respond`] sets it from the settings.
