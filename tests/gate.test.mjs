@@ -11,6 +11,7 @@ import { createHash, webcrypto } from 'node:crypto';
 import http from 'node:http';
 import { startMockFreedomId } from './support/mock-freedom-id.mjs';
 import { SESSION_SECRET, freePort, startWorker, workingBindings } from './support/worker.mjs';
+import { Jar } from './support/jar.mjs';
 import {
   BIG_BODY_BYTES,
   SITE_COOKIES,
@@ -77,45 +78,6 @@ beforeEach(() => mock.reset());
 // ---------------------------------------------------------------------------------------------
 // A browser, in small: a cookie jar, requests, the mock's sign-in page (as in session.test.mjs).
 
-/** Cookies by name, in the order they were first set. */
-class Jar {
-  constructor(entries = []) {
-    this.cookies = new Map(entries);
-  }
-
-  /** Applies Set-Cookie lines: set by name, deleted by Max-Age=0. */
-  apply(setCookies) {
-    for (const line of setCookies) {
-      const [pair, ...attributes] = line.split(';');
-      const at = pair.indexOf('=');
-      const name = pair.slice(0, at).trim();
-      const value = pair.slice(at + 1).trim();
-      const maxAge = attributes.map((a) => /^\s*max-age=(-?\d+)\s*$/i.exec(a)?.[1]).find((v) => v !== undefined);
-      if (maxAge !== undefined && Number(maxAge) <= 0) this.cookies.delete(name);
-      else this.cookies.set(name, value);
-    }
-  }
-
-  get(name) {
-    return this.cookies.get(name);
-  }
-
-  set(name, value) {
-    this.cookies.set(name, value);
-  }
-
-  names(prefix = '') {
-    return [...this.cookies.keys()].filter((name) => name.startsWith(prefix));
-  }
-
-  header() {
-    return [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
-  }
-
-  clone() {
-    return new Jar(this.cookies);
-  }
-}
 
 /**
  * One request to `worker`, with `jar`'s cookies (or `cookie`); the answer's Set-Cookie lines go

@@ -13,6 +13,7 @@ import assert from 'node:assert/strict';
 import { randomBytes, webcrypto } from 'node:crypto';
 import { startMockFreedomId } from './support/mock-freedom-id.mjs';
 import { SESSION_SECRET, startWorker, workingBindings } from './support/worker.mjs';
+import { Jar } from './support/jar.mjs';
 import { startOriginServer } from './support/origin-server.mjs';
 
 const { subtle } = webcrypto;
@@ -109,39 +110,6 @@ beforeEach(() => mock.reset());
 // ---------------------------------------------------------------------------------------------
 // A browser, in small (as in session.test.mjs): a cookie jar, requests, the mock's sign-in page.
 
-class Jar {
-  constructor(entries = []) {
-    this.cookies = new Map(entries);
-  }
-
-  apply(setCookies) {
-    for (const line of setCookies) {
-      const [pair, ...attributes] = line.split(';');
-      const at = pair.indexOf('=');
-      const name = pair.slice(0, at).trim();
-      const value = pair.slice(at + 1).trim();
-      const maxAge = attributes.map((a) => /^\s*max-age=(-?\d+)\s*$/i.exec(a)?.[1]).find((v) => v !== undefined);
-      if (maxAge !== undefined && Number(maxAge) <= 0) this.cookies.delete(name);
-      else this.cookies.set(name, value);
-    }
-  }
-
-  get(name) {
-    return this.cookies.get(name);
-  }
-
-  names(prefix = '') {
-    return [...this.cookies.keys()].filter((name) => name.startsWith(prefix));
-  }
-
-  header() {
-    return [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
-  }
-
-  clone() {
-    return new Jar(this.cookies);
-  }
-}
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { webcrypto } from 'node:crypto';
 import { startMockFreedomId, TOKEN_MODES } from './support/mock-freedom-id.mjs';
 import { SESSION_SECRET, startWorker, workingBindings } from './support/worker.mjs';
+import { Jar } from './support/jar.mjs';
 
 const { subtle } = webcrypto;
 const CLIENT_SECRET = 'demo-secret';
@@ -60,45 +61,6 @@ beforeEach(() => mock.reset());
 // ---------------------------------------------------------------------------------------------
 // A browser, in small: a cookie jar, requests, the mock's sign-in page.
 
-/** Cookies by name, in the order they were first set (browsers send older cookies first). */
-class Jar {
-  constructor(entries = []) {
-    this.cookies = new Map(entries);
-  }
-
-  /** Applies Set-Cookie lines: set by name, deleted by Max-Age=0. */
-  apply(setCookies) {
-    for (const line of setCookies) {
-      const [pair, ...attributes] = line.split(';');
-      const at = pair.indexOf('=');
-      const name = pair.slice(0, at).trim();
-      const value = pair.slice(at + 1).trim();
-      const maxAge = attributes.map((a) => /^\s*max-age=(-?\d+)\s*$/i.exec(a)?.[1]).find((v) => v !== undefined);
-      if (maxAge !== undefined && Number(maxAge) <= 0) this.cookies.delete(name);
-      else this.cookies.set(name, value);
-    }
-  }
-
-  get(name) {
-    return this.cookies.get(name);
-  }
-
-  set(name, value) {
-    this.cookies.set(name, value);
-  }
-
-  names(prefix = '') {
-    return [...this.cookies.keys()].filter((name) => name.startsWith(prefix));
-  }
-
-  header() {
-    return [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
-  }
-
-  clone() {
-    return new Jar(this.cookies);
-  }
-}
 
 /** One request to `worker`, with `jar`'s cookies; the answer's Set-Cookie lines go into the jar. */
 async function call(worker, path, { method = 'GET', jar, cookie, accept, headers = {}, apply = true } = {}) {
