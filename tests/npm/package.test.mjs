@@ -39,8 +39,8 @@ function run(command, args) {
 }
 
 /** For children that call the mock: this process must keep serving it meanwhile. */
-async function runAsync(command, args) {
-  const { stdout } = await promisify(execFile)(command, args, { cwd: app, encoding: 'utf8' });
+async function runAsync(command, args, env = process.env) {
+  const { stdout } = await promisify(execFile)(command, args, { cwd: app, encoding: 'utf8', env });
   return stdout;
 }
 
@@ -609,17 +609,16 @@ test('an option that cannot be read is INVALID_OPTIONS naming it, never echoing 
 /**
  * Runs 20 + 3 x 20 bombs in a child Node, so its RSS is its own, then switches the mock back to
  * `ok` over HTTP and makes one normal call. Answers what the child saw. RSS is measured over
- * each of the three windows of 20 after the first 20, and the median growth counts: Node's fetch decodes `br` whatever `Accept-Encoding` asked for, and glibc keeps
- * the brotli decoder's freed buffers (about 20-30 MiB over the first bombs, then flat: 150
- * bombs cost the same as 20). The package itself reads at most 64 KiB of each and holds
- * nothing; unbounded, each bomb would be a 50 MiB buffer.
+ * each of the three windows of 20 after the first 20, and the median growth counts. Node's
+ * fetch decodes `br` whatever `Accept-Encoding` asked for; the package reads at most 64 KiB of
+ * each answer and holds nothing; unbounded, each bomb would be a 50 MiB buffer copied into wasm
+ * memory, which never shrinks.
  *
  * The flags take V8's own noise out of RSS, which otherwise moves by up to 15 MiB either way
  * over 20 plain calls: `--no-liftoff` compiles the wasm fully at load (no tier-up compiles in
  * the background mid-measurement), `--single-threaded-gc` makes `global.gc()` release memory
- * before it returns, and `--max-semi-space-size=1` stops the young generation growing. With
- * them, 20 normal calls move RSS by about 2 MiB, run after run. The C allocator is left as
- * users have it.
+ * before it returns, and `--max-semi-space-size=1` stops the young generation growing. The C
+ * allocator's mmap threshold is pinned (below) for the same reason.
  */
 async function bombInChild(endpoint, mode) {
   if (endpoint === 'authorize') mock.setMode(mode);
@@ -666,7 +665,12 @@ async function bombInChild(endpoint, mode) {
   );
   const config = { origin: mock.origin, endpoint, codes, clientId: CLIENT_ID, clientSecret: SECRET };
   const flags = ['--no-liftoff', '--single-threaded-gc', '--max-semi-space-size=1', '--expose-gc'];
-  return JSON.parse(await runAsync(process.execPath, [...flags, 'bombs.cjs', JSON.stringify(config)]));
+  // glibc keeps freed large buffers (the brotli decoder's, inside Node's fetch) for reuse, so
+  // RSS wanders by +-10 MiB from bomb to bomb. With its mmap threshold pinned, a freed big
+  // buffer goes back to the OS and RSS shows what stays live, such as wasm memory, which never
+  // shrinks: unbounded, each bomb would grow it by 50 MiB.
+  const env = { ...process.env, MALLOC_MMAP_THRESHOLD_: '131072' };
+  return JSON.parse(await runAsync(process.execPath, [...flags, 'bombs.cjs', JSON.stringify(config)], env));
 }
 
 const MiB = 1024 * 1024;
