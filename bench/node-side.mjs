@@ -1,124 +1,141 @@
-// Section 3 and 4 of the benchmark, in a child process of bench/run.mjs on the machine's own
-// Node (20), as the npm package's users run it. Never imports miniflare.
+// The Node side of the benchmark, in a child process of bench/run.mjs on the machine's own Node
+// (20), as the npm package's users run it. Never imports Miniflare.
 //
-//   /usr/bin/node bench/node-side.mjs '{"impls":["ours","plain"],"authorizeUrl":"http://127.0.0.1:PORT/api/v1/oauth/authorize",
-//                                        "count":2000,"concurrency":64,"warmup":200,"blocks":4}'
+//   /usr/bin/node bench/node-side.mjs '{"impls":["ours-link","plain-link",...],"pkgDir":"...",
+//     "authorizeUrl":"...","tokenUrl":"...","control":"http://127.0.0.1:PORT",
+//     "count":2000,"concurrency":64,"warmup":200,"blocks":4}'
 //
-// impl: `ours` (pkg/, loaded with require), `plain` (bench/plain-js.mjs), `plain-reader` (plain JS
-// reading the body with getReader() as ours does: a diagnostic), `floor-fetch` (a bare
-// fetch POST to the mock, body read, no checks), `floor-http` (node:http keep-alive, the rawest).
+// impls: `ours-link` / `plain-link`: createAuthorizationLink from pkg/ (require) / bench/plain-js.mjs;
+// `ours-complete` / `plain-complete`: completeSignIn, each call with a fresh code (issued by the
+// mock's control server before the block, untimed) and its state; `floor-authorize` /
+// `floor-token`: a bare fetch of the same upstream call, body read, no checks; `NAME-link` /
+// `NAME-complete`: ours from another build, config.variants [{name, pkgDir}] (an experiment).
 // Each impl makes `count` calls sequentially, then `count` with `concurrency` in flight, in
-// `blocks` alternating blocks. Prints one JSON line: {node, impls: {IMPL: {sequential,
-// concurrent}}}. Exits non-zero on any rejected call or wrong answer.
+// `blocks` alternating blocks whose order rotates. Prints one JSON line: {node, impls: {IMPL:
+// {sequential, concurrent}}}. Exits non-zero on any rejected call or wrong answer.
 import { createRequire } from 'node:module';
 import http from 'node:http';
-import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { summarize } from './stats.mjs';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 const config = JSON.parse(process.argv[2]);
 const origin = new URL(config.authorizeUrl).origin;
-const options = {
-  clientId: 'demo-client',
-  clientSecret: 'demo-secret',
-  redirectUri: 'http://127.0.0.1:8787/callback',
-  grants: ['openid', 'read.email', 'read.phone'],
-  authorizeUrl: config.authorizeUrl,
-  timeoutMs: 5000,
-};
-const body = JSON.stringify({ redirect_uri: options.redirectUri, grants: options.grants });
-const basic = `Basic ${Buffer.from(`${options.clientId}:${options.clientSecret}`).toString('base64')}`;
-const headers = { Authorization: basic, 'Content-Type': 'application/json', Accept: 'application/json' };
+const REDIRECT_URI = 'http://127.0.0.1:8787/callback';
+const client = { clientId: 'demo-client', clientSecret: 'demo-secret' };
+const linkOptions = { ...client, redirectUri: REDIRECT_URI, grants: ['openid', 'read.email', 'read.phone'], authorizeUrl: config.authorizeUrl, timeoutMs: 5000 };
+const basic = `Basic ${Buffer.from('demo-client:demo-secret').toString('base64')}`;
 
+function codes(n) {
+  return new Promise((resolve, reject) => {
+    const request = http.request(`${config.control}/codes?n=${n}`, { method: 'POST' }, (response) => {
+      let text = '';
+      response.setEncoding('utf8').on('data', (chunk) => { text += chunk; });
+      response.on('end', () => (response.statusCode === 200 ? resolve(JSON.parse(text)) : reject(new Error(`codes: ${response.statusCode}`))));
+    });
+    request.on('error', reject);
+    request.end();
+  });
+}
+
+/** n callbacks as completeSignIn gets them: {callbackUrl, expectedState}. */
+async function callbacks(n) {
+  return (await codes(n)).map((code) => {
+    const state = randomBytes(32).toString('base64url');
+    return { callbackUrl: `${REDIRECT_URI}?state=${state}&authorization_code=${code}`, expectedState: state, code };
+  });
+}
+
+function checkLink(link) {
+  if (typeof link?.url !== 'string' || !link.url.startsWith(`${origin}/login?track_id=`) || typeof link.state !== 'string') throw new Error(`unexpected link ${JSON.stringify(link)}`);
+}
+
+function checkTokens(tokens) {
+  if (typeof tokens?.accessToken !== 'string' || typeof tokens.refreshToken !== 'string' || !Number.isInteger(tokens.accessExpiresAt)) throw new Error(`unexpected tokens ${JSON.stringify(Object.keys(tokens ?? {}))}`);
+}
+
+const none = async (n) => new Array(n).fill(null);
+
+/** {prepare(n) -> inputs (untimed), call(input)} per implementation. */
 async function load(impl) {
+  const variant = (config.variants ?? []).find((v) => impl === `${v.name}-link` || impl === `${v.name}-complete`);
+  if (variant) {
+    const { createAuthorizationLink, completeSignIn } = createRequire(import.meta.url)(variant.pkgDir);
+    return impl.endsWith('-link')
+      ? { prepare: none, call: async () => checkLink(await createAuthorizationLink(linkOptions)) }
+      : { prepare: callbacks, call: async (input) => checkTokens(await completeSignIn({ ...client, tokenUrl: config.tokenUrl, timeoutMs: 5000, callbackUrl: input.callbackUrl, expectedState: input.expectedState })) };
+  }
+  const ours = () => createRequire(import.meta.url)(config.pkgDir);
+  const plain = () => import('./plain-js.mjs');
   switch (impl) {
-    case 'ours': {
-      const { createAuthorizationLink } = createRequire(import.meta.url)(config.pkgDir ?? `${root}pkg`);
-      return async () => check((await createAuthorizationLink(options)).url);
+    case 'ours-link': {
+      const { createAuthorizationLink } = ours();
+      return { prepare: none, call: async () => checkLink(await createAuthorizationLink(linkOptions)) };
     }
-    case 'plain': {
-      const { createAuthorizationLink } = await import('./plain-js.mjs');
-      return async () => check((await createAuthorizationLink(options)).url);
+    case 'plain-link': {
+      const { createAuthorizationLink } = await plain();
+      return { prepare: none, call: async () => checkLink(await createAuthorizationLink(linkOptions)) };
     }
-    case 'plain-reader':
-      // Diagnostic: plain JS, but the body read chunk by chunk through getReader() and
-      // concatenated, as the wasm package does (it caps the size that way), then JSON.parse.
-      return async () => {
-        const response = await fetch(config.authorizeUrl, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.timeout(5000) });
-        if (response.status !== 200) throw new Error(`mock answered ${response.status}`);
-        const reader = response.body.getReader();
-        const chunks = [];
-        for (let step = await reader.read(); !step.done; step = await reader.read()) chunks.push(step.value);
-        const link = JSON.parse(Buffer.concat(chunks).toString('utf8')).redirect_uri;
-        if (new URL(link).origin !== origin) throw new Error('untrusted link');
-        check(link);
+    case 'ours-complete': {
+      const { completeSignIn } = ours();
+      return { prepare: callbacks, call: async (input) => checkTokens(await completeSignIn({ ...client, tokenUrl: config.tokenUrl, timeoutMs: 5000, callbackUrl: input.callbackUrl, expectedState: input.expectedState })) };
+    }
+    case 'plain-complete': {
+      const { completeSignIn } = await plain();
+      return { prepare: callbacks, call: async (input) => checkTokens(await completeSignIn({ ...client, tokenUrl: config.tokenUrl, timeoutMs: 5000, callbackUrl: input.callbackUrl, expectedState: input.expectedState })) };
+    }
+    case 'floor-authorize': {
+      const body = JSON.stringify({ redirect_uri: REDIRECT_URI, grants: linkOptions.grants });
+      return {
+        prepare: none,
+        call: async () => {
+          const response = await fetch(config.authorizeUrl, { method: 'POST', headers: { Authorization: basic, 'Content-Type': 'application/json' }, body, redirect: 'manual' });
+          const text = await response.text();
+          if (response.status !== 200) throw new Error(`mock answered ${response.status}: ${text.slice(0, 200)}`);
+        },
       };
-    case 'floor-fetch':
-      return async () => {
-        const response = await fetch(config.authorizeUrl, { method: 'POST', headers, body, redirect: 'manual' });
-        const text = await response.text();
-        if (response.status !== 200) throw new Error(`mock answered ${response.status}: ${text.slice(0, 200)}`);
-      };
-    case 'floor-http': {
-      const agent = new http.Agent({ keepAlive: true, maxSockets: config.concurrency });
-      const target = new URL(config.authorizeUrl);
-      return () =>
-        new Promise((resolve, reject) => {
-          const request = http.request(
-            target,
-            { method: 'POST', agent, headers: { ...headers, 'Content-Length': Buffer.byteLength(body) } },
-            (response) => {
-              const chunks = [];
-              response.on('data', (chunk) => chunks.push(chunk));
-              response.on('end', () =>
-                response.statusCode === 200 ? resolve() : reject(new Error(`mock answered ${response.statusCode}`)),
-              );
-              response.on('error', reject);
-            },
-          );
-          request.on('error', reject);
-          request.end(body);
-        });
     }
+    case 'floor-token':
+      return {
+        prepare: callbacks,
+        call: async (input) => {
+          const response = await fetch(config.tokenUrl, { method: 'POST', headers: { Authorization: basic, 'Content-Type': 'application/json' }, body: JSON.stringify({ authorization_code: input.code }), redirect: 'manual' });
+          const text = await response.text();
+          if (response.status !== 200) throw new Error(`mock answered ${response.status}: ${text.slice(0, 200)}`);
+        },
+      };
     default:
       throw new Error(`unknown impl ${impl}`);
   }
 }
 
-function check(url) {
-  if (typeof url !== 'string' || !url.startsWith(`${origin}/login?track_id=`)) throw new Error(`unexpected link ${url}`);
-}
-
-/** `count` calls, `concurrency` in flight: the latencies, wall time and process CPU time. */
-async function run(call, count, concurrency) {
-  const latencies = new Float64Array(count);
+/** Every input with `concurrency` in flight: the latencies, wall time and process CPU time. */
+async function run(call, inputs, concurrency) {
+  const latencies = new Float64Array(inputs.length);
   let next = 0;
   const cpu = process.cpuUsage();
   const started = performance.now();
   const lane = async () => {
-    while (next < count) {
+    while (next < inputs.length) {
       const i = next++;
       const t0 = performance.now();
-      await call();
+      await call(inputs[i]);
       latencies[i] = performance.now() - t0;
     }
   };
-  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, lane));
+  await Promise.all(Array.from({ length: Math.min(concurrency, inputs.length) }, lane));
   const wallMs = performance.now() - started;
   const used = process.cpuUsage(cpu);
   return { latencies, wallMs, cpuUs: used.user + used.system };
 }
 
-// Every implementation in this one process, in alternating blocks whose order rotates, so
-// that other load on the machine falls on all of them alike.
-const impls = config.impls ?? [config.impl];
+const impls = config.impls;
 const blocks = config.blocks ?? 1;
-const calls = new Map();
-for (const impl of impls) calls.set(impl, await load(impl));
+const loaded = new Map();
+for (const impl of impls) loaded.set(impl, await load(impl));
 for (const impl of impls) {
-  const { latencies } = await run(calls.get(impl), config.warmup, Math.min(config.concurrency, 16));
-  if (latencies.length !== config.warmup) throw new Error('warm-up incomplete');
+  const { prepare, call } = loaded.get(impl);
+  await run(call, await prepare(config.warmup), Math.min(config.concurrency, 16));
 }
 const result = { node: process.version, impls: {} };
 for (const [phase, concurrency] of [['sequential', 1], ['concurrent', config.concurrency]]) {
@@ -127,7 +144,9 @@ for (const [phase, concurrency] of [['sequential', 1], ['concurrent', config.con
   for (let block = 0; block < blocks; block++) {
     for (let k = 0; k < impls.length; k++) {
       const impl = impls[(k + block) % impls.length];
-      const { latencies, wallMs, cpuUs } = await run(calls.get(impl), perBlock, concurrency);
+      const { prepare, call } = loaded.get(impl);
+      const inputs = await prepare(perBlock);
+      const { latencies, wallMs, cpuUs } = await run(call, inputs, concurrency);
       const into = pooled.get(impl);
       into.latencies.push(...latencies);
       into.wallMs += wallMs;

@@ -1,28 +1,164 @@
-// The benchmark's Node baseline: createAuthorizationLink's HTTP exchange in plain JS with the
-// global fetch. Same options shape and result; it skips the option validation, grant syntax,
-// strict URL rules, 64 KiB cap and error codes of the Rust core (see BENCHMARKS.md).
+// The benchmark's plain-JS twins of the npm package's createAuthorizationLink and completeSignIn:
+// the same calls with the runtime's fetch and WebCrypto, the same options and results, the
+// checks that are cheap in JS. No dependencies; runs in Node, Deno and Bun.
+//
+// createAuthorizationLink: options checked (strings present, grants syntax, http(s) URLs), a
+// fresh 256-bit state appended to redirectUri, the authorize POST (Basic header, JSON body, no
+// redirects, timeout over the whole answer, `Accept-Encoding: identity`), a 2xx with at most
+// 64 KiB of JSON object without `error`, the link on the authorize URL's scheme, host and port
+// (no userinfo, plain ASCII); answers {url, trackId, expireAt, state}.
+// completeSignIn: the callback's state compared in constant time before anything is sent,
+// `error_code` refused, the code exchanged, the token pair checked (token text, ISO-8601 UTC
+// expiry times); answers {id, accessToken, refreshToken, accessExpiresAt, refreshExpiresAt}.
+// Errors carry the package's codes. Left out: the full option rules of the Rust core (whitespace,
+// ranges, URL rules beyond the scheme) and the strict JSON reader's duplicate members.
 const DEFAULT_AUTHORIZE_URL = 'https://passport.freedompay.kz/api/v1/oauth/authorize';
+const DEFAULT_TOKEN_URL = 'https://passport.freedompay.kz/api/v1/oauth/token';
+const MAX_BODY = 64 * 1024;
+const GRANT = /^(openid|[a-z0-9_]+\.[a-z0-9_]+)$/;
+const PLAIN_URL = /^[\x21-\x7e]+$/;
+const TOKEN_TEXT = /^[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]{1,4096}$/;
+const ID_TEXT = /^[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]{1,256}$/;
+const isToken = (text) => typeof text === 'string' && TOKEN_TEXT.test(text);
+const isId = (text) => typeof text === 'string' && ID_TEXT.test(text);
+const UTC_INSTANT = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|\+00:00)$/;
+const decoder = new TextDecoder('utf-8', { fatal: true });
 
-export async function createAuthorizationLink({ clientId, clientSecret, redirectUri, grants, authorizeUrl = DEFAULT_AUTHORIZE_URL, timeoutMs = 5000 }) {
-  const response = await fetch(authorizeUrl, {
-    method: 'POST',
-    headers: {
-      Authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`,
-      'Content-Type': 'application/json',
-      Accept: 'application/json',
-    },
-    body: JSON.stringify({ redirect_uri: redirectUri, grants }),
-    redirect: 'manual',
-    signal: AbortSignal.timeout(timeoutMs),
-  });
-  if (response.status < 200 || response.status > 299) {
-    await response.body?.cancel();
-    throw Object.assign(new Error(`Freedom ID answered ${response.status}`), { code: 'UPSTREAM_STATUS', status: response.status });
+const fail = (code, message, extra = {}) => Object.assign(new Error(message), { code, ...extra });
+
+function endpoint(text, name) {
+  let url;
+  try {
+    url = new URL(text);
+  } catch {
+    throw fail('INVALID_OPTIONS', `${name} is not a URL`);
   }
-  const link = (await response.json())?.redirect_uri;
-  if (typeof link !== 'string') throw Object.assign(new Error('no redirect_uri'), { code: 'UPSTREAM_MALFORMED' });
-  const url = new URL(link);
-  if (url.origin !== new URL(authorizeUrl).origin) throw Object.assign(new Error('untrusted link'), { code: 'UNTRUSTED_LINK' });
+  const loopback = url.hostname === '127.0.0.1' || url.hostname === 'localhost';
+  if (!PLAIN_URL.test(text) || url.username || url.password || !(url.protocol === 'https:' || (url.protocol === 'http:' && loopback))) {
+    throw fail('INVALID_OPTIONS', `${name} must be https`);
+  }
+  return url;
+}
+
+function credentials(clientId, clientSecret) {
+  if (typeof clientId !== 'string' || !clientId || clientId.includes(':')) throw fail('INVALID_OPTIONS', 'clientId');
+  if (typeof clientSecret !== 'string' || !clientSecret) throw fail('INVALID_OPTIONS', 'clientSecret');
+  return `Basic ${btoa(`${clientId}:${clientSecret}`)}`;
+}
+
+const base64url = (bytes) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+
+/** One upstream call: no redirects, the timeout over the whole answer, at most 64 KiB. */
+async function send(url, init, timeoutMs) {
+  let response;
+  let bytes;
+  try {
+    response = await fetch(url, {
+      ...init,
+      headers: { ...init.headers, Accept: 'application/json', 'Accept-Encoding': 'identity' },
+      redirect: 'manual',
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    if (Number(response.headers.get('content-length') ?? 0) > MAX_BODY) {
+      await response.body?.cancel();
+      throw fail('UPSTREAM_MALFORMED', 'answer too large');
+    }
+    bytes = new Uint8Array(await response.arrayBuffer());
+  } catch (error) {
+    if (error.code) throw error;
+    throw error?.name === 'TimeoutError' ? fail('UPSTREAM_TIMEOUT', 'no answer in time') : fail('UPSTREAM_NETWORK', 'network error');
+  }
+  if (bytes.length > MAX_BODY) throw fail('UPSTREAM_MALFORMED', 'answer too large');
+  return { status: response.status, text: decoder.decode(bytes) };
+}
+
+function jsonObject(text) {
+  let body;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw fail('UPSTREAM_MALFORMED', 'not JSON');
+  }
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw fail('UPSTREAM_MALFORMED', 'not a JSON object');
+  return body;
+}
+
+export async function createAuthorizationLink({ clientId, clientSecret, redirectUri, grants, authorizeUrl = DEFAULT_AUTHORIZE_URL, timeoutMs = 5000, state } = {}) {
+  const authorization = credentials(clientId, clientSecret);
+  const redirect = endpoint(redirectUri, 'redirectUri');
+  const authorize = endpoint(authorizeUrl, 'authorizeUrl');
+  if (!Array.isArray(grants) || !grants.length || !grants.every((grant) => typeof grant === 'string' && GRANT.test(grant))) {
+    throw fail('INVALID_OPTIONS', 'grants');
+  }
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 60_000) throw fail('INVALID_OPTIONS', 'timeoutMs');
+  const linkState = state === false ? null : typeof state === 'string' ? state : base64url(crypto.getRandomValues(new Uint8Array(32)));
+  const sentRedirect = linkState === null ? redirect.href : `${redirect.href}${redirect.search ? '&' : '?'}state=${encodeURIComponent(linkState)}`;
+  const reply = await send(
+    authorize.href,
+    { method: 'POST', headers: { Authorization: authorization, 'Content-Type': 'application/json' }, body: JSON.stringify({ redirect_uri: sentRedirect, grants: [...new Set(grants)] }) },
+    timeoutMs,
+  );
+  if (reply.status < 200 || reply.status > 299) throw fail('UPSTREAM_STATUS', `Freedom ID answered ${reply.status}`, { status: reply.status });
+  const body = jsonObject(reply.text);
+  if ('error' in body) throw fail('UPSTREAM_STATUS', 'Freedom ID answered an error', { status: reply.status });
+  const link = body.redirect_uri;
+  if (typeof link !== 'string') throw fail('UPSTREAM_MALFORMED', 'no redirect_uri');
+  let url;
+  try {
+    url = new URL(link);
+  } catch {
+    throw fail('UNTRUSTED_LINK', 'not a URL');
+  }
+  if (!PLAIN_URL.test(link) || url.username || url.password || url.origin !== authorize.origin) throw fail('UNTRUSTED_LINK', 'untrusted link');
   const expireAt = url.searchParams.get('expire_at');
-  return { url: link, trackId: url.searchParams.get('track_id'), expireAt: expireAt === null ? null : Number(expireAt) };
+  return { url: link, trackId: url.searchParams.get('track_id'), expireAt: expireAt !== null && /^\d+$/.test(expireAt) ? Number(expireAt) : null, state: linkState };
+}
+
+function constantTimeEqual(a, b) {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
+}
+
+function instant(text) {
+  const match = typeof text === 'string' ? UTC_INSTANT.exec(text) : null;
+  if (!match) return null;
+  const ms = Date.UTC(+match[1], +match[2] - 1, +match[3], +match[4], +match[5], +match[6]);
+  return Number.isFinite(ms) && new Date(ms).getUTCDate() === +match[3] ? Math.floor(ms / 1000) : null;
+}
+
+export async function completeSignIn({ clientId, clientSecret, callbackUrl, expectedState, tokenUrl = DEFAULT_TOKEN_URL, timeoutMs = 5000 } = {}) {
+  const authorization = credentials(clientId, clientSecret);
+  const token = endpoint(tokenUrl, 'tokenUrl');
+  if (typeof callbackUrl !== 'string' || !PLAIN_URL.test(callbackUrl)) throw fail('INVALID_OPTIONS', 'callbackUrl');
+  if (expectedState !== false && (typeof expectedState !== 'string' || !expectedState)) throw fail('INVALID_OPTIONS', 'expectedState');
+  let params;
+  try {
+    params = new URL(callbackUrl, 'http://callback.invalid').searchParams;
+  } catch {
+    throw fail('INVALID_OPTIONS', 'callbackUrl');
+  }
+  if (expectedState !== false) {
+    const state = params.get('state');
+    if (state === null || !constantTimeEqual(state, expectedState)) throw fail('STATE_MISMATCH', 'the state differs');
+  }
+  if (params.has('error_code')) throw fail('SIGN_IN_DECLINED', 'declined', { freedomIdErrorCode: params.get('error_code') });
+  const code = params.get('authorization_code');
+  if (!code) throw fail('CODE_REJECTED', 'no code');
+  const reply = await send(
+    token.href,
+    { method: 'POST', headers: { Authorization: authorization, 'Content-Type': 'application/json' }, body: JSON.stringify({ authorization_code: code }) },
+    timeoutMs,
+  );
+  if (reply.status >= 400 && reply.status < 500) throw fail('CODE_REJECTED', 'code refused', { status: reply.status });
+  if (reply.status < 200 || reply.status > 299) throw fail('UPSTREAM_STATUS', `Freedom ID answered ${reply.status}`, { status: reply.status });
+  const body = jsonObject(reply.text);
+  if ('error' in body) throw fail('CODE_REJECTED', 'code refused', { status: reply.status });
+  const { id = null, access_token: accessToken, refresh_token: refreshToken } = body;
+  if (!isToken(accessToken) || !isToken(refreshToken) || (id !== null && !isId(id))) throw fail('UPSTREAM_MALFORMED', 'bad tokens');
+  const accessExpiresAt = instant(body.access_expire_at);
+  const refreshExpiresAt = instant(body.refresh_expire_at);
+  if (accessExpiresAt === null || refreshExpiresAt === null) throw fail('UPSTREAM_MALFORMED', 'bad expiry');
+  return { id, accessToken, refreshToken, accessExpiresAt, refreshExpiresAt };
 }

@@ -1,0 +1,395 @@
+// What bench/run.mjs and bench/profile.mjs share on the workerd side: the helper processes (mock
+// Freedom ID, the site behind the gate), the Workers in Miniflare configured as
+// tests/support/worker.mjs and wrangler.toml configure them, the routes as load scenarios with
+// their inputs made ahead (codes, flow and session cookies sealed here with WebCrypto, exactly
+// as the Workers seal them), a keep-alive HTTP client, and workerd's CPU time from /proc.
+import { spawn } from 'node:child_process';
+import { webcrypto } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import http from 'node:http';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+export const rel = (...parts) => path.join(root, ...parts);
+export const COMPATIBILITY_DATE = '2026-07-01'; // as wrangler.toml and tests/support/worker.mjs
+export const SESSION_SECRET = 'bench-session-secret-0123456789abcdef';
+export const GUARDED_PATH = '/members/page?x=1';
+
+// ---------------------------------------------------------------------------------------------
+// Helper processes
+
+/** Starts `script` with this Node; resolves its first stdout line (JSON) and a close(). */
+export async function startChild(script) {
+  const child = spawn(process.execPath, [rel(script)], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] });
+  const info = await new Promise((resolve, reject) => {
+    let buffered = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk) => {
+      buffered += chunk;
+      const newline = buffered.indexOf('\n');
+      if (newline !== -1) resolve(JSON.parse(buffered.slice(0, newline)));
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => reject(new Error(`${script} exited early (${code})`)));
+  });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  return {
+    ...info,
+    pid: child.pid,
+    close: async () => {
+      child.stdin.end();
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** POSTs to the mock's control server (bench/mock-server.mjs); resolves the JSON answer. */
+export function control(mock, what, n) {
+  return new Promise((resolve, reject) => {
+    const request = http.request(`${mock.control}/${what}?n=${n}`, { method: 'POST' }, (response) => {
+      let text = '';
+      response.setEncoding('utf8').on('data', (chunk) => { text += chunk; });
+      response.on('end', () => (response.statusCode === 200 ? resolve(JSON.parse(text)) : reject(new Error(`control ${what}: ${response.statusCode} ${text}`))));
+    });
+    request.on('error', reject);
+    request.end();
+  });
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago (a Worker must know its own origin). */
+export async function freePort() {
+  const server = createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The Workers in Miniflare
+
+/** www/_headers in the shape Miniflare's asset worker takes (as tests/support/worker.mjs). */
+function staticHeaders(www) {
+  const rules = {};
+  let pattern = null;
+  for (const line of readFileSync(path.join(www, '_headers'), 'utf8').split('\n')) {
+    if (!line.trim() || line.trim().startsWith('#')) continue;
+    if (!/^\s/.test(line)) {
+      pattern = line.trim();
+      rules[pattern] = { set: {} };
+    } else if (pattern) {
+      const at = line.indexOf(':');
+      rules[pattern].set[line.slice(0, at).trim()] = line.slice(at + 1).trim();
+    }
+  }
+  return { version: 2, rules };
+}
+
+/**
+ * The [assets] routing of a wrangler.toml, as wrangler hands it to workerd: `run_worker_first`
+ * true -> invoke_user_worker_ahead_of_assets; a list -> static_routing (user_worker rules, `!/`
+ * rules for the asset worker). Absent: the asset router looks every request up first.
+ */
+export function assetRouting(wranglerToml) {
+  const text = existsSync(wranglerToml) ? readFileSync(wranglerToml, 'utf8') : '';
+  const block = /^\[assets\]\n([\s\S]*?)(?=^\[|(?![\s\S]))/m.exec(text)?.[1] ?? '';
+  const value = /^run_worker_first\s*=\s*(.+)$/m.exec(block)?.[1]?.trim();
+  if (!value) return { routerConfig: {}, describe: 'no `run_worker_first` (the asset router looks every request up first)' };
+  const parsed = JSON.parse(value);
+  if (typeof parsed === 'boolean') return { routerConfig: { invoke_user_worker_ahead_of_assets: parsed }, describe: `\`run_worker_first = ${parsed}\`` };
+  const user = parsed.filter((rule) => rule.startsWith('/'));
+  const asset = parsed.filter((rule) => rule.startsWith('!/')).map((rule) => rule.slice(1));
+  return {
+    routerConfig: { static_routing: { user_worker: user, ...(asset.length ? { asset_worker: asset } : {}) } },
+    describe: `\`run_worker_first = ${JSON.stringify(parsed)}\``,
+  };
+}
+
+/** The bindings every Worker gets (the null one ignores them): the Worker's own origin first. */
+export function bindings(origin, mock, site) {
+  return {
+    FREEDOM_ID_CLIENT_ID: 'demo-client',
+    FREEDOM_ID_CLIENT_SECRET: 'demo-secret',
+    FREEDOM_ID_REDIRECT_URI: `${origin}/callback`,
+    FREEDOM_ID_GRANTS: 'openid read.email, read.phone',
+    FREEDOM_ID_AUTHORIZE_URL: mock.authorizeUrl,
+    FREEDOM_ID_TOKEN_URL: mock.tokenUrl,
+    FREEDOM_ID_SESSION_SECRET: SESSION_SECRET,
+    FREEDOM_ID_TIMEOUT_MS: '5000',
+    FREEDOM_ID_PROTECT: '/members',
+    FREEDOM_ID_APP_ORIGIN: site.url,
+  };
+}
+
+/**
+ * Miniflare options for `kind`: `rust` (the artifacts' build/), `js` (bench/js-worker) or `null`
+ * (a 302 without calling anyone: workerd's own floor). Same compatibility date, bindings,
+ * assets (www/ with its _headers) and asset routing for all.
+ */
+export function workerOptions(kind, { art, port, mock, site, routing, inspectorPort }) {
+  const www = rel('www');
+  const common = {
+    modules: true,
+    compatibilityDate: COMPATIBILITY_DATE,
+    bindings: bindings(`http://127.0.0.1:${port}`, mock, site),
+    host: '127.0.0.1',
+    port,
+    assets: { directory: www, routerConfig: { has_user_worker: true, ...routing.routerConfig }, assetConfig: { headers: staticHeaders(www) } },
+    ...(inspectorPort ? { inspectorPort } : {}),
+    handleRuntimeStdio(stdout, stderr) {
+      stdout.resume();
+      stderr.resume();
+    },
+  };
+  switch (kind) {
+    case 'rust':
+      return { ...common, scriptPath: path.join(art.build, 'index.js'), modulesRoot: art.build, modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }] };
+    case 'js':
+      return { ...common, scriptPath: rel('bench/js-worker/worker.js'), modulesRoot: rel('bench/js-worker') };
+    case 'null':
+      return {
+        ...common,
+        script: `export default { fetch() { return new Response(null, { status: 302, headers: {
+          Location: ${JSON.stringify(`${mock.origin}/login?track_id=00000000-0000-0000-0000-000000000000&expire_at=0`)},
+          'Cache-Control': 'no-store' } }); } };`,
+      };
+    default:
+      throw new Error(kind);
+  }
+}
+
+let MiniflareClass;
+/**
+ * A running Worker: {kind, impl, mf, url, origin, port, pid, agent}. `spec` is an implementation
+ * (`rust`, `js`, `null`) or {name, impl, art, routing}: a variant with its own build/ and
+ * [assets] routing (bench/run.mjs BENCH_VARIANTS).
+ */
+export async function startWorker(spec, context, { maxSockets = 16, inspectorPort } = {}) {
+  const { name, impl, ...own } = typeof spec === 'string' ? { name: spec, impl: spec } : spec;
+  MiniflareClass ??= (await import('miniflare')).Miniflare;
+  const port = await freePort();
+  const before = workerdChildren();
+  const mf = new MiniflareClass(workerOptions(impl, { ...context, ...own, port, inspectorPort }));
+  const worker = { kind: name, impl, mf, port, agent: new http.Agent({ keepAlive: true, maxSockets }) };
+  try {
+    worker.url = await mf.ready;
+  } catch (error) {
+    await mf.dispose().catch(() => {});
+    throw error;
+  }
+  worker.origin = `http://127.0.0.1:${port}`;
+  const added = [...workerdChildren()].filter((pid) => !before.has(pid));
+  worker.pid = added.length === 1 ? added[0] : undefined;
+  worker.close = async () => {
+    worker.agent.destroy();
+    await mf.dispose();
+  };
+  return worker;
+}
+
+// ---------------------------------------------------------------------------------------------
+// CPU time of workerd (Miniflare starts one process per instance, as our child)
+
+const CLOCK_TICKS_PER_SECOND = 100; // `getconf CLK_TCK` on Linux
+
+/** PIDs of our workerd children. */
+export function workerdChildren() {
+  const pids = new Set();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const match = /^\d+ \((.*)\) \S (\d+)/.exec(readFileSync(`/proc/${entry}/stat`, 'utf8'));
+      if (match && match[1] === 'workerd' && Number(match[2]) === process.pid) pids.add(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+/** utime + stime of `pid` in ms, or NaN when unknown. */
+export function cpuMs(pid) {
+  if (!pid) return NaN;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return NaN;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sealed cookies, made here as the Workers make them (src/seal.rs): HKDF-SHA256 -> AES-256-GCM,
+// a fresh IV, the cookie's name as associated data, base64url(1 || IV || ciphertext).
+
+const { subtle } = webcrypto;
+let sealKey;
+export async function seal(name, plaintext) {
+  sealKey ??= subtle
+    .importKey('raw', new TextEncoder().encode(SESSION_SECRET), 'HKDF', false, ['deriveKey'])
+    .then((base) =>
+      subtle.deriveKey(
+        { name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(0), info: new TextEncoder().encode('freedom-id-edge cookie seal v1') },
+        base,
+        { name: 'AES-GCM', length: 256 },
+        false,
+        ['encrypt', 'decrypt'],
+      ),
+    );
+  const iv = webcrypto.getRandomValues(new Uint8Array(12));
+  const sealed = await subtle.encrypt({ name: 'AES-GCM', iv, additionalData: new TextEncoder().encode(name) }, await sealKey, new TextEncoder().encode(plaintext));
+  return Buffer.concat([Buffer.from([1]), iv, Buffer.from(sealed)]).toString('base64url');
+}
+
+const SESSION = '__Host-freedom_id_session';
+const FLOW_PREFIX = '__Host-freedom_id_flow_';
+const nowSecs = () => Math.floor(Date.now() / 1000);
+const unix = (iso) => Math.floor(Date.parse(iso) / 1000);
+
+/** A sealed session cookie for a token pair from the mock; `due` makes its access token expired. */
+async function sessionCookie(pair, { due = false } = {}) {
+  const payload = {
+    i: pair.id,
+    a: pair.access_token,
+    r: pair.refresh_token,
+    ae: due ? nowSecs() - 5 : unix(pair.access_expire_at),
+    re: unix(pair.refresh_expire_at),
+  };
+  return `${SESSION}=${await seal(SESSION, JSON.stringify(payload))}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The routes as scenarios. `prepare(worker, n)` makes n requests' inputs ahead of the timing
+// (codes and refresh tokens are single-use); `check` refuses any answer but the expected one.
+
+const JSON_ACCEPT = 'application/json';
+
+export function routes(mock, site) {
+  let liveCookie;
+  const live = async () => (liveCookie ??= await sessionCookie((await control(mock, 'token-pairs', 1))[0]));
+  return [
+    {
+      name: 'login',
+      label: '`GET /login` -> 302 (state, authorize call, sealed flow cookie)',
+      kinds: ['rust', 'js', 'null'],
+      prepare: async (worker, n) => Array.from({ length: n }, () => ({ path: '/login', headers: { accept: 'text/html' } })),
+      check: (worker, response) => {
+        const location = response.headers.location ?? '';
+        if (response.statusCode !== 302 || !location.startsWith(`${mock.origin}/login?track_id=`) || response.headers['cache-control'] !== 'no-store') {
+          return `answered ${response.statusCode} Location=${JSON.stringify(location)}`;
+        }
+        if (worker.impl !== 'null' && !String(response.headers['set-cookie'] ?? '').includes(FLOW_PREFIX)) return 'no flow cookie';
+        return null;
+      },
+    },
+    {
+      name: 'callback',
+      label: '`GET /callback` -> 303 (flow cookie opened, state check, token exchange, session sealed)',
+      kinds: ['rust', 'js'],
+      prepare: async (worker, n) => {
+        const codes = await control(mock, 'codes', n);
+        return Promise.all(
+          codes.map(async (code) => {
+            const state = webcrypto.getRandomValues(Buffer.alloc(32)).toString('base64url');
+            const name = `${FLOW_PREFIX}${state.slice(0, 16)}`;
+            const flow = await seal(name, JSON.stringify({ s: state, r: null, t: nowSecs() }));
+            return { path: `/callback?state=${state}&authorization_code=${code}`, headers: { accept: 'text/html', cookie: `lang=en; ${name}=${flow}` } };
+          }),
+        );
+      },
+      check: (worker, response) => {
+        const cookies = String(response.headers['set-cookie'] ?? '');
+        return response.statusCode === 303 && response.headers.location === '/' && cookies.includes(`${SESSION}=`) ? null : `answered ${response.statusCode} ${response.body.slice(0, 200)}`;
+      },
+    },
+    {
+      name: 'session',
+      label: '`GET /session` with a live session cookie -> 200 (cookie opened, no upstream call)',
+      kinds: ['rust', 'js'],
+      prepare: async (worker, n) => {
+        const cookie = await live();
+        return Array.from({ length: n }, () => ({ path: '/session', headers: { accept: JSON_ACCEPT, cookie } }));
+      },
+      check: (worker, response) =>
+        response.statusCode === 200 && response.body.startsWith('{"signedIn":true') && !response.headers['set-cookie'] ? null : `answered ${response.statusCode} ${response.body.slice(0, 200)}`,
+    },
+    {
+      name: 'refresh',
+      label: '`GET /session` at refresh time -> 200 (cookie opened, refresh call, resealed)',
+      kinds: ['rust', 'js'],
+      prepare: async (worker, n) => {
+        const pairs = await control(mock, 'token-pairs', n);
+        return Promise.all(pairs.map(async (pair) => ({ path: '/session', headers: { accept: JSON_ACCEPT, cookie: await sessionCookie(pair, { due: true }) } })));
+      },
+      check: (worker, response) =>
+        response.statusCode === 200 && response.body.startsWith('{"signedIn":true') && String(response.headers['set-cookie'] ?? '').includes(`${SESSION}=`)
+          ? null
+          : `answered ${response.statusCode} ${response.body.slice(0, 200)} ${response.headers['set-cookie']}`,
+    },
+    {
+      name: 'gate',
+      label: `\`GET ${GUARDED_PATH}\` guarded, live session -> forwarded to a local origin -> 200`,
+      kinds: ['rust', 'js', 'direct'],
+      prepare: async (worker, n) => {
+        const cookie = `site=1; ${await live()}`;
+        return Array.from({ length: n }, () => ({ path: GUARDED_PATH, headers: { accept: JSON_ACCEPT, cookie } }));
+      },
+      check: (worker, response) => {
+        if (response.statusCode !== 200) return `answered ${response.statusCode} ${response.body.slice(0, 200)}`;
+        const echo = JSON.parse(response.body);
+        const identified = typeof echo.headers['x-freedom-id-access-token'] === 'string';
+        const leaked = String(echo.headers.cookie ?? '').includes(SESSION);
+        if (worker.impl === 'direct') return null;
+        return identified && !leaked && echo.headers.cookie === 'site=1' ? null : `forwarded wrongly: ${JSON.stringify(echo.headers)}`;
+      },
+    },
+  ];
+}
+
+/** The site behind the gate called directly, as a pseudo-worker (no workerd, no CPU figure). */
+export function directWorker(site, maxSockets = 16) {
+  return { kind: 'direct', impl: 'direct', url: new URL(site.url), origin: site.url, agent: new http.Agent({ keepAlive: true, maxSockets }), close: async () => {} };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The client
+
+/** One request; resolves its latency in ms; rejects on a wrong answer. */
+export function request(worker, input, check) {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const req = http.get(new URL(input.path, worker.url), { agent: worker.agent, headers: input.headers, timeout: 15_000 }, (response) => {
+      let body = '';
+      response.setEncoding('utf8').on('data', (chunk) => { body += chunk; });
+      response.on('end', () => {
+        const ms = performance.now() - t0;
+        response.body = body;
+        const problem = check(worker, response);
+        if (problem) reject(new Error(`${worker.kind} ${input.path.split('?')[0]}: ${problem}`));
+        else resolve(ms);
+      });
+      response.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`${worker.kind} ${input.path}: timed out`)));
+    req.on('error', reject);
+  });
+}
+
+/** All `inputs` with `concurrency` in flight: {latencies, wallMs}. */
+export async function load(worker, inputs, concurrency, check) {
+  const latencies = [];
+  let next = 0;
+  const started = performance.now();
+  const lane = async () => {
+    while (next < inputs.length) {
+      const input = inputs[next++];
+      latencies.push(await request(worker, input, check));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, inputs.length) }, lane));
+  return { latencies, wallMs: performance.now() - started };
+}
