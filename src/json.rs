@@ -56,20 +56,7 @@ pub enum JsonError {
 
 /// Reads an authorize answer: a JSON object, checked in full.
 pub fn read_authorize_body(text: &str) -> Result<AuthorizeBody, JsonError> {
-    let mut reader = Reader {
-        bytes: text.as_bytes(),
-        pos: 0,
-    };
-    reader.skip_whitespace();
-    if reader.peek() != Some(b'{') {
-        reader.skip_value(0)?;
-        reader.skip_whitespace();
-        return Err(if reader.at_end() {
-            JsonError::NotAnObject
-        } else {
-            JsonError::Syntax
-        });
-    }
+    let mut reader = Reader::at_object(text)?;
     let mut body = AuthorizeBody::default();
     let mut seen_redirect_uri = false;
     reader.read_object_members(|reader, key| {
@@ -138,20 +125,7 @@ impl Field {
 /// that order. A named member given twice is [`JsonError::DuplicateMember`]: readers may
 /// disagree on which one counts.
 pub fn read_fields<const N: usize>(text: &str, keys: [&str; N]) -> Result<[Field; N], JsonError> {
-    let mut reader = Reader {
-        bytes: text.as_bytes(),
-        pos: 0,
-    };
-    reader.skip_whitespace();
-    if reader.peek() != Some(b'{') {
-        reader.skip_value(0)?;
-        reader.skip_whitespace();
-        return Err(if reader.at_end() {
-            JsonError::NotAnObject
-        } else {
-            JsonError::Syntax
-        });
-    }
+    let mut reader = Reader::at_object(text)?;
     let mut fields = core::array::from_fn(|_| Field::Absent);
     reader.read_object_members(|reader, key| {
         let Some(index) = keys.iter().position(|wanted| *wanted == key) else {
@@ -195,7 +169,27 @@ struct Reader<'a> {
     pos: usize,
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
+    /// A reader positioned at the `{` of `text`: [`JsonError::NotAnObject`] for another
+    /// well-formed value, [`JsonError::Syntax`] for anything else.
+    fn at_object(text: &'a str) -> Result<Reader<'a>, JsonError> {
+        let mut reader = Reader {
+            bytes: text.as_bytes(),
+            pos: 0,
+        };
+        reader.skip_whitespace();
+        if reader.peek() != Some(b'{') {
+            reader.skip_value(0)?;
+            reader.skip_whitespace();
+            return Err(if reader.at_end() {
+                JsonError::NotAnObject
+            } else {
+                JsonError::Syntax
+            });
+        }
+        Ok(reader)
+    }
+
     fn peek(&self) -> Option<u8> {
         self.bytes.get(self.pos).copied()
     }
