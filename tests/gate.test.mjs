@@ -7,11 +7,12 @@
 // answer comes back as it is. POST /revoke signs a token pair out. Needs `make build-worker` first.
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, webcrypto } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 import { startMockFreedomId } from './support/mock-freedom-id.mjs';
 import { SESSION_SECRET, freePort, startWorker, workingBindings } from './support/worker.mjs';
 import { Jar } from './support/jar.mjs';
+import { unseal } from './support/seal.mjs';
 import {
   BIG_BODY_BYTES,
   SITE_COOKIES,
@@ -20,7 +21,6 @@ import {
   startOriginServer,
 } from './support/origin-server.mjs';
 
-const { subtle } = webcrypto;
 const CLIENT_SECRET = 'demo-secret';
 const BASIC = Buffer.from(`demo-client:${CLIENT_SECRET}`).toString('base64');
 const AFTER_SIGN_IN = '/welcome';
@@ -206,32 +206,10 @@ async function signIn(worker, jar, returnTo) {
 }
 
 // The session cookie, opened with the Worker's HKDF + AES-256-GCM, to learn the tokens it holds.
-let sessionKey;
 async function unsealSession(value) {
-  sessionKey ??= await (async () => {
-    const base = await subtle.importKey('raw', new TextEncoder().encode(SESSION_SECRET), 'HKDF', false, ['deriveKey']);
-    const info = new TextEncoder().encode('freedom-id-edge cookie seal v1');
-    return subtle.deriveKey(
-      { name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(0), info },
-      base,
-      { name: 'AES-GCM', length: 256 },
-      false,
-      ['encrypt', 'decrypt'],
-    );
-  })();
-  const bytes = Buffer.from(value, 'base64url');
-  try {
-    const plain = await subtle.decrypt(
-      { name: 'AES-GCM', iv: bytes.subarray(1, 13), additionalData: new TextEncoder().encode(SESSION) },
-      sessionKey,
-      bytes.subarray(13),
-    );
-    const session = JSON.parse(Buffer.from(plain).toString('utf8'));
-    remember(session.a, session.r);
-    return session;
-  } catch {
-    return null;
-  }
+  const session = await unseal(SESSION_SECRET, SESSION, value);
+  if (session) remember(session.a, session.r);
+  return session;
 }
 
 /**

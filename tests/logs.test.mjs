@@ -10,13 +10,13 @@
 // Needs `make build-worker` first.
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes, webcrypto } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { startMockFreedomId } from './support/mock-freedom-id.mjs';
 import { SESSION_SECRET, startWorker, workingBindings } from './support/worker.mjs';
 import { Jar } from './support/jar.mjs';
+import { unseal } from './support/seal.mjs';
 import { startOriginServer } from './support/origin-server.mjs';
 
-const { subtle } = webcrypto;
 const CLIENT_SECRET = 'demo-secret';
 const BASIC = Buffer.from(`demo-client:${CLIENT_SECRET}`).toString('base64');
 /** A session secret too short to be accepted (the misconfigured Worker's). */
@@ -285,26 +285,9 @@ function finish(worker, jar, back, options = {}) {
 }
 
 // The session cookie opened with the Worker's HKDF + AES-256-GCM, to learn its token pair.
-let sessionKey;
 async function unsealSession(value) {
-  sessionKey ??= await (async () => {
-    const base = await subtle.importKey('raw', new TextEncoder().encode(SESSION_SECRET), 'HKDF', false, ['deriveKey']);
-    const info = new TextEncoder().encode('freedom-id-edge cookie seal v1');
-    return subtle.deriveKey(
-      { name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(0), info },
-      base,
-      { name: 'AES-GCM', length: 256 },
-      false,
-      ['encrypt', 'decrypt'],
-    );
-  })();
-  const bytes = Buffer.from(value, 'base64url');
-  const plain = await subtle.decrypt(
-    { name: 'AES-GCM', iv: bytes.subarray(1, 13), additionalData: new TextEncoder().encode(SESSION) },
-    sessionKey,
-    bytes.subarray(13),
-  );
-  const session = JSON.parse(Buffer.from(plain).toString('utf8'));
+  const session = await unseal(SESSION_SECRET, SESSION, value);
+  assert.ok(session, 'the session cookie opens with the session secret');
   remember(session.a, session.r, session.i);
   if (typeof session.i === 'string') remember(session.i.slice(0, 9)); // more than the 8-character prefix
   return session;
