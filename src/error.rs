@@ -45,13 +45,16 @@ pub enum ErrorCode {
     AppUnreachable,
     /// A request body the route cannot read (`POST /revoke`).
     InvalidRequest,
-    /// `POST /revoke` without the `FREEDOM_ID_REVOCATIONS` KV binding.
+    /// `POST /revoke` without the `FREEDOM_ID_REVOCATIONS` KV binding or without
+    /// `FREEDOM_ID_REVOKE_KEY`.
     RevocationUnavailable,
+    /// `POST /revoke` whose `key` query parameter is missing or not `FREEDOM_ID_REVOKE_KEY`.
+    RevocationForbidden,
 }
 
 impl ErrorCode {
     /// Every code.
-    pub const ALL: [ErrorCode; 19] = [
+    pub const ALL: [ErrorCode; 20] = [
         ErrorCode::Misconfigured,
         ErrorCode::InvalidOptions,
         ErrorCode::UpstreamStatus,
@@ -71,6 +74,7 @@ impl ErrorCode {
         ErrorCode::AppUnreachable,
         ErrorCode::InvalidRequest,
         ErrorCode::RevocationUnavailable,
+        ErrorCode::RevocationForbidden,
     ];
 
     /// The key of the code's localized page title (`title.<CODE>`).
@@ -95,6 +99,7 @@ impl ErrorCode {
             ErrorCode::AppUnreachable => "title.APP_UNREACHABLE",
             ErrorCode::InvalidRequest => "title.INVALID_REQUEST",
             ErrorCode::RevocationUnavailable => "title.REVOCATION_UNAVAILABLE",
+            ErrorCode::RevocationForbidden => "title.REVOCATION_FORBIDDEN",
         }
     }
 
@@ -120,6 +125,7 @@ impl ErrorCode {
             ErrorCode::AppUnreachable => "APP_UNREACHABLE",
             ErrorCode::InvalidRequest => "INVALID_REQUEST",
             ErrorCode::RevocationUnavailable => "REVOCATION_UNAVAILABLE",
+            ErrorCode::RevocationForbidden => "REVOCATION_FORBIDDEN",
         }
     }
 
@@ -143,6 +149,7 @@ impl ErrorCode {
             ErrorCode::RefreshRejected | ErrorCode::SignInRequired => 401,
             ErrorCode::AppUnreachable => 502,
             ErrorCode::RevocationUnavailable => 501,
+            ErrorCode::RevocationForbidden => 403,
         }
     }
 
@@ -168,6 +175,7 @@ impl ErrorCode {
             ErrorCode::AppUnreachable => "The site could not be reached",
             ErrorCode::InvalidRequest => "Invalid request",
             ErrorCode::RevocationUnavailable => "Revocation is not set up",
+            ErrorCode::RevocationForbidden => "Revocation refused",
         }
     }
 }

@@ -12,7 +12,9 @@
 //! after a sibling request's renewed cookie and undo it. Instead a small marker cookie names
 //! the dead sealed cookie ([`DEAD_COOKIE`]); a request whose session cookie is the one named
 //! there is signed out at once, without another upstream call, while a renewed cookie (a
-//! new IV) is unaffected. An upstream outage during a refresh never signs anyone out.
+//! new IV) is unaffected. An upstream outage during a refresh never signs anyone out; but
+//! while the access token has expired and cannot be renewed, the gate forwards nothing
+//! ([`SessionLookup::Reconnecting`]): a dead token never reaches the site.
 
 use crate::authorize::{read_reply, AuthorizeRequest};
 use crate::callback::{check_callback, CallbackParams, ExpectedState};
@@ -25,10 +27,10 @@ use crate::log::{Event, EventName, LogLevel};
 use crate::rate_limit::rate_limit_key;
 use crate::return_to::local_path;
 use crate::seal::{decode_sealed, encode_sealed, seal_id, IV_BYTES};
+use crate::secret::constant_time_eq;
 use crate::session::{
     decode_session, encode_session, flow_cookie_name, flows_to_expire, freshness, session_max_age,
-    Flow, Freshness, DEAD_COOKIE, FLOW_COOKIE_PREFIX, FLOW_MAX_AGE, MAX_SESSION_AGE,
-    SESSION_COOKIE,
+    Flow, Freshness, Session, DEAD_COOKIE, FLOW_COOKIE_PREFIX, FLOW_MAX_AGE, SESSION_COOKIE,
 };
 use crate::settings::{Problem, ProblemReason, Setting, Settings, SettingsError, StateMode};
 use crate::state::{new_state, STATE_BYTES};
@@ -68,8 +70,16 @@ pub trait Effects {
     /// Whether Freedom ID signed out the token pair `id` (back channel); `false` without
     /// the revocations binding.
     async fn is_revoked(&self, id: &str) -> bool;
-    /// Records that Freedom ID signed out the token pair `id`, for `ttl_secs`.
+    /// Records that the token pair `id` is signed out (by Freedom ID's back channel, or by
+    /// `/logout`), for `ttl_secs`.
     async fn revoke(&self, id: &str, ttl_secs: u64) -> Revocation;
+    /// Whether the deployment has the revocations binding (`FREEDOM_ID_REVOCATIONS`).
+    fn revocations_bound(&self) -> bool;
+    /// Whether the flow `id` (its sealed cookie's id) was spent by an earlier callback, as far
+    /// as this driver remembers (per isolate or process).
+    fn flow_spent(&self, id: &str) -> bool;
+    /// Remembers that the flow `id` is spent: its code reached a definite answer.
+    fn spend_flow(&self, id: &str);
     /// The request body as text, if it is at most `max` bytes of UTF-8.
     async fn body(&self, max: usize) -> Option<String>;
     /// Writes one log line (never with a secret in it: the flows make the lines).
@@ -112,6 +122,9 @@ pub struct Forward {
     pub identity: Vec<(&'static str, String)>,
     /// `Set-Cookie` headers to add to the site's answer (a refreshed session).
     pub set_cookies: Vec<String>,
+    /// A `Cache-Control` to put on the site's answer in place of its own: `private,
+    /// no-store` whenever `set_cookies` carries a session, so no shared cache keeps it.
+    pub cache_control: Option<&'static str>,
     /// The event to log if the site cannot be reached (`None`: not logged at this level);
     /// render it with [`Forward::unreachable_line`].
     pub unreachable: Option<Event>,
@@ -234,7 +247,7 @@ async fn answer<E: Effects>(
     match (route, settings) {
         (Route::Home, _) => home(request),
         (Route::Login, _) => apart(login(fx, settings, request)).await,
-        (Route::Healthz, _) => healthz(settings, request),
+        (Route::Healthz, _) => healthz(fx, settings, request),
         (Route::MethodNotAllowed(allowed), _) => http::method_not_allowed(allowed, &client),
         (Route::NotFound, _) => not_found(&client),
         (_, Err(error)) if session_route => {
@@ -247,8 +260,8 @@ async fn answer<E: Effects>(
         }
         (Route::Callback, Ok(settings)) => apart(callback(fx, settings, request)).await,
         (Route::Session, Ok(settings)) => apart(session(fx, settings, request)).await,
-        (Route::Logout, Ok(_)) => logout(fx, request),
-        (Route::Revoke, Ok(_)) => apart(revoke(fx, request)).await,
+        (Route::Logout, Ok(settings)) => apart(logout(fx, settings, request)).await,
+        (Route::Revoke, Ok(settings)) => apart(revoke(fx, settings, request)).await,
         _ => not_found(&client),
     }
 }
@@ -274,6 +287,20 @@ fn home(request: &Request<'_>) -> Answer {
 /// A guarded path: forwarded with a live session (refreshed first when due); otherwise a
 /// browser is sent to sign in and coming back here, and any other caller gets `401`.
 async fn gate<E: Effects>(fx: &E, settings: &Settings, request: &Request<'_>) -> Outcome {
+    if settings.gate_csrf && gate::is_write(request.method) && !from_this_site(request, true) {
+        // A cookie alone does not make a write the user's own (a sibling subdomain's form
+        // sends it too): refused before any session work, and nothing reaches the site.
+        emit(
+            fx,
+            request,
+            Event::new(EventName::GateDenied).code(ErrorCode::CrossSiteRequest),
+        );
+        return Outcome::Answer(problem(
+            ErrorCode::CrossSiteRequest,
+            &Message::new("detail.cross_site_write"),
+            &request.client(),
+        ));
+    }
     match lookup_session(fx, settings, request).await {
         SessionLookup::Live {
             tokens,
@@ -288,9 +315,22 @@ async fn gate<E: Effects>(fx: &E, settings: &Settings, request: &Request<'_>) ->
                 url: gate::forward_url(settings.app_origin.as_ref(), request.url),
                 cookie: gate::forwarded_cookie(request.cookie),
                 identity: gate::identity_headers(&tokens),
+                cache_control: (!set_cookies.is_empty()).then_some(gate::PRIVATE_NO_STORE),
                 set_cookies,
                 unreachable: failure.logged_at(request.log).then_some(failure),
             })
+        }
+        SessionLookup::Reconnecting { error, .. } => {
+            // The refresh failed on an outage and the access token is dead: the session
+            // stays (the next request retries), but nothing is forwarded with it.
+            Outcome::Answer(
+                problem(
+                    error.code(),
+                    &Message::new("detail.reconnecting"),
+                    &request.client(),
+                )
+                .with_header("Retry-After", RECONNECT_RETRY_SECS.to_string()),
+            )
         }
         SessionLookup::SignedOut { set_cookies } => {
             emit(
@@ -312,9 +352,35 @@ async fn gate<E: Effects>(fx: &E, settings: &Settings, request: &Request<'_>) ->
     }
 }
 
-/// `POST /revoke {"id": "<token id>"}`: Freedom ID's back-channel sign-out. The answer is
-/// the same whether or not the id was known.
-async fn revoke<E: Effects>(fx: &E, request: &Request<'_>) -> Answer {
+/// `POST /revoke?key=<FREEDOM_ID_REVOKE_KEY> {"id": "<token id>"}`: Freedom ID's
+/// back-channel sign-out. Only with the key (compared in constant time); the answer is the
+/// same whether or not the id was known.
+async fn revoke<E: Effects>(fx: &E, settings: &Settings, request: &Request<'_>) -> Answer {
+    if let Some(limited) = rate_limit(fx, request).await {
+        return limited;
+    }
+    let Some(expected) = &settings.revoke_key else {
+        return problem(
+            ErrorCode::RevocationUnavailable,
+            &Message::new("detail.revocation_key_missing"),
+            &request.client(),
+        );
+    };
+    let key_matches = request
+        .query_param("key")
+        .is_some_and(|key| constant_time_eq(&key, expected.secret()));
+    if !key_matches {
+        emit(
+            fx,
+            request,
+            Event::new(EventName::RevokeFailed).code(ErrorCode::RevocationForbidden),
+        );
+        return problem(
+            ErrorCode::RevocationForbidden,
+            &Message::new("detail.revocation_forbidden"),
+            &request.client(),
+        );
+    }
     let id = fx.body(MAX_REVOKE_BODY).await.and_then(|body| {
         let [id] = crate::json::read_fields(&body, ["id"]).ok()?;
         id.as_str()
@@ -328,7 +394,7 @@ async fn revoke<E: Effects>(fx: &E, request: &Request<'_>) -> Answer {
             &request.client(),
         );
     };
-    match fx.revoke(&id, MAX_SESSION_AGE).await {
+    match fx.revoke(&id, settings.session_max_age).await {
         Revocation::Recorded => {
             emit(
                 fx,
@@ -356,6 +422,42 @@ async fn revoke<E: Effects>(fx: &E, request: &Request<'_>) -> Answer {
 
 /// The largest `/revoke` body read.
 const MAX_REVOKE_BODY: usize = 1024;
+
+/// `Retry-After` while a session cannot be renewed (Freedom ID is not answering).
+const RECONNECT_RETRY_SECS: u32 = 5;
+
+/// `429 RATE_LIMITED` when the rate limiter refuses this client, before any upstream call;
+/// `None` to go on (also for a request it cannot key).
+async fn rate_limit<E: Effects>(fx: &E, request: &Request<'_>) -> Option<Answer> {
+    let key = rate_limit_key(request.client_ip)?;
+    if !fx.rate_limited(&key).await {
+        return None;
+    }
+    emit(
+        fx,
+        request,
+        Event::new(EventName::RateLimited).code(ErrorCode::RateLimited),
+    );
+    Some(http::rate_limited(&request.client(), 60))
+}
+
+/// Whether a request comes from this site: `Origin` is this origin; or `Origin: null` (a
+/// same-site form under `Referrer-Policy: no-referrer`) with `Sec-Fetch-Site: same-origin`;
+/// or no `Origin` at all, when `allow_no_origin` (non-browser callers) or with
+/// `Sec-Fetch-Site: same-origin`. Never with `Sec-Fetch-Site: cross-site` or `same-site`,
+/// which no page can forge.
+fn from_this_site(request: &Request<'_>, allow_no_origin: bool) -> bool {
+    if matches!(request.sec_fetch_site, Some("cross-site" | "same-site")) {
+        return false;
+    }
+    let same_origin_fetch = request.sec_fetch_site == Some("same-origin");
+    match request.origin {
+        Some("null") => same_origin_fetch,
+        Some(origin) => AbsoluteUrl::parse(&format!("{origin}/"))
+            .is_ok_and(|origin| origin.same_origin(request.url)),
+        None => allow_no_origin || same_origin_fetch,
+    }
+}
 
 fn not_found(client: &Client) -> Answer {
     problem(
@@ -404,13 +506,34 @@ fn origin_problem(settings: &Settings, request: &Request<'_>) -> Option<Settings
     })
 }
 
-fn healthz(settings: &Result<Settings, SettingsError>, request: &Request<'_>) -> Answer {
-    match settings {
-        Ok(valid) => match origin_problem(valid, request) {
-            Some(problem) => http::healthz(&Err(problem)),
-            None => http::healthz(settings),
-        },
-        Err(_) => http::healthz(settings),
+/// With the revocations binding, `/revoke` needs its key: without one, every sign-out call
+/// from Freedom ID would be refused.
+fn revoke_key_problem<E: Effects>(fx: &E, settings: &Settings) -> Option<Problem> {
+    let missing = settings.state == StateMode::Bind
+        && settings.revoke_key.is_none()
+        && fx.revocations_bound();
+    missing.then_some(Problem {
+        setting: Setting::RevokeKey,
+        reason: ProblemReason::RevokeKeyRequired,
+    })
+}
+
+fn healthz<E: Effects>(
+    fx: &E,
+    settings: &Result<Settings, SettingsError>,
+    request: &Request<'_>,
+) -> Answer {
+    let Ok(valid) = settings else {
+        return http::healthz(settings);
+    };
+    let mut problems: Vec<Problem> = origin_problem(valid, request)
+        .map(|error| error.problems().to_vec())
+        .unwrap_or_default();
+    problems.extend(revoke_key_problem(fx, valid));
+    if problems.is_empty() {
+        http::healthz(settings)
+    } else {
+        http::healthz(&Err(SettingsError::from_problems(problems)))
     }
 }
 
@@ -420,15 +543,8 @@ async fn login<E: Effects>(
     request: &Request<'_>,
 ) -> Answer {
     let started = fx.now_ms();
-    if let Some(key) = rate_limit_key(request.client_ip) {
-        if fx.rate_limited(&key).await {
-            emit(
-                fx,
-                request,
-                Event::new(EventName::RateLimited).code(ErrorCode::RateLimited),
-            );
-            return http::rate_limited(&request.client(), 60);
-        }
+    if let Some(limited) = rate_limit(fx, request).await {
+        return limited;
     }
     let settings = match settings {
         Ok(settings) => settings,
@@ -479,13 +595,21 @@ async fn login<E: Effects>(
 
 async fn callback<E: Effects>(fx: &E, settings: &Settings, request: &Request<'_>) -> Answer {
     let started = fx.now_ms();
+    // Each callback may cost a token-endpoint call on our credentials: limited like /login.
+    if let Some(limited) = rate_limit(fx, request).await {
+        return limited;
+    }
     let params = CallbackParams::from_query(request.url.query());
-    // The flow cookie this callback names; without a state there is none to find.
+    // The flow cookie this callback names; without a state there is none to find. A flow
+    // whose code already had a definite answer is spent: it matches nothing.
     let flow_name = params.state.as_ref().map(flow_cookie_name);
     let flow = match &flow_name {
-        Some(name) => open_flow(fx, settings, request, name).await,
+        Some(name) => open_flow(fx, settings, request, name)
+            .await
+            .filter(|(id, _)| !fx.flow_spent(id)),
         None => None,
     };
+    let (flow_id, flow) = flow.unzip();
     let clear_flow: Vec<String> = flow_name
         .iter()
         .filter(|name| cookie_value(request.cookie, name).is_some())
@@ -507,7 +631,13 @@ async fn callback<E: Effects>(fx: &E, settings: &Settings, request: &Request<'_>
         &code,
     );
     let reply = fx.send(&upstream, settings.timeout_ms, None).await;
-    let tokens = match read_token_reply(TokenCall::Exchange, &reply) {
+    let result = read_token_reply(TokenCall::Exchange, &reply);
+    if let (Some(id), Ok(_) | Err(Error::CodeRejected { .. })) = (&flow_id, &result) {
+        // A definite answer spends the flow: replaying its cookie with another guessed code
+        // costs no further token-endpoint call (in this isolate; the cookie is cleared too).
+        fx.spend_flow(id);
+    }
+    let tokens = match result {
         Ok(tokens) => tokens,
         // A refused code is spent: the flow is over. On an outage the code may still be
         // good, so the flow cookie stays for a reload to try again.
@@ -516,9 +646,14 @@ async fn callback<E: Effects>(fx: &E, settings: &Settings, request: &Request<'_>
         }
         Err(error) => return failed(fx, request, &error, reply.status, started),
     };
-    let Some(session_cookie) = session_cookie(fx, &tokens).await else {
+    let signed_in = Session {
+        tokens,
+        began_at: now_secs(fx),
+    };
+    let Some(session_cookie) = session_cookie(fx, settings, &signed_in).await else {
         return seal_failed(fx, request, started);
     };
+    let tokens = signed_in.tokens;
     let completed = Event::new(EventName::SignInCompleted)
         .upstream_status(reply.status)
         .elapsed(started, fx.now_ms())
@@ -535,15 +670,17 @@ async fn callback<E: Effects>(fx: &E, settings: &Settings, request: &Request<'_>
     http::see_other(&landing).with_cookies(cookies)
 }
 
+/// The live flow sealed in cookie `name`, with its sealed cookie's id.
 async fn open_flow<E: Effects>(
     fx: &E,
     settings: &Settings,
     request: &Request<'_>,
     name: &str,
-) -> Option<Flow> {
+) -> Option<(String, Flow)> {
     let value = cookie_value(request.cookie, name)?;
+    let (iv, _) = decode_sealed(value)?;
     let flow = Flow::decode(&open(fx, settings, name, value).await?)?;
-    (!flow.expired(now_secs(fx))).then_some(flow)
+    (!flow.expired(now_secs(fx))).then(|| (seal_id(&iv), flow))
 }
 
 /// A live session for this request, refreshed if it had to be, and the cookies to set.
@@ -555,6 +692,14 @@ pub enum SessionLookup {
         tokens: Tokens,
         /// Cookies to set with the answer.
         set_cookies: Vec<String>,
+    },
+    /// Still signed in, but the access token has expired and the refresh failed on an
+    /// outage: the cookie stays and the next request retries, but no token may be used.
+    Reconnecting {
+        /// Why the refresh failed (the upstream outage's error).
+        error: Error,
+        /// The session's tokens, expired (for `/session`'s `accessExpiresAt`).
+        tokens: Tokens,
     },
     /// Signed out; `set_cookies` clears what is unusable or marks a refused refresh.
     SignedOut {
@@ -578,11 +723,7 @@ pub async fn lookup_session<E: Effects>(
         return signed_out(vec![clear_cookie(SESSION_COOKIE)]);
     };
     let id = seal_id(&iv);
-    let tokens = match open(fx, settings, SESSION_COOKIE, value).await {
-        Some(text) => decode_session(&text),
-        None => None,
-    };
-    let Some(tokens) = tokens else {
+    let Some(session) = open_session(fx, settings, value).await else {
         // Tampered, truncated, another key or version: signed out, and cleared.
         return signed_out(vec![clear_cookie(SESSION_COOKIE)]);
     };
@@ -590,30 +731,38 @@ pub async fn lookup_session<E: Effects>(
         // Its refresh was refused before: no further upstream call.
         return signed_out(Vec::new());
     }
-    if let Some(token_id) = &tokens.id {
+    if let Some(token_id) = &session.tokens.id {
         if fx.is_revoked(token_id).await {
-            // Freedom ID signed this user out (back channel): so are we, for good.
+            // Signed out (Freedom ID's back channel, or /logout from another copy of this
+            // cookie): so is this request, for good.
             return signed_out(vec![clear_cookie(SESSION_COOKIE)]);
         }
     }
     let now = now_secs(fx);
-    match freshness(&tokens, now) {
+    match freshness(&session, now, settings.session_max_age) {
         Freshness::Fresh => SessionLookup::Live {
-            tokens,
+            tokens: session.tokens,
             set_cookies: Vec::new(),
         },
+        // Past the refresh token or FREEDOM_ID_SESSION_MAX_AGE: over, and cleared.
         Freshness::Over => signed_out(vec![clear_cookie(SESSION_COOKIE)]),
-        Freshness::Refresh => refresh(fx, settings, request, tokens, &id).await,
+        Freshness::Refresh => refresh(fx, settings, request, session, &id).await,
     }
+}
+
+/// The session sealed in the session cookie `value`.
+async fn open_session<E: Effects>(fx: &E, settings: &Settings, value: &str) -> Option<Session> {
+    decode_session(&open(fx, settings, SESSION_COOKIE, value).await?)
 }
 
 async fn refresh<E: Effects>(
     fx: &E,
     settings: &Settings,
     request: &Request<'_>,
-    tokens: Tokens,
+    session: Session,
     id: &str,
 ) -> SessionLookup {
+    let Session { tokens, began_at } = session;
     let started = fx.now_ms();
     let upstream = refresh_request(&settings.token_url, &tokens.refresh_token);
     let reply = fx.send(&upstream, settings.timeout_ms, Some(id)).await;
@@ -626,7 +775,11 @@ async fn refresh<E: Effects>(
     match read_token_reply(TokenCall::Refresh, &reply) {
         Ok(renewed) => {
             emit(fx, request, event(EventName::SessionRefreshed));
-            refreshed(fx, renewed).await
+            let renewed = Session {
+                tokens: renewed,
+                began_at,
+            };
+            refreshed(fx, settings, renewed).await
         }
         Err(error) => {
             emit(
@@ -636,11 +789,15 @@ async fn refresh<E: Effects>(
             );
             if let Error::RefreshRejected { .. } = error {
                 SessionLookup::SignedOut {
-                    set_cookies: vec![set_cookie(DEAD_COOKIE, id, MAX_SESSION_AGE)],
+                    set_cookies: vec![set_cookie(DEAD_COOKIE, id, settings.session_max_age)],
                 }
+            } else if tokens.access_expires_at <= now_secs(fx) {
+                // An outage never signs anyone out, but an expired token is no pass: the
+                // session waits for the next request's retry.
+                SessionLookup::Reconnecting { error, tokens }
             } else {
-                // An outage never signs anyone out: keep the session as it is and try
-                // again on a later request.
+                // An outage never signs anyone out: the token is still good, so keep the
+                // session as it is and try again on a later request.
                 SessionLookup::Live {
                     tokens,
                     set_cookies: Vec::new(),
@@ -651,16 +808,14 @@ async fn refresh<E: Effects>(
 }
 
 /// A renewed session and its cookie.
-async fn refreshed<E: Effects>(fx: &E, renewed: Tokens) -> SessionLookup {
-    match session_cookie(fx, &renewed).await {
-        Some(cookie) => SessionLookup::Live {
-            tokens: renewed,
-            set_cookies: vec![cookie],
-        },
-        None => SessionLookup::Live {
-            tokens: renewed,
-            set_cookies: Vec::new(),
-        },
+async fn refreshed<E: Effects>(fx: &E, settings: &Settings, renewed: Session) -> SessionLookup {
+    let set_cookies = session_cookie(fx, settings, &renewed)
+        .await
+        .into_iter()
+        .collect();
+    SessionLookup::Live {
+        tokens: renewed.tokens,
+        set_cookies,
     }
 }
 
@@ -671,6 +826,10 @@ async fn session<E: Effects>(fx: &E, settings: &Settings, request: &Request<'_>)
             set_cookies,
         } => http::session_status(Some((tokens.access_expires_at, tokens.refresh_expires_at)))
             .with_cookies(set_cookies),
+        // Signed in, with the past `accessExpiresAt` (the page can say "reconnecting").
+        SessionLookup::Reconnecting { tokens, .. } => {
+            http::session_status(Some((tokens.access_expires_at, tokens.refresh_expires_at)))
+        }
         SessionLookup::SignedOut { set_cookies } => {
             http::session_status(None).with_cookies(set_cookies)
         }
@@ -678,21 +837,26 @@ async fn session<E: Effects>(fx: &E, settings: &Settings, request: &Request<'_>)
 }
 
 /// `POST /logout`, only from this site: `Origin` is this origin, or (without `Origin`, or
-/// with `Origin: null`) `Sec-Fetch-Site: same-origin`.
-fn logout<E: Effects>(fx: &E, request: &Request<'_>) -> Answer {
-    // Browsers send `Origin: null` for a same-site form under `Referrer-Policy: no-referrer`;
-    // then, as without `Origin`, `Sec-Fetch-Site` (which no page can forge) decides.
-    let same_origin = match request.origin.filter(|origin| *origin != "null") {
-        Some(origin) => AbsoluteUrl::parse(&format!("{origin}/"))
-            .is_ok_and(|origin| origin.same_origin(request.url)),
-        None => request.sec_fetch_site == Some("same-origin"),
-    };
-    if !same_origin {
+/// with `Origin: null`) `Sec-Fetch-Site: same-origin`. With the revocations binding the
+/// session's token pair is recorded as signed out, so a copy of the cookie elsewhere is
+/// signed out too; without it, sign-out is per browser.
+async fn logout<E: Effects>(fx: &E, settings: &Settings, request: &Request<'_>) -> Answer {
+    if !from_this_site(request, false) {
         return problem(
             ErrorCode::CrossSiteRequest,
             &Message::new("detail.cross_site"),
             &request.client(),
         );
+    }
+    if let Some(token_id) = session_token_id(fx, settings, request).await {
+        if fx.revoke(&token_id, settings.session_max_age).await == Revocation::Failed {
+            // The browser is still signed out; only a copy of its cookie may live on.
+            emit(
+                fx,
+                request,
+                Event::new(EventName::RevokeFailed).code(ErrorCode::RevocationUnavailable),
+            );
+        }
     }
     emit(fx, request, Event::new(EventName::SignedOut));
     let flows = names_with_prefix(request.cookie, FLOW_COOKIE_PREFIX);
@@ -703,9 +867,23 @@ fn logout<E: Effects>(fx: &E, request: &Request<'_>) -> Answer {
     http::see_other("/").with_cookies(cookies)
 }
 
-async fn session_cookie<E: Effects>(fx: &E, tokens: &Tokens) -> Option<String> {
-    let max_age = session_max_age(tokens, now_secs(fx))?;
-    let sealed = seal(fx, SESSION_COOKIE, &encode_session(tokens)).await?;
+/// The token pair id of this request's session cookie, if it opens and has one.
+async fn session_token_id<E: Effects>(
+    fx: &E,
+    settings: &Settings,
+    request: &Request<'_>,
+) -> Option<String> {
+    let value = cookie_value(request.cookie, SESSION_COOKIE)?;
+    open_session(fx, settings, value).await?.tokens.id
+}
+
+async fn session_cookie<E: Effects>(
+    fx: &E,
+    settings: &Settings,
+    session: &Session,
+) -> Option<String> {
+    let max_age = session_max_age(session, now_secs(fx), settings.session_max_age)?;
+    let sealed = seal(fx, SESSION_COOKIE, &encode_session(session)).await?;
     Some(set_cookie(SESSION_COOKIE, &sealed, max_age))
 }
 

@@ -84,12 +84,30 @@ pub fn forwarded_cookie(cookie_header: Option<&str>) -> Option<String> {
     (!kept.is_empty()).then(|| kept.join("; "))
 }
 
-/// Whether a request header must not reach the site as the client sent it.
+/// Whether a request header must not reach the site as the client sent it: any case, and
+/// `_` read as `-` (CGI, WSGI and Rack fold both into one name, so
+/// `X_Freedom_ID_Access_Token` would arrive as ours).
 pub fn is_identity_header(name: &str) -> bool {
+    let folded = |b: u8| {
+        if b == b'_' {
+            b'-'
+        } else {
+            b.to_ascii_lowercase()
+        }
+    };
     name.len() >= IDENTITY_HEADER_PREFIX.len()
         && name
-            .get(..IDENTITY_HEADER_PREFIX.len())
-            .is_some_and(|head| head.eq_ignore_ascii_case(IDENTITY_HEADER_PREFIX))
+            .bytes()
+            .zip(IDENTITY_HEADER_PREFIX.bytes())
+            .all(|(have, want)| folded(have) == want)
+}
+
+/// The `Cache-Control` a forwarded answer gets when the Worker adds a session cookie to it.
+pub const PRIVATE_NO_STORE: &str = "private, no-store";
+
+/// Whether `method` may change something (anything but `GET`, `HEAD` and `OPTIONS`).
+pub fn is_write(method: &str) -> bool {
+    !matches!(method, "GET" | "HEAD" | "OPTIONS")
 }
 
 /// The identity headers for a live session.
@@ -167,7 +185,19 @@ mod tests {
         assert_eq!(forwarded_cookie(Some("__Host-freedom_id_session=S")), None);
         assert!(is_identity_header("X-Freedom-ID-Access-Token"));
         assert!(is_identity_header("x-freedom-id-anything"));
+        for folded in [
+            "X_Freedom_ID_Access_Token",
+            "x-freedom-id_token-id",
+            "X_FREEDOM_ID_",
+            "x-Freedom_Id-User-Id",
+        ] {
+            assert!(is_identity_header(folded), "{folded}");
+        }
         assert!(!is_identity_header("x-freedom"));
+        assert!(!is_identity_header("x-freedom-idx"));
+        assert!(!is_identity_header("x.freedom.id.token"));
+        assert!(is_write("POST") && is_write("DELETE") && is_write("PATCH"));
+        assert!(!is_write("GET") && !is_write("HEAD") && !is_write("OPTIONS"));
         let tokens = Tokens {
             id: Some("id-1".into()),
             access_token: AccessToken::new("AT"),

@@ -456,6 +456,9 @@ fn read_link_options(options: &JsValue) -> Result<Settings, String> {
         protect: None,
         app_origin: None,
         log: None,
+        session_max_age: None,
+        gate_csrf: None,
+        revoke_key: None,
         early_problems: problems,
     })
     .map_err(|error| format!("invalid options: {}", error.describe(Setting::option_name)))

@@ -1,5 +1,6 @@
 //! The secrets this crate handles: client credentials, the `Authorization` header made from
-//! them, codes, tokens, the login-CSRF state and the session-sealing secret.
+//! them, codes, tokens, the login-CSRF state, the session-sealing secret and the key of
+//! Freedom ID's back-channel sign-out.
 //!
 //! Each prints `[redacted]` in `Debug` and has no `Display` nor `PartialEq`, so none can slip
 //! into a log line, an error or a timing-leaky comparison by accident.
@@ -126,6 +127,11 @@ secret_type!(
     /// A session-sealing secret (`FREEDOM_ID_SESSION_SECRET`, one of its keys).
     SessionSecret
 );
+secret_type!(
+    /// The key Freedom ID's back-channel sign-out must carry (`FREEDOM_ID_REVOKE_KEY`), as the
+    /// `key` query parameter of the registered `revoke_uri`.
+    RevokeKey
+);
 
 /// Whether `a` and `b` are equal, in time that depends only on their lengths (no prefix leak).
 pub fn constant_time_eq(a: &str, b: &str) -> bool {
@@ -176,7 +182,8 @@ mod tests {
             SessionSecret::new("k3y"),
             AuthorizationHeader::bearer(&refresh)
         );
-        for value in ["c0de", "a-token", "r-token", "st4te", "k3y"] {
+        let shown = format!("{shown} {:?}", RevokeKey::new("r3voke"));
+        for value in ["c0de", "a-token", "r-token", "st4te", "k3y", "r3voke"] {
             assert!(!shown.contains(value), "{shown}");
         }
         assert!(shown.starts_with("AuthorizationCode([redacted]) AccessToken([redacted])"));

@@ -1,7 +1,7 @@
 //! What the Worker keeps in its sealed cookies, and the rules over time: the flow cookie
 //! that carries a sign-in from `/login` to `/callback`, the session cookie that carries the
-//! token pair, when to refresh it, and how long each cookie lives. Pure data and decisions;
-//! `flow.rs` runs them.
+//! token pair and when the sign-in happened, when to refresh it, and how long each cookie
+//! lives. Pure data and decisions; `flow.rs` runs them.
 
 use crate::json::{self, write_string, Field};
 use crate::secret::{AccessToken, CsrfState, RefreshToken};
@@ -21,8 +21,6 @@ pub const MAX_FLOW_COOKIES: usize = 3;
 /// Marks a session whose refresh Freedom ID refused, by the sealed cookie's id, so that it
 /// costs no further upstream call (see [`crate::flow`]).
 pub const DEAD_COOKIE: &str = "__Host-freedom_id_dead";
-/// The longest a session cookie lives: 30 days, or less when the refresh token expires first.
-pub const MAX_SESSION_AGE: u64 = 30 * 24 * 60 * 60;
 /// Refresh when the access token expires within this many seconds.
 pub const REFRESH_LEEWAY: u64 = 60;
 
@@ -87,8 +85,20 @@ impl Flow {
     }
 }
 
-/// The sealed session payload: `{"i": id, "a": access, "r": refresh, "ae": n, "re": n}`.
-pub fn encode_session(tokens: &Tokens) -> String {
+/// A signed-in session: the token pair, and when its sign-in happened. Refreshes replace the
+/// tokens and keep `began_at`, so `FREEDOM_ID_SESSION_MAX_AGE` bounds the whole session.
+#[derive(Clone, Debug)]
+pub struct Session {
+    /// The current token pair.
+    pub tokens: Tokens,
+    /// When the sign-in completed (unix seconds).
+    pub began_at: u64,
+}
+
+/// The sealed session payload: `{"i": id, "a": access, "r": refresh, "ae": n, "re": n,
+/// "b": n}`.
+pub fn encode_session(session: &Session) -> String {
+    let tokens = &session.tokens;
     let mut out = String::from("{\"i\":");
     match &tokens.id {
         Some(id) => write_string(&mut out, id),
@@ -99,23 +109,24 @@ pub fn encode_session(tokens: &Tokens) -> String {
     out.push_str(",\"r\":");
     write_string(&mut out, tokens.refresh_token.secret());
     out.push_str(&format!(
-        ",\"ae\":{},\"re\":{}}}",
-        tokens.access_expires_at, tokens.refresh_expires_at
+        ",\"ae\":{},\"re\":{},\"b\":{}}}",
+        tokens.access_expires_at, tokens.refresh_expires_at, session.began_at
     ));
     out
 }
 
-/// Reads a payload made by [`encode_session`].
-pub fn decode_session(text: &str) -> Option<Tokens> {
-    let [id, access, refresh, access_at, refresh_at] =
-        json::read_fields(text, ["i", "a", "r", "ae", "re"]).ok()?;
+/// Reads a payload made by [`encode_session`]. A payload without `b` (sealed before
+/// sessions had a bounded life) is refused: its sign-in time cannot be known.
+pub fn decode_session(text: &str) -> Option<Session> {
+    let [id, access, refresh, access_at, refresh_at, began_at] =
+        json::read_fields(text, ["i", "a", "r", "ae", "re", "b"]).ok()?;
     let token = |field: &Field| {
         field
             .as_str()
             .filter(|t| is_token_text(t))
             .map(str::to_owned)
     };
-    Some(Tokens {
+    let tokens = Tokens {
         id: match id {
             Field::Null => None,
             Field::String(id) => Some(id),
@@ -125,6 +136,10 @@ pub fn decode_session(text: &str) -> Option<Tokens> {
         refresh_token: RefreshToken::new(token(&refresh)?),
         access_expires_at: whole_number(&access_at)?,
         refresh_expires_at: whole_number(&refresh_at)?,
+    };
+    Some(Session {
+        tokens,
+        began_at: whole_number(&began_at)?,
     })
 }
 
@@ -142,13 +157,25 @@ pub enum Freshness {
     Fresh,
     /// The access token has expired or is about to, and the refresh token still works.
     Refresh,
-    /// The refresh token has expired: the session is over.
+    /// The refresh token has expired, or the session is past its whole life: it is over.
     Over,
 }
 
-/// Decides whether `tokens` can be used as they are, must be refreshed, or are over.
-pub fn freshness(tokens: &Tokens, now: u64) -> Freshness {
-    if tokens.refresh_expires_at <= now {
+/// When a session that began at `began_at` ends whatever its tokens say
+/// (`FREEDOM_ID_SESSION_MAX_AGE` = `max_age` seconds later).
+fn life_ends(began_at: u64, max_age: u64) -> u64 {
+    began_at.saturating_add(max_age)
+}
+
+/// Decides whether `session` can be used as it is, must be refreshed, or is over, at `now`
+/// with sessions living at most `max_age` seconds. A sign-in time in the future (beyond a
+/// minute of clock skew) cannot be trusted: over.
+pub fn freshness(session: &Session, now: u64, max_age: u64) -> Freshness {
+    let tokens = &session.tokens;
+    if tokens.refresh_expires_at <= now
+        || life_ends(session.began_at, max_age) <= now
+        || session.began_at > now.saturating_add(60)
+    {
         Freshness::Over
     } else if tokens.access_expires_at <= now.saturating_add(REFRESH_LEEWAY) {
         Freshness::Refresh
@@ -157,27 +184,33 @@ pub fn freshness(tokens: &Tokens, now: u64) -> Freshness {
     }
 }
 
-/// The session cookie's `Max-Age` at `now`: until the refresh token expires, at most
-/// [`MAX_SESSION_AGE`]; `None` when it already has.
-pub fn session_max_age(tokens: &Tokens, now: u64) -> Option<u64> {
-    let left = tokens
+/// The session cookie's `Max-Age` at `now`: until the refresh token expires or the session's
+/// life (`max_age` from its sign-in) ends, whichever comes first; `None` when one already has.
+pub fn session_max_age(session: &Session, now: u64, max_age: u64) -> Option<u64> {
+    let ends = session
+        .tokens
         .refresh_expires_at
-        .checked_sub(now)
-        .filter(|s| *s > 0)?;
-    Some(left.min(MAX_SESSION_AGE))
+        .min(life_ends(session.began_at, max_age));
+    ends.checked_sub(now).filter(|s| *s > 0)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn tokens(access_expires_at: u64, refresh_expires_at: u64) -> Tokens {
-        Tokens {
-            id: Some("8a1c-id".into()),
-            access_token: AccessToken::new("A".repeat(128)),
-            refresh_token: RefreshToken::new("R".repeat(128)),
-            access_expires_at,
-            refresh_expires_at,
+    /// The longest session life, as the default setting gives it.
+    const MAX_AGE: u64 = 30 * 24 * 60 * 60;
+
+    fn tokens(access_expires_at: u64, refresh_expires_at: u64) -> Session {
+        Session {
+            tokens: Tokens {
+                id: Some("8a1c-id".into()),
+                access_token: AccessToken::new("A".repeat(128)),
+                refresh_token: RefreshToken::new("R".repeat(128)),
+                access_expires_at,
+                refresh_expires_at,
+            },
+            began_at: access_expires_at.saturating_sub(3600),
         }
     }
 
@@ -186,6 +219,8 @@ mod tests {
         let original = tokens(1_700_000_000, 1_702_000_000);
         let text = encode_session(&original);
         let read = decode_session(&text).unwrap();
+        assert_eq!(read.began_at, 1_699_996_400);
+        let (read, original) = (read.tokens, original.tokens);
         assert_eq!(read.id.as_deref(), Some("8a1c-id"));
         assert_eq!(read.access_token.secret(), original.access_token.secret());
         assert_eq!(read.refresh_token.secret(), original.refresh_token.secret());
@@ -195,17 +230,25 @@ mod tests {
         );
         // Sealed: + 1 version + 12 IV + 16 tag bytes, then base64 (4/3): well under 4 KB.
         assert!((text.len() + 29) * 4 / 3 < 1024, "{}", text.len());
-        let no_id = Tokens {
-            id: None,
-            ..original
+        let no_id = Session {
+            tokens: Tokens {
+                id: None,
+                ..original
+            },
+            began_at: 1,
         };
-        assert_eq!(decode_session(&encode_session(&no_id)).unwrap().id, None);
+        assert_eq!(
+            decode_session(&encode_session(&no_id)).unwrap().tokens.id,
+            None
+        );
         for bad in [
             "",
             "{}",
-            r#"{"i":null,"a":"","r":"r","ae":1,"re":2}"#,
-            r#"{"i":1,"a":"a","r":"r","ae":1,"re":2}"#,
-            r#"{"i":null,"a":"a","r":"r","ae":-1,"re":2}"#,
+            r#"{"i":null,"a":"","r":"r","ae":1,"re":2,"b":1}"#,
+            r#"{"i":1,"a":"a","r":"r","ae":1,"re":2,"b":1}"#,
+            r#"{"i":null,"a":"a","r":"r","ae":-1,"re":2,"b":1}"#,
+            // Sealed before sessions had a bounded life: no sign-in time.
+            r#"{"i":null,"a":"a","r":"r","ae":1,"re":2}"#,
         ] {
             assert!(decode_session(bad).is_none(), "{bad}");
         }
@@ -257,25 +300,49 @@ mod tests {
 
     #[test]
     fn when_to_refresh() {
-        let now = 1_000_000;
+        let now = 10_000_000;
         assert_eq!(
-            freshness(&tokens(now + 61, now + 100), now),
+            freshness(&tokens(now + 61, now + 100), now, MAX_AGE),
             Freshness::Fresh
         );
         assert_eq!(
-            freshness(&tokens(now + 60, now + 100), now),
+            freshness(&tokens(now + 60, now + 100), now, MAX_AGE),
             Freshness::Refresh
         );
         assert_eq!(
-            freshness(&tokens(now - 5, now + 100), now),
+            freshness(&tokens(now - 5, now + 100), now, MAX_AGE),
             Freshness::Refresh
         );
-        assert_eq!(freshness(&tokens(now - 5, now), now), Freshness::Over);
-        assert_eq!(session_max_age(&tokens(now, now + 100), now), Some(100));
         assert_eq!(
-            session_max_age(&tokens(now, now + MAX_SESSION_AGE * 2), now),
-            Some(MAX_SESSION_AGE)
+            freshness(&tokens(now - 5, now), now, MAX_AGE),
+            Freshness::Over
         );
-        assert_eq!(session_max_age(&tokens(now, now), now), None);
+        assert_eq!(
+            session_max_age(&tokens(now, now + 100), now, MAX_AGE),
+            Some(100)
+        );
+        // The session's life bounds the cookie, however long the refresh token lives.
+        let long = tokens(now, now + MAX_AGE * 2);
+        assert_eq!(session_max_age(&long, now, MAX_AGE), Some(MAX_AGE - 3600));
+        assert_eq!(session_max_age(&long, now, 600), None, "began an hour ago");
+        assert_eq!(session_max_age(&tokens(now, now), now, MAX_AGE), None);
+    }
+
+    #[test]
+    fn a_session_ends_at_its_max_age_whatever_the_refresh_token_says() {
+        let now = 10_000_000;
+        let mut session = tokens(now + 3600, now + 86_400);
+        session.began_at = now - 1000;
+        assert_eq!(freshness(&session, now, 1001), Freshness::Fresh);
+        assert_eq!(freshness(&session, now, 1000), Freshness::Over);
+        assert_eq!(session_max_age(&session, now, 1001), Some(1));
+        // A refresh is due but the life is over: over, no refresh.
+        session.tokens.access_expires_at = now - 1;
+        assert_eq!(freshness(&session, now, 1000), Freshness::Over);
+        // A sign-in time in the future is not trusted.
+        session.began_at = now + 61;
+        assert_eq!(freshness(&session, now, MAX_AGE), Freshness::Over);
+        session.began_at = now + 60;
+        assert_eq!(freshness(&session, now, MAX_AGE), Freshness::Refresh);
     }
 }

@@ -46,11 +46,19 @@ pub enum Setting {
     AppOrigin,
     /// `FREEDOM_ID_LOG` (Worker only): `off`, `errors` (default) or `all`.
     Log,
+    /// `FREEDOM_ID_SESSION_MAX_AGE` (Worker only): the longest a session lives, refreshes
+    /// included, in seconds.
+    SessionMaxAge,
+    /// `FREEDOM_ID_GATE_CSRF` (Worker only): `on` (default) refuses cross-site writes through
+    /// the gate; `off` leaves that to the site.
+    GateCsrf,
+    /// `FREEDOM_ID_REVOKE_KEY` (Worker only): the key Freedom ID's sign-out call must carry.
+    RevokeKey,
 }
 
 impl Setting {
     /// Every setting, in the order errors list them.
-    pub const ALL: [Setting; 13] = [
+    pub const ALL: [Setting; 16] = [
         Setting::ClientId,
         Setting::ClientSecret,
         Setting::RedirectUri,
@@ -64,6 +72,9 @@ impl Setting {
         Setting::Protect,
         Setting::AppOrigin,
         Setting::Log,
+        Setting::SessionMaxAge,
+        Setting::GateCsrf,
+        Setting::RevokeKey,
     ];
 
     /// The Worker environment variable (or secret) holding it.
@@ -82,6 +93,9 @@ impl Setting {
             Setting::Protect => "FREEDOM_ID_PROTECT",
             Setting::AppOrigin => "FREEDOM_ID_APP_ORIGIN",
             Setting::Log => "FREEDOM_ID_LOG",
+            Setting::SessionMaxAge => "FREEDOM_ID_SESSION_MAX_AGE",
+            Setting::GateCsrf => "FREEDOM_ID_GATE_CSRF",
+            Setting::RevokeKey => "FREEDOM_ID_REVOKE_KEY",
         }
     }
 
@@ -101,6 +115,9 @@ impl Setting {
             Setting::Protect => "protect",
             Setting::AppOrigin => "appOrigin",
             Setting::Log => "log",
+            Setting::SessionMaxAge => "sessionMaxAge",
+            Setting::GateCsrf => "gateCsrf",
+            Setting::RevokeKey => "revokeKey",
         }
     }
 }
@@ -163,6 +180,17 @@ pub enum ProblemReason {
     LogLevel,
     /// A `state` value that is empty or longer than [`MAX_STATE_LEN`] bytes.
     StateValue,
+    /// `FREEDOM_ID_SESSION_MAX_AGE` that is not a whole number of seconds from
+    /// [`MIN_SESSION_MAX_AGE`] to [`MAX_SESSION_MAX_AGE`].
+    SessionMaxAge,
+    /// `FREEDOM_ID_GATE_CSRF` other than `on` or `off`.
+    GateCsrfSwitch,
+    /// `FREEDOM_ID_REVOKE_KEY` shorter than [`MIN_REVOKE_KEY_LEN`] characters, or with
+    /// whitespace or control characters.
+    RevokeKey,
+    /// `FREEDOM_ID_REVOKE_KEY` unset while the `FREEDOM_ID_REVOCATIONS` binding is there:
+    /// Freedom ID's sign-out calls cannot be told from anyone else's.
+    RevokeKeyRequired,
 }
 
 impl fmt::Display for ProblemReason {
@@ -211,6 +239,18 @@ impl fmt::Display for ProblemReason {
             ProblemReason::Timeout => write!(
                 f,
                 "must be a whole number of milliseconds from 1 to {MAX_TIMEOUT_MS}"
+            ),
+            ProblemReason::SessionMaxAge => write!(
+                f,
+                "must be a whole number of seconds from {MIN_SESSION_MAX_AGE} to {MAX_SESSION_MAX_AGE}"
+            ),
+            ProblemReason::GateCsrfSwitch => f.write_str("must be `on` or `off`"),
+            ProblemReason::RevokeKey => write!(
+                f,
+                "must be at least {MIN_REVOKE_KEY_LEN} characters without whitespace or control characters"
+            ),
+            ProblemReason::RevokeKeyRequired => f.write_str(
+                "must be set while the FREEDOM_ID_REVOCATIONS binding is there: /revoke refuses every call without it",
             ),
         }
     }
@@ -325,6 +365,12 @@ pub struct SettingsInput<'a> {
     pub app_origin: Option<&'a str>,
     /// Which events are logged; failures only when `None`.
     pub log: Option<&'a str>,
+    /// The longest session life in seconds; [`MAX_SESSION_MAX_AGE`] when `None`.
+    pub session_max_age: Option<&'a str>,
+    /// `on` or `off`: whether the gate refuses cross-site writes; `on` when `None`.
+    pub gate_csrf: Option<&'a str>,
+    /// The key `/revoke` requires; `/revoke` is unavailable when `None`.
+    pub revoke_key: Option<&'a str>,
     /// Problems an adapter found before this point (wrong JavaScript types).
     pub early_problems: Vec<Problem>,
 }
@@ -359,6 +405,12 @@ pub struct Settings {
     pub app_origin: Option<AbsoluteUrl>,
     /// Which events are logged.
     pub log: crate::log::LogLevel,
+    /// The longest a session lives from its sign-in, refreshes included (seconds).
+    pub session_max_age: u64,
+    /// Whether the gate forwards a write (not `GET`, `HEAD`, `OPTIONS`) only from this site.
+    pub gate_csrf: bool,
+    /// The key Freedom ID's back-channel sign-out must carry; `None`: `/revoke` is off.
+    pub revoke_key: Option<crate::secret::RevokeKey>,
 }
 
 impl Settings {
@@ -374,6 +426,8 @@ impl Settings {
         let after_sign_in = read(Setting::AfterSignIn);
         let (protect, app_origin) = (read(Setting::Protect), read(Setting::AppOrigin));
         let log = read(Setting::Log);
+        let session_max_age = read(Setting::SessionMaxAge);
+        let (gate_csrf, revoke_key) = (read(Setting::GateCsrf), read(Setting::RevokeKey));
         Settings::from_input(SettingsInput {
             client_id: client_id.as_deref(),
             client_secret: client_secret.as_deref(),
@@ -389,6 +443,9 @@ impl Settings {
             protect: protect.as_deref(),
             app_origin: app_origin.as_deref(),
             log: log.as_deref(),
+            session_max_age: session_max_age.as_deref(),
+            gate_csrf: gate_csrf.as_deref(),
+            revoke_key: revoke_key.as_deref(),
             early_problems: Vec::new(),
         })
     }
@@ -463,6 +520,25 @@ impl Settings {
             Setting::Log,
             crate::log::LogLevel::parse(input.log.unwrap_or("")).ok_or(ProblemReason::LogLevel),
         );
+        let session_max_age = check(
+            &mut problems,
+            Setting::SessionMaxAge,
+            parse_session_max_age(input.session_max_age),
+        );
+        let gate_csrf = check(
+            &mut problems,
+            Setting::GateCsrf,
+            match input.gate_csrf {
+                None | Some("" | "on") => Ok(true),
+                Some("off") => Ok(false),
+                Some(_) => Err(ProblemReason::GateCsrfSwitch),
+            },
+        );
+        let revoke_key = check(
+            &mut problems,
+            Setting::RevokeKey,
+            parse_revoke_key(input.revoke_key),
+        );
         if let (Some(uri), Some(StateMode::Bind | StateMode::Given(_))) = (&redirect_uri, &state) {
             if uri.has_query_param(crate::state::STATE_PARAM) {
                 problems.push(Problem {
@@ -481,6 +557,7 @@ impl Settings {
             ),
             (timeout_ms, state, token_url, session_keys, after_sign_in),
             (protect, app_origin, log),
+            (session_max_age, gate_csrf, revoke_key),
         ) {
             (
                 (
@@ -498,6 +575,7 @@ impl Settings {
                     Some(after_sign_in),
                 ),
                 (Some(protect), Some(app_origin), Some(log)),
+                (Some(session_max_age), Some(gate_csrf), Some(revoke_key)),
             ) if problems.is_empty() => Ok(Settings {
                 client_id,
                 client_secret,
@@ -512,6 +590,9 @@ impl Settings {
                 protect,
                 app_origin,
                 log,
+                session_max_age,
+                gate_csrf,
+                revoke_key,
             }),
             _ => {
                 problems
@@ -638,6 +719,40 @@ fn parse_session_secret(
         .into_iter()
         .map(crate::secret::SessionSecret::new)
         .collect())
+}
+
+/// The shortest session life `FREEDOM_ID_SESSION_MAX_AGE` accepts: 5 minutes.
+pub const MIN_SESSION_MAX_AGE: u64 = 300;
+/// The longest, and the default: 30 days.
+pub const MAX_SESSION_MAX_AGE: u64 = 30 * 24 * 60 * 60;
+
+fn parse_session_max_age(value: Option<&str>) -> Result<u64, ProblemReason> {
+    match value {
+        None | Some("") => Ok(MAX_SESSION_MAX_AGE),
+        Some(text) => text
+            .parse::<u64>()
+            .ok()
+            .filter(|secs| (MIN_SESSION_MAX_AGE..=MAX_SESSION_MAX_AGE).contains(secs))
+            .ok_or(ProblemReason::SessionMaxAge),
+    }
+}
+
+/// The shortest `FREEDOM_ID_REVOKE_KEY` accepted (`openssl rand -hex 32` gives 64).
+pub const MIN_REVOKE_KEY_LEN: usize = 32;
+
+fn parse_revoke_key(
+    value: Option<&str>,
+) -> Result<Option<crate::secret::RevokeKey>, ProblemReason> {
+    let Some(key) = value.filter(|key| !key.is_empty()) else {
+        return Ok(None);
+    };
+    let valid = key.chars().count() >= MIN_REVOKE_KEY_LEN
+        && !key.chars().any(|c| c.is_control() || c.is_whitespace());
+    if valid {
+        Ok(Some(crate::secret::RevokeKey::new(key)))
+    } else {
+        Err(ProblemReason::RevokeKey)
+    }
 }
 
 fn parse_authorize_url(value: Option<&str>) -> Result<AbsoluteUrl, ProblemReason> {

@@ -33,6 +33,10 @@ const REVOCATIONS_BINDING: &str = "FREEDOM_ID_REVOCATIONS";
 const SHARED_REPLY_MS: f64 = 60_000.0;
 /// The most shared refreshes remembered at once.
 const MAX_SHARED: usize = 1024;
+/// How long a spent flow is remembered: as long as a flow cookie lives.
+const SPENT_FLOW_MS: f64 = crate::session::FLOW_MAX_AGE as f64 * 1000.0;
+/// The most spent flows remembered at once (beyond it the oldest are forgotten).
+const MAX_SPENT_FLOWS: usize = 4096;
 
 #[wasm_bindgen]
 extern "C" {
@@ -199,6 +203,9 @@ async fn forward(request: &web_sys::Request, plan: &Forward) -> Option<web_sys::
     for cookie in &plan.set_cookies {
         copy.headers().append("Set-Cookie", cookie).ok()?;
     }
+    if let Some(cache_control) = plan.cache_control {
+        copy.headers().set("Cache-Control", cache_control).ok()?;
+    }
     Some(copy)
 }
 
@@ -319,6 +326,32 @@ impl Effects for Edge<'_> {
         }
     }
 
+    fn revocations_bound(&self) -> bool {
+        binding::<KvNamespace>(self.env, REVOCATIONS_BINDING).is_some()
+    }
+
+    fn flow_spent(&self, id: &str) -> bool {
+        let now = js_sys::Date::now();
+        SPENT_FLOWS.with(|spent| {
+            spent
+                .borrow()
+                .iter()
+                .any(|(known, at)| known == id && now - at < SPENT_FLOW_MS)
+        })
+    }
+
+    fn spend_flow(&self, id: &str) {
+        let now = js_sys::Date::now();
+        SPENT_FLOWS.with(|spent| {
+            let mut spent = spent.borrow_mut();
+            spent.retain(|(_, at)| now - at < SPENT_FLOW_MS);
+            if spent.len() >= MAX_SPENT_FLOWS {
+                spent.remove(0);
+            }
+            spent.push((id.to_owned(), now));
+        });
+    }
+
     async fn body(&self, max: usize) -> Option<String> {
         let stream = self.request.body()?;
         crate::fetch::read_body(&stream)
@@ -355,6 +388,9 @@ thread_local! {
     /// A short list, not a map: it holds only this isolate's refreshes of the last minute,
     /// and `HashMap` would add its hashing code to every isolate's wasm.
     static SHARED: RefCell<Vec<(String, Shared)>> = const { RefCell::new(Vec::new()) };
+    /// Flows whose code had a definite answer, by sealed-cookie id, with when (ms): a replay
+    /// of their cookie costs no token-endpoint call in this isolate.
+    static SPENT_FLOWS: RefCell<Vec<(String, f64)>> = const { RefCell::new(Vec::new()) };
 }
 
 async fn send_shared(request: &UpstreamRequest, timeout_ms: u32, key: &str) -> Reply {

@@ -3,351 +3,10 @@
 //! The fake driver's "AEAD" is a keyed checksum, enough to tell a tampered cookie, another
 //! key or another cookie name; the real AES-GCM runs in workerd (tests/worker.test.mjs).
 
-use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
-use std::future::Future;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
+#[path = "support/fake_edge.rs"]
+mod fake_edge;
 
-use freedom_id_edge::flow::{respond, Effects, Forward, Outcome, Request, Revocation};
-use freedom_id_edge::http::Answer;
-use freedom_id_edge::log::LogLevel;
-use freedom_id_edge::seal::IV_BYTES;
-use freedom_id_edge::settings::{Settings, SettingsError};
-use freedom_id_edge::upstream::{Method, Reply, UpstreamRequest};
-use freedom_id_edge::url::AbsoluteUrl;
-
-const KEY: &str = "first-session-key-of-32-characters!";
-const NEW_KEY: &str = "second-session-key-of-32-characters";
-const NOW: f64 = 1_700_000_000_000.0;
-
-/// Runs a future whose every await is ready at once (the fake driver never waits).
-fn run<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    let mut context = Context::from_waker(Waker::noop());
-    match future.as_mut().poll(&mut context) {
-        Poll::Ready(output) => output,
-        Poll::Pending => panic!("the fake driver never waits"),
-    }
-}
-
-/// One upstream call as sent: method, URL, body, and the Authorization of a shared call.
-type Sent = (Method, String, Option<String>, Option<String>);
-
-struct Fake {
-    keys: Vec<&'static str>,
-    replies: RefCell<VecDeque<Reply>>,
-    sent: RefCell<Vec<Sent>>,
-    counter: Cell<u8>,
-    now_ms: Cell<f64>,
-    limited: bool,
-    logs: RefCell<Vec<String>>,
-    revoked: RefCell<Vec<String>>,
-    revocations_bound: bool,
-    body: Option<String>,
-}
-
-impl Fake {
-    fn new(keys: &[&'static str]) -> Fake {
-        Fake {
-            keys: keys.to_vec(),
-            replies: RefCell::new(VecDeque::new()),
-            sent: RefCell::new(Vec::new()),
-            counter: Cell::new(0),
-            now_ms: Cell::new(NOW),
-            limited: false,
-            logs: RefCell::new(Vec::new()),
-            revoked: RefCell::new(Vec::new()),
-            revocations_bound: true,
-            body: None,
-        }
-    }
-
-    fn reply(&self, status: u16, body: &str) {
-        self.replies
-            .borrow_mut()
-            .push_back(Reply::answered(status, body));
-    }
-
-    fn tag(&self, key: usize, iv: &[u8], aad: &[u8], plain: &[u8]) -> [u8; 16] {
-        // FNV-1a over key, IV, AAD and text: a stand-in for GCM's tag in these tests.
-        let mut out = [0_u8; 16];
-        for (lane, byte) in out.iter_mut().enumerate() {
-            let mut hash: u64 = 0xcbf2_9ce4_8422_2325 ^ lane as u64;
-            for b in self.keys[key]
-                .bytes()
-                .chain(iv.iter().copied())
-                .chain(aad.iter().copied())
-                .chain(plain.iter().copied())
-            {
-                hash = (hash ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
-            }
-            *byte = (hash >> 24) as u8;
-        }
-        out
-    }
-}
-
-impl Effects for Fake {
-    async fn send(
-        &self,
-        request: &UpstreamRequest,
-        _timeout_ms: u32,
-        share: Option<&str>,
-    ) -> Reply {
-        let authorization = request.authorization.secret().to_owned();
-        self.sent.borrow_mut().push((
-            request.method,
-            request.url.clone(),
-            request.body.clone(),
-            share.map(|_| authorization),
-        ));
-        self.replies
-            .borrow_mut()
-            .pop_front()
-            .expect("a scripted upstream reply")
-    }
-
-    fn random(&self, out: &mut [u8]) {
-        for byte in out {
-            self.counter.set(self.counter.get().wrapping_add(1));
-            *byte = self.counter.get();
-        }
-    }
-
-    async fn encrypt(
-        &self,
-        key: usize,
-        iv: &[u8; IV_BYTES],
-        aad: &[u8],
-        plain: &[u8],
-    ) -> Option<Vec<u8>> {
-        let mut out = plain.to_vec();
-        out.extend_from_slice(&self.tag(key, iv, aad, plain));
-        Some(out)
-    }
-
-    async fn decrypt(
-        &self,
-        key: usize,
-        iv: &[u8; IV_BYTES],
-        aad: &[u8],
-        sealed: &[u8],
-    ) -> Option<Vec<u8>> {
-        let (plain, tag) = sealed.split_at(sealed.len().checked_sub(16)?);
-        (self.tag(key, iv, aad, plain) == tag).then(|| plain.to_vec())
-    }
-
-    fn now_ms(&self) -> f64 {
-        self.now_ms.get()
-    }
-
-    async fn rate_limited(&self, _key: &str) -> bool {
-        self.limited
-    }
-
-    fn log(&self, line: &str) {
-        self.logs.borrow_mut().push(line.to_owned());
-    }
-
-    async fn is_revoked(&self, id: &str) -> bool {
-        self.revoked.borrow().iter().any(|known| known == id)
-    }
-
-    async fn revoke(&self, id: &str, _ttl_secs: u64) -> Revocation {
-        if !self.revocations_bound {
-            return Revocation::NotConfigured;
-        }
-        self.revoked.borrow_mut().push(id.to_owned());
-        Revocation::Recorded
-    }
-
-    async fn body(&self, max: usize) -> Option<String> {
-        self.body.clone().filter(|body| body.len() <= max)
-    }
-}
-
-fn settings(extra: &[(&str, &str)]) -> Result<Settings, SettingsError> {
-    Settings::from_env(|name| {
-        if let Some((_, value)) = extra.iter().find(|(key, _)| *key == name) {
-            return Some((*value).to_owned());
-        }
-        let value = match name {
-            "FREEDOM_ID_CLIENT_ID" => "demo-client",
-            "FREEDOM_ID_CLIENT_SECRET" => "demo-secret",
-            "FREEDOM_ID_REDIRECT_URI" => "https://app.example.com/callback",
-            "FREEDOM_ID_GRANTS" => "openid",
-            "FREEDOM_ID_AUTHORIZE_URL" => "https://id.example/api/v1/oauth/authorize",
-            "FREEDOM_ID_TOKEN_URL" => "https://id.example/api/v1/oauth/token",
-            "FREEDOM_ID_SESSION_SECRET" => KEY,
-            _ => return None,
-        };
-        Some(value.to_owned())
-    })
-}
-
-/// A browser's cookie jar: applies `Set-Cookie` headers, sends `Cookie`.
-#[derive(Default)]
-struct Jar(Vec<(String, String)>);
-
-impl Jar {
-    fn take(&mut self, answer: &Answer) {
-        for (name, value) in &answer.headers {
-            if *name != "Set-Cookie" {
-                continue;
-            }
-            let (pair, attributes) = value.split_once(';').unwrap();
-            let (key, val) = pair.split_once('=').unwrap();
-            self.0.retain(|(k, _)| k != key);
-            if !attributes.contains("Max-Age=0") {
-                self.0.push((key.to_owned(), val.to_owned()));
-            }
-        }
-    }
-
-    fn header(&self) -> Option<String> {
-        (!self.0.is_empty()).then(|| {
-            self.0
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join("; ")
-        })
-    }
-
-    fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-fn call(
-    fx: &Fake,
-    settings: &Result<Settings, SettingsError>,
-    method: &str,
-    target: &str,
-    jar: &Jar,
-    origin: Option<&str>,
-) -> Answer {
-    let accept = Some("application/json");
-    match outcome(fx, settings, method, target, jar, origin, accept) {
-        Outcome::Answer(answer) => answer,
-        Outcome::Forward(forward) => panic!("forwarded: {forward:?}"),
-    }
-}
-
-fn outcome(
-    fx: &Fake,
-    settings: &Result<Settings, SettingsError>,
-    method: &str,
-    target: &str,
-    jar: &Jar,
-    origin: Option<&str>,
-    accept: Option<&str>,
-) -> Outcome {
-    let url = AbsoluteUrl::parse(&format!("https://app.example.com{target}")).unwrap();
-    let path = target.split('?').next().unwrap();
-    let cookie = jar.header();
-    let request = Request {
-        method,
-        url: &url,
-        path,
-        cookie: cookie.as_deref(),
-        accept,
-        accept_language: None,
-        origin,
-        sec_fetch_site: None,
-        sec_fetch_mode: None,
-        client_ip: Some("203.0.113.9"),
-        request_id: "req-1",
-        log: LogLevel::Errors,
-        started_ms: fx.now_ms(),
-    };
-    run(respond(fx, settings, &request))
-}
-
-fn token_answer(access: &str, refresh: &str, access_in: i64, refresh_in: i64) -> String {
-    let at = |offset: i64| {
-        let secs = (NOW / 1000.0) as i64 + offset;
-        // Days and seconds to an ISO date: good enough for 2023-11 (the tests' NOW).
-        let days = secs.div_euclid(86_400);
-        let rem = secs.rem_euclid(86_400);
-        let (y, m, d) = civil(days);
-        format!(
-            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.000000Z",
-            rem / 3600,
-            rem % 3600 / 60,
-            rem % 60
-        )
-    };
-    format!(
-        r#"{{"id":"tok-1","access_token":"{access}","refresh_token":"{refresh}","access_expire_at":"{}","refresh_expire_at":"{}"}}"#,
-        at(access_in),
-        at(refresh_in)
-    )
-}
-
-fn civil(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
-/// `/login` then the callback with `code`, through the jar; returns the callback's answer.
-/// The token endpoint's reply must be scripted already: the authorize reply goes first.
-fn sign_in(
-    fx: &Fake,
-    settings: &Result<Settings, SettingsError>,
-    jar: &mut Jar,
-    return_to: &str,
-    code: &str,
-) -> Answer {
-    fx.replies.borrow_mut().push_front(Reply::answered(
-        200,
-        r#"{"redirect_uri":"https://id.example/login?track_id=t&expire_at=1"}"#,
-    ));
-    let login = call(
-        fx,
-        settings,
-        "GET",
-        &format!("/login{return_to}"),
-        jar,
-        None,
-    );
-    assert_eq!(login.status, 302, "{login:?}");
-    jar.take(&login);
-    let sent_body = fx.sent.borrow().last().unwrap().2.clone().unwrap();
-    let state = sent_body
-        .split("state=")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned();
-    let callback = call(
-        fx,
-        settings,
-        "GET",
-        &format!("/callback?state={state}&authorization_code={code}"),
-        jar,
-        None,
-    );
-    jar.take(&callback);
-    callback
-}
-
-fn status(answer: &Answer) -> serde_json::Value {
-    serde_json::from_str(&answer.body).unwrap()
-}
+use fake_edge::*;
 
 #[test]
 fn a_whole_sign_in_lands_signed_in_and_signs_out() {
@@ -769,6 +428,7 @@ fn the_gate_forwards_live_sessions_and_sends_others_to_sign_in() {
         ("FREEDOM_ID_PROTECT", "/app /api/private"),
         ("FREEDOM_ID_APP_ORIGIN", "http://127.0.0.1:9999"),
     ]);
+    let revoke = &format!("/revoke?key={REVOKE_KEY}");
     let html = Some("text/html,*/*;q=0.8");
     // Signed out: a browser goes to sign in and back; an API caller gets 401.
     let Outcome::Answer(browser) = outcome(
@@ -850,15 +510,7 @@ fn the_gate_forwards_live_sessions_and_sends_others_to_sign_in() {
         ..Fake::new(&[KEY])
     };
     assert_eq!(
-        call(
-            &revoking,
-            &settings,
-            "POST",
-            "/revoke",
-            &Jar::default(),
-            None
-        )
-        .status,
+        call(&revoking, &settings, "POST", revoke, &Jar::default(), None).status,
         204
     );
     let unknown = Fake {
@@ -866,15 +518,7 @@ fn the_gate_forwards_live_sessions_and_sends_others_to_sign_in() {
         ..Fake::new(&[KEY])
     };
     assert_eq!(
-        call(
-            &unknown,
-            &settings,
-            "POST",
-            "/revoke",
-            &Jar::default(),
-            None
-        )
-        .status,
+        call(&unknown, &settings, "POST", revoke, &Jar::default(), None).status,
         204,
         "an unknown id answers the same"
     );
@@ -900,7 +544,7 @@ fn the_gate_forwards_live_sessions_and_sends_others_to_sign_in() {
             body: body.map(str::to_owned),
             ..Fake::new(&[KEY])
         };
-        let answer = call(&bad, &settings, "POST", "/revoke", &Jar::default(), None);
+        let answer = call(&bad, &settings, "POST", revoke, &Jar::default(), None);
         assert_eq!(
             (answer.status, status(&answer)["code"].as_str()),
             (400, Some("INVALID_REQUEST")),
@@ -912,14 +556,7 @@ fn the_gate_forwards_live_sessions_and_sends_others_to_sign_in() {
         revocations_bound: false,
         ..Fake::new(&[KEY])
     };
-    let answer = call(
-        &unbound,
-        &settings,
-        "POST",
-        "/revoke",
-        &Jar::default(),
-        None,
-    );
+    let answer = call(&unbound, &settings, "POST", revoke, &Jar::default(), None);
     assert_eq!(
         (answer.status, status(&answer)["code"].as_str()),
         (501, Some("REVOCATION_UNAVAILABLE"))
