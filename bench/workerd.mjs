@@ -223,7 +223,7 @@ export function cpuMs(pid) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Sealed cookies, made here as the Workers make them (src/seal.rs): HKDF-SHA256 -> AES-256-GCM,
+// Sealed cookies, made here as the Workers make them (src/session/seal.rs): HKDF-SHA256 -> AES-256-GCM,
 // a fresh IV, the cookie's name as associated data, base64url(1 || IV || ciphertext).
 
 const { subtle } = webcrypto;

@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use crate::settings::SettingsError;
+use crate::config::settings::SettingsError;
 
 /// The stable error codes shared by the Worker (in problem+json bodies) and the npm package
 /// (as `error.code`). Other tools branch on these strings: never rename one.

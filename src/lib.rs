@@ -24,8 +24,8 @@
 //! - [`http`]: the Worker's answers (redirects, problem+json / HTML errors, health) as data.
 //!
 //! ```
-//! use freedom_id_edge::authorize::{parse_body, AuthorizeRequest};
-//! use freedom_id_edge::settings::Settings;
+//! use freedom_id_edge::freedom_id::authorize::{parse_body, AuthorizeRequest};
+//! use freedom_id_edge::config::settings::Settings;
 //!
 //! let settings = Settings::from_env(|name| match name {
 //!     "FREEDOM_ID_CLIENT_ID" => Some("my-client".into()),
@@ -57,40 +57,20 @@
     )
 )]
 
-pub mod authorize;
-pub mod callback;
-pub mod cookies;
+// The layers, each importing only those above it (tests/layers.rs checks it): plain building
+// blocks, the settings, the error codes and the log lines, Freedom ID's wire, the sealed
+// cookies, the HTTP answers, the flows, and last the drivers, the only code that knows wasm.
+pub mod base;
+pub mod config;
+#[cfg(feature = "js")]
+pub mod drivers;
 pub mod error;
 pub mod flow;
-pub mod gate;
-pub mod grants;
-pub mod http;
-pub mod i18n;
-mod json;
+pub mod freedom_id;
 pub mod log;
-pub mod rate_limit;
-pub mod return_to;
-pub mod seal;
-pub mod secret;
 pub mod session;
-pub mod settings;
-pub mod state;
-pub mod time;
-pub mod token;
-pub mod upstream;
-pub mod url;
+pub mod web;
 
-#[cfg(feature = "js")]
-mod fetch;
-#[cfg(feature = "node")]
-pub mod node;
-#[cfg(feature = "js")]
-mod panic_hook;
-#[cfg(feature = "js")]
-mod webcrypto;
-#[cfg(feature = "worker")]
-mod worker;
-
-pub use authorize::AuthorizationLink;
+pub use config::settings::Settings;
 pub use error::{Error, ErrorCode};
-pub use settings::Settings;
+pub use freedom_id::authorize::AuthorizationLink;

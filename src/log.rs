@@ -4,8 +4,8 @@
 //! address or user data: the fields are fixed, and the only value from outside is the
 //! token pair's id, cut to its first [`TOKEN_ID_PREFIX_CHARS`] characters.
 
+use crate::base::json::write_string;
 use crate::error::ErrorCode;
-use crate::json::write_string;
 
 /// How much of a token pair's id a line shows.
 pub const TOKEN_ID_PREFIX_CHARS: usize = 8;

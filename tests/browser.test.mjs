@@ -493,11 +493,11 @@ test('the old callback page is gone and the start page script is served', async 
 import { readFileSync } from 'node:fs';
 
 /**
- * A language table, src/i18n/<lang>.rs, as { key: text }: the very texts the Worker renders
+ * A language table, src/web/i18n/<lang>.rs, as { key: text }: the very texts the Worker renders
  * (Rust escapes \u{...}, \" and \\ undone).
  */
 function i18nTexts(lang) {
-  const source = readFileSync(path.join(root, `src/i18n/${lang}.rs`), 'utf8');
+  const source = readFileSync(path.join(root, `src/web/i18n/${lang}.rs`), 'utf8');
   const texts = {};
   for (const [, key, raw] of source.matchAll(/\(\s*"([^"]+)",\s*"((?:[^"\\]|\\.)*)"\s*,?\s*\)/g)) {
     texts[key] = raw.replace(/\\u\{([0-9a-fA-F]+)\}|\\(.)/g, (_, hex, char) => (hex ? String.fromCodePoint(parseInt(hex, 16)) : char));

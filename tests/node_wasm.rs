@@ -4,7 +4,7 @@
 //! `cargo test --target wasm32-unknown-unknown --features node --test node_wasm`
 #![cfg(all(target_arch = "wasm32", feature = "node"))]
 
-use freedom_id_edge::node::create_authorization_link;
+use freedom_id_edge::drivers::node::create_authorization_link;
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;

@@ -13,8 +13,8 @@
 
 #[path = "support/reference_origin.rs"]
 mod reference_origin;
-use freedom_id_edge::authorize::{parse_body, trust_link};
-use freedom_id_edge::url::AbsoluteUrl;
+use freedom_id_edge::base::url::AbsoluteUrl;
+use freedom_id_edge::freedom_id::authorize::{parse_body, trust_link};
 use freedom_id_edge::Error;
 use proptest::prelude::*;
 use proptest::sample::{select, Index};

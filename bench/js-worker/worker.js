@@ -15,7 +15,7 @@
 //                  FREEDOM_ID_APP_ORIGIN: our cookies and every X-Freedom-ID-* header removed,
 //                  the identity headers added, the body streamed, the answer streamed back
 //
-// Sealed cookies exactly as the Rust Worker makes them (src/seal.rs, src/webcrypto.rs):
+// Sealed cookies exactly as the Rust Worker makes them (src/session/seal.rs, src/drivers/webcrypto.rs):
 // HKDF-SHA256 (empty salt, info "freedom-id-edge cookie seal v1") -> AES-256-GCM, derived
 // once per isolate; a fresh 96-bit IV per seal; the cookie's name as associated data;
 // base64url(version 1 || IV || ciphertext and tag). Each twin opens the other's cookies.

@@ -6,11 +6,11 @@
 //! Input: the first two bytes are the HTTP status (big-endian), the rest is the body.
 #![no_main]
 
-use freedom_id_edge::callback::{check_callback, CallbackParams, ExpectedState};
+use freedom_id_edge::freedom_id::callback::{check_callback, CallbackParams, ExpectedState};
 use freedom_id_edge::error::Error;
-use freedom_id_edge::secret::{AccessToken, CsrfState, RefreshToken};
-use freedom_id_edge::time::parse_utc_instant;
-use freedom_id_edge::token::{is_token_text, parse_token_answer, plain_code, TokenCall, Tokens};
+use freedom_id_edge::base::secret::{AccessToken, CsrfState, RefreshToken};
+use freedom_id_edge::base::time::parse_utc_instant;
+use freedom_id_edge::freedom_id::token::{is_token_text, parse_token_answer, plain_code, TokenCall, Tokens};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

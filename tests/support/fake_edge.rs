@@ -10,13 +10,13 @@ use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
+pub use freedom_id_edge::base::url::AbsoluteUrl;
+pub use freedom_id_edge::config::settings::{Settings, SettingsError};
 pub use freedom_id_edge::flow::{respond, Effects, Forward, Outcome, Request, Revocation};
-pub use freedom_id_edge::http::Answer;
+pub use freedom_id_edge::freedom_id::upstream::{Method, Reply, UpstreamRequest};
 pub use freedom_id_edge::log::LogLevel;
-pub use freedom_id_edge::seal::IV_BYTES;
-pub use freedom_id_edge::settings::{Settings, SettingsError};
-pub use freedom_id_edge::upstream::{Method, Reply, UpstreamRequest};
-pub use freedom_id_edge::url::AbsoluteUrl;
+pub use freedom_id_edge::session::seal::IV_BYTES;
+pub use freedom_id_edge::web::http::Answer;
 
 pub const KEY: &str = "first-session-key-of-32-characters!";
 pub const NEW_KEY: &str = "second-session-key-of-32-characters";

@@ -1,5 +1,5 @@
 // The Worker's sealed cookies opened and made in JS, with the same HKDF-SHA256 -> AES-256-GCM,
-// fresh IV and cookie name as associated data (src/seal.rs, src/webcrypto.rs), so the workerd
+// fresh IV and cookie name as associated data (src/session/seal.rs, src/drivers/webcrypto.rs), so the workerd
 // tests can see what a cookie holds and which key sealed it, and forge or tamper with one.
 import { webcrypto } from 'node:crypto';
 

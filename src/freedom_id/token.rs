@@ -12,14 +12,14 @@
 //! ```
 //! A refresh answer carries a new refresh token: the old one is used up from then on.
 
-use crate::error::{Error, Malformed};
-use crate::json::{self, Field, JsonError};
-use crate::secret::{
+use crate::base::json::{self, Field, JsonError};
+use crate::base::secret::{
     AccessToken, AuthorizationCode, AuthorizationHeader, ClientId, ClientSecret, RefreshToken,
 };
-use crate::time::parse_utc_instant;
-use crate::upstream::{BodyRule, Method, Reply, UpstreamRequest};
-use crate::url::AbsoluteUrl;
+use crate::base::time::parse_utc_instant;
+use crate::base::url::AbsoluteUrl;
+use crate::error::{Error, Malformed};
+use crate::freedom_id::upstream::{BodyRule, Method, Reply, UpstreamRequest};
 
 /// Freedom ID's documented token endpoint, used when none is configured.
 pub const DEFAULT_TOKEN_URL: &str = "https://passport.freedompay.kz/api/v1/oauth/token";

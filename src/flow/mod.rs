@@ -16,27 +16,31 @@
 //! while the access token has expired and cannot be renewed, the gate forwards nothing
 //! ([`SessionLookup::Reconnecting`]): a dead token never reaches the site.
 
-use crate::authorize::{read_reply, AuthorizeRequest};
-use crate::callback::{check_callback, CallbackParams, ExpectedState};
-use crate::cookies::{clear_cookie, cookie_value, names_with_prefix, set_cookie};
+use crate::base::cookies::{clear_cookie, cookie_value, names_with_prefix, set_cookie};
+use crate::base::rate_limit::rate_limit_key;
+use crate::base::return_to::local_path;
+use crate::base::secret::constant_time_eq;
+use crate::base::url::AbsoluteUrl;
+use crate::config::settings::{
+    Problem, ProblemReason, Setting, Settings, SettingsError, StateMode,
+};
 use crate::error::{Error, ErrorCode};
-use crate::gate;
-use crate::http::{self, problem, Answer, Client, Message, Route};
-use crate::i18n::{self, Lang, LANG_COOKIE};
+use crate::freedom_id::authorize::{read_reply, AuthorizeRequest};
+use crate::freedom_id::callback::{check_callback, CallbackParams, ExpectedState};
+use crate::freedom_id::state::{new_state, STATE_BYTES};
+use crate::freedom_id::token::{
+    exchange_request, read_token_reply, refresh_request, TokenCall, Tokens,
+};
+use crate::freedom_id::upstream::{Reply, UpstreamRequest};
 use crate::log::{Event, EventName, LogLevel};
-use crate::rate_limit::rate_limit_key;
-use crate::return_to::local_path;
-use crate::seal::{decode_sealed, encode_sealed, seal_id, IV_BYTES};
-use crate::secret::constant_time_eq;
-use crate::session::{
+use crate::session::payload::{
     decode_session, encode_session, flow_cookie_name, flows_to_expire, freshness, session_max_age,
     Flow, Freshness, Session, DEAD_COOKIE, FLOW_COOKIE_PREFIX, FLOW_MAX_AGE, SESSION_COOKIE,
 };
-use crate::settings::{Problem, ProblemReason, Setting, Settings, SettingsError, StateMode};
-use crate::state::{new_state, STATE_BYTES};
-use crate::token::{exchange_request, read_token_reply, refresh_request, TokenCall, Tokens};
-use crate::upstream::{Reply, UpstreamRequest};
-use crate::url::AbsoluteUrl;
+use crate::session::seal::{decode_sealed, encode_sealed, seal_id, IV_BYTES};
+use crate::web::forward;
+use crate::web::http::{self, problem, Answer, Client, Message, Route};
+use crate::web::i18n::{self, Lang, LANG_COOKIE};
 
 /// The I/O a flow asks its driver to perform. Every method is infallible from the flow's
 /// point of view: failures come back as data (`Reply`'s error, `None`).
@@ -287,7 +291,7 @@ fn home(request: &Request<'_>) -> Answer {
 /// A guarded path: forwarded with a live session (refreshed first when due); otherwise a
 /// browser is sent to sign in and coming back here, and any other caller gets `401`.
 async fn gate<E: Effects>(fx: &E, settings: &Settings, request: &Request<'_>) -> Outcome {
-    if settings.gate_csrf && gate::is_write(request.method) && !from_this_site(request, true) {
+    if settings.gate_csrf && forward::is_write(request.method) && !from_this_site(request, true) {
         // A cookie alone does not make a write the user's own (a sibling subdomain's form
         // sends it too): refused before any session work, and nothing reaches the site.
         emit(
@@ -312,10 +316,10 @@ async fn gate<E: Effects>(fx: &E, settings: &Settings, request: &Request<'_>) ->
             Outcome::Forward(Forward {
                 request_id: request.request_id.to_owned(),
                 started_ms: request.started_ms,
-                url: gate::forward_url(settings.app_origin.as_ref(), request.url),
-                cookie: gate::forwarded_cookie(request.cookie),
-                identity: gate::identity_headers(&tokens),
-                cache_control: (!set_cookies.is_empty()).then_some(gate::PRIVATE_NO_STORE),
+                url: forward::forward_url(settings.app_origin.as_ref(), request.url),
+                cookie: forward::forwarded_cookie(request.cookie),
+                identity: forward::identity_headers(&tokens),
+                cache_control: (!set_cookies.is_empty()).then_some(forward::PRIVATE_NO_STORE),
                 set_cookies,
                 unreachable: failure.logged_at(request.log).then_some(failure),
             })
@@ -338,12 +342,12 @@ async fn gate<E: Effects>(fx: &E, settings: &Settings, request: &Request<'_>) ->
                 request,
                 Event::new(EventName::GateDenied).code(ErrorCode::SignInRequired),
             );
-            let answer = if gate::is_browser_navigation(
+            let answer = if forward::is_browser_navigation(
                 request.method,
                 request.accept,
                 request.sec_fetch_mode,
             ) {
-                http::sign_in_redirect(gate::login_location(request.url))
+                http::sign_in_redirect(forward::login_location(request.url))
             } else {
                 http::sign_in_required(&request.client())
             };
@@ -382,9 +386,9 @@ async fn revoke<E: Effects>(fx: &E, settings: &Settings, request: &Request<'_>) 
         );
     }
     let id = fx.body(MAX_REVOKE_BODY).await.and_then(|body| {
-        let [id] = crate::json::read_fields(&body, ["id"]).ok()?;
+        let [id] = crate::base::json::read_fields(&body, ["id"]).ok()?;
         id.as_str()
-            .filter(|id| crate::token::is_token_id(id))
+            .filter(|id| crate::freedom_id::token::is_token_id(id))
             .map(str::to_owned)
     });
     let Some(id) = id else {
@@ -617,7 +621,7 @@ async fn callback<E: Effects>(fx: &E, settings: &Settings, request: &Request<'_>
         .collect();
     let expected = flow.as_ref().map(|flow| &flow.state);
     // No flow cookie: an expected state nobody can match, so the check fails closed.
-    let none = crate::secret::CsrfState::new("");
+    let none = crate::base::secret::CsrfState::new("");
     let code = match check_callback(&params, ExpectedState::Value(expected.unwrap_or(&none))) {
         Ok(code) => code,
         Err(error) => {

@@ -13,16 +13,16 @@ use wasm_bindgen_futures::{future_to_promise, JsFuture};
 use worker::web_sys::{self, Headers, RequestRedirect, ResponseInit};
 use worker::{console_log, event, Context, Env};
 
+use crate::base::url::AbsoluteUrl;
+use crate::config::settings::{Settings, SettingsError};
+use crate::drivers::webcrypto::{self, CryptoKey};
 use crate::error::{Error, ErrorCode};
 use crate::flow::{respond, Effects, Forward, Outcome, Revocation};
-use crate::gate::is_identity_header;
-use crate::http::{self, problem, Answer};
+use crate::freedom_id::upstream::{Reply, UpstreamRequest};
 use crate::log::{request_id_from_ray, Event, EventName, LogLevel};
-use crate::seal::IV_BYTES;
-use crate::settings::{Settings, SettingsError};
-use crate::upstream::{Reply, UpstreamRequest};
-use crate::url::AbsoluteUrl;
-use crate::webcrypto::{self, CryptoKey};
+use crate::session::seal::IV_BYTES;
+use crate::web::forward::is_identity_header;
+use crate::web::http::{self, problem, Answer};
 
 /// The optional rate-limiting binding (`[[ratelimits]]` in wrangler.toml).
 const RATE_LIMITER_BINDING: &str = "FREEDOM_ID_RATE_LIMITER";
@@ -34,7 +34,7 @@ const SHARED_REPLY_MS: f64 = 60_000.0;
 /// The most shared refreshes remembered at once.
 const MAX_SHARED: usize = 1024;
 /// How long a spent flow is remembered: as long as a flow cookie lives.
-const SPENT_FLOW_MS: f64 = crate::session::FLOW_MAX_AGE as f64 * 1000.0;
+const SPENT_FLOW_MS: f64 = crate::session::payload::FLOW_MAX_AGE as f64 * 1000.0;
 /// The most spent flows remembered at once (beyond it the oldest are forgotten).
 const MAX_SPENT_FLOWS: usize = 4096;
 
@@ -80,7 +80,7 @@ fn js_object(pairs: &[(&str, &JsValue)]) -> js_sys::Object {
 
 #[event(start)]
 fn start() {
-    crate::panic_hook::install();
+    crate::drivers::panic_hook::install();
 }
 
 #[event(fetch)]
@@ -104,7 +104,7 @@ async fn fetch(
     let client = http::Client::new(
         accept.as_deref(),
         accept_language.as_deref(),
-        crate::cookies::cookie_value(cookie.as_deref(), crate::i18n::LANG_COOKIE),
+        crate::base::cookies::cookie_value(cookie.as_deref(), crate::web::i18n::LANG_COOKIE),
     );
     // The raw URL read with the core's own parser: `worker::Request::url()` would link in the
     // `url` crate and its Unicode tables (about 77 kB of gzipped wasm).
@@ -233,7 +233,7 @@ impl Effects for Edge<'_> {
     async fn send(&self, request: &UpstreamRequest, timeout_ms: u32, share: Option<&str>) -> Reply {
         match share {
             Some(key) => send_shared(request, timeout_ms, key).await,
-            None => crate::fetch::send(request, timeout_ms).await,
+            None => crate::drivers::fetch::send(request, timeout_ms).await,
         }
     }
 
@@ -354,7 +354,7 @@ impl Effects for Edge<'_> {
 
     async fn body(&self, max: usize) -> Option<String> {
         let stream = self.request.body()?;
-        crate::fetch::read_body(&stream)
+        crate::drivers::fetch::read_body(&stream)
             .await
             .filter(|body| body.len() <= max)
     }
@@ -408,7 +408,7 @@ async fn send_shared(request: &UpstreamRequest, timeout_ms: u32, key: &str) -> R
         let (slot, request) = (Rc::clone(&reply), request.clone());
         let key = key.to_owned();
         let done = future_to_promise(async move {
-            let answer = crate::fetch::send(&request, timeout_ms).await;
+            let answer = crate::drivers::fetch::send(&request, timeout_ms).await;
             // Only a definite answer (tokens, or a refusal) is worth remembering: after an
             // outage the next request tries again.
             let definite = answer.body.is_ok()

@@ -6,11 +6,11 @@
 //! anything else, so a forged callback never reaches the token endpoint and never spends
 //! the victim's code.
 
+use crate::base::secret::{constant_time_eq, AuthorizationCode, CsrfState};
+use crate::base::url::{query_string_has, query_string_param, AbsoluteUrl};
 use crate::error::Error;
-use crate::secret::{constant_time_eq, AuthorizationCode, CsrfState};
-use crate::state::STATE_PARAM;
-use crate::token::plain_code;
-use crate::url::{query_string_has, query_string_param, AbsoluteUrl};
+use crate::freedom_id::state::STATE_PARAM;
+use crate::freedom_id::token::plain_code;
 
 /// What a callback URL carries.
 #[derive(Clone, Debug, Default)]

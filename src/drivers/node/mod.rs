@@ -9,17 +9,19 @@
 use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::prelude::*;
 
-use crate::authorize::{read_reply, AuthorizeRequest};
-use crate::callback::{check_callback, CallbackParams, ExpectedState};
-use crate::error::{Error, ErrorCode};
-use crate::fetch::send;
-use crate::secret::{AuthorizationCode, ClientId, ClientSecret, CsrfState, RefreshToken};
-use crate::settings::{
+use crate::base::secret::{AuthorizationCode, ClientId, ClientSecret, CsrfState, RefreshToken};
+use crate::base::url::AbsoluteUrl;
+use crate::config::settings::{
     parse_client_id, parse_client_secret, parse_timeout, parse_token_url, GrantsInput, Problem,
     ProblemReason, Setting, Settings, SettingsInput, StateInput, StateMode, TimeoutInput,
 };
-use crate::token::{exchange_request, read_token_reply, refresh_request, TokenCall, Tokens};
-use crate::url::AbsoluteUrl;
+use crate::drivers::fetch::send;
+use crate::error::{Error, ErrorCode};
+use crate::freedom_id::authorize::{read_reply, AuthorizeRequest};
+use crate::freedom_id::callback::{check_callback, CallbackParams, ExpectedState};
+use crate::freedom_id::token::{
+    exchange_request, read_token_reply, refresh_request, TokenCall, Tokens,
+};
 
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &'static str = r#"
@@ -78,7 +80,7 @@ export interface Tokens {
 pub async fn create_authorization_link(
     #[wasm_bindgen(unchecked_param_type = "AuthorizationLinkOptions")] options: JsValue,
 ) -> Result<JsValue, JsValue> {
-    crate::panic_hook::install();
+    crate::drivers::panic_hook::install();
     let settings = read_link_options(&options).map_err(invalid_options)?;
     let state = match &settings.state {
         StateMode::Given(state) => Some(state.clone()),
@@ -118,7 +120,7 @@ pub async fn create_authorization_link(
 pub async fn complete_sign_in(
     #[wasm_bindgen(unchecked_param_type = "CompleteSignInOptions")] options: JsValue,
 ) -> Result<JsValue, JsValue> {
-    crate::panic_hook::install();
+    crate::drivers::panic_hook::install();
     let mut reader = OptionsReader::new(&options, "completeSignIn").map_err(invalid_options)?;
     let client = reader.client();
     let callback_url = reader.required_string("callbackUrl");
@@ -157,7 +159,7 @@ pub async fn complete_sign_in(
 pub async fn exchange_authorization_code(
     #[wasm_bindgen(unchecked_param_type = "ExchangeAuthorizationCodeOptions")] options: JsValue,
 ) -> Result<JsValue, JsValue> {
-    crate::panic_hook::install();
+    crate::drivers::panic_hook::install();
     let mut reader =
         OptionsReader::new(&options, "exchangeAuthorizationCode").map_err(invalid_options)?;
     let client = reader.client();
@@ -178,7 +180,7 @@ pub async fn exchange_authorization_code(
 pub async fn refresh_tokens(
     #[wasm_bindgen(unchecked_param_type = "RefreshTokensOptions")] options: JsValue,
 ) -> Result<JsValue, JsValue> {
-    crate::panic_hook::install();
+    crate::drivers::panic_hook::install();
     let mut reader = OptionsReader::new(&options, "refreshTokens").map_err(invalid_options)?;
     let refresh_token = reader.required_string("refreshToken");
     let endpoint = reader.token_endpoint();
@@ -213,9 +215,9 @@ struct TokenEndpoint {
 
 /// A fresh state: 256 bits from the runtime's CSPRNG, URL-safe base64.
 fn random_state() -> CsrfState {
-    let mut random = [0_u8; crate::state::STATE_BYTES];
-    crate::webcrypto::random(&mut random);
-    crate::state::new_state(&random)
+    let mut random = [0_u8; crate::freedom_id::state::STATE_BYTES];
+    crate::drivers::webcrypto::random(&mut random);
+    crate::freedom_id::state::new_state(&random)
 }
 
 /// Reads an options object's own properties, collecting every problem (never a value).

@@ -7,10 +7,10 @@
 //! Every `X-Freedom-ID-*` header a client sends is removed first, and the Worker's own
 //! cookies never reach the site.
 
-use crate::cookies::pairs;
-use crate::session::{DEAD_COOKIE, FLOW_COOKIE_PREFIX, SESSION_COOKIE};
-use crate::token::Tokens;
-use crate::url::AbsoluteUrl;
+use crate::base::cookies::pairs;
+use crate::base::url::AbsoluteUrl;
+use crate::freedom_id::token::Tokens;
+use crate::session::payload::{DEAD_COOKIE, FLOW_COOKIE_PREFIX, SESSION_COOKIE};
 
 /// The prefix of every identity header; a client's own are always removed.
 pub const IDENTITY_HEADER_PREFIX: &str = "x-freedom-id-";
@@ -35,7 +35,7 @@ impl Protect {
     pub fn parse(text: &str) -> Result<Protect, ProtectError> {
         let mut prefixes = Vec::new();
         for prefix in text.split_ascii_whitespace() {
-            let path = crate::return_to::local_path(prefix).ok_or(ProtectError)?;
+            let path = crate::base::return_to::local_path(prefix).ok_or(ProtectError)?;
             if path.contains(['?', '#']) {
                 return Err(ProtectError);
             }
@@ -127,18 +127,19 @@ pub fn is_browser_navigation(
     accept: Option<&str>,
     sec_fetch_mode: Option<&str>,
 ) -> bool {
-    crate::http::prefers_html(accept) || (method == "GET" && sec_fetch_mode == Some("navigate"))
+    crate::web::http::prefers_html(accept)
+        || (method == "GET" && sec_fetch_mode == Some("navigate"))
 }
 
 /// `/login?return_to=<path and query>` for a guarded request.
 pub fn login_location(request_url: &AbsoluteUrl) -> String {
-    crate::url::append_query_param("/login", "return_to", &request_url.path_and_query())
+    crate::base::url::append_query_param("/login", "return_to", &request_url.path_and_query())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secret::{AccessToken, RefreshToken};
+    use crate::base::secret::{AccessToken, RefreshToken};
 
     #[test]
     fn prefixes_guard_whole_segments() {

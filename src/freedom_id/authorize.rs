@@ -10,15 +10,15 @@
 //! 200 {"redirect_uri": "https://passport.freedompay.kz/login?track_id=...&expire_at=..."}
 //! ```
 
+use crate::base::json::{self, JsonError};
+use crate::base::secret::AuthorizationHeader;
+use crate::base::url::AbsoluteUrl;
+use crate::config::settings::Settings;
 use crate::error::{Error, Malformed};
-use crate::json::{self, JsonError};
-use crate::secret::AuthorizationHeader;
-use crate::settings::Settings;
-use crate::state::redirect_uri_with_state;
-use crate::upstream::{BodyRule, Method, Reply, UpstreamRequest};
-use crate::url::AbsoluteUrl;
+use crate::freedom_id::state::redirect_uri_with_state;
+use crate::freedom_id::upstream::{BodyRule, Method, Reply, UpstreamRequest};
 
-pub use crate::upstream::{check_content_length, BodyCollector, MAX_BODY_BYTES};
+pub use crate::freedom_id::upstream::{check_content_length, BodyCollector, MAX_BODY_BYTES};
 
 /// The request to send. Its `Debug` shows the Basic header as `[redacted]`.
 #[derive(Clone, Debug)]
@@ -148,7 +148,7 @@ pub fn trust_link(link: &str, authorize_url: &AbsoluteUrl) -> Result<Authorizati
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::settings::Settings;
+    use crate::config::settings::Settings;
 
     const SECRET: &str = "top-secret-value";
 

@@ -1,11 +1,11 @@
 //! The Worker's HTTP answers, decided as plain data so `cargo test` can check them natively.
 //! `worker.rs` only copies an [`Answer`] into a `worker::Response`.
 
-use crate::authorize::AuthorizationLink;
+use crate::base::json::write_string;
+use crate::config::settings::{Settings, SettingsError};
 use crate::error::{Error, ErrorCode};
-use crate::i18n::{self, Lang};
-use crate::json::write_string;
-use crate::settings::{Settings, SettingsError};
+use crate::freedom_id::authorize::AuthorizationLink;
+use crate::web::i18n::{self, Lang};
 
 /// The routes the Worker handles itself. Static files in `www/` are served before the
 /// Worker runs, so a [`Route::NotFound`] here means no file matched either.
@@ -498,9 +498,9 @@ pub fn problem_names(error: &SettingsError) -> Vec<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::authorize::trust_link;
+    use crate::base::url::AbsoluteUrl;
     use crate::error::Malformed;
-    use crate::url::AbsoluteUrl;
+    use crate::freedom_id::authorize::trust_link;
 
     fn link() -> AuthorizationLink {
         let authorize =

@@ -6,9 +6,9 @@
 
 use core::fmt;
 
-use crate::grants::{GrantError, Grants};
-use crate::secret::{ClientId, ClientSecret};
-use crate::url::{AbsoluteUrl, Scheme, UrlError};
+use crate::base::secret::{ClientId, ClientSecret};
+use crate::base::url::{AbsoluteUrl, Scheme, UrlError};
+use crate::config::grants::{GrantError, Grants};
 
 /// Freedom ID's documented authorize endpoint, used when none is configured.
 pub const DEFAULT_AUTHORIZE_URL: &str = "https://passport.freedompay.kz/api/v1/oauth/authorize";
@@ -396,11 +396,11 @@ pub struct Settings {
     pub token_url: AbsoluteUrl,
     /// The keys that seal the Worker's cookies: the first seals, each opens. Empty where no
     /// session is kept (the npm package, or `FREEDOM_ID_STATE=off`).
-    pub session_keys: Vec<crate::secret::SessionSecret>,
+    pub session_keys: Vec<crate::base::secret::SessionSecret>,
     /// Where a completed sign-in lands without a `return_to`.
     pub after_sign_in: String,
     /// The gate's guarded path prefixes (empty: no gate).
-    pub protect: crate::gate::Protect,
+    pub protect: crate::web::forward::Protect,
     /// Where guarded requests go; `None`: to their own URL.
     pub app_origin: Option<AbsoluteUrl>,
     /// Which events are logged.
@@ -410,7 +410,7 @@ pub struct Settings {
     /// Whether the gate forwards a write (not `GET`, `HEAD`, `OPTIONS`) only from this site.
     pub gate_csrf: bool,
     /// The key Freedom ID's back-channel sign-out must carry; `None`: `/revoke` is off.
-    pub revoke_key: Option<crate::secret::RevokeKey>,
+    pub revoke_key: Option<crate::base::secret::RevokeKey>,
 }
 
 impl Settings {
@@ -500,7 +500,7 @@ impl Settings {
             Setting::AfterSignIn,
             match input.after_sign_in {
                 None | Some("") => Ok("/".to_owned()),
-                Some(path) => crate::return_to::local_path(path)
+                Some(path) => crate::base::return_to::local_path(path)
                     .map(str::to_owned)
                     .ok_or(ProblemReason::LocalPath),
             },
@@ -540,7 +540,7 @@ impl Settings {
             parse_revoke_key(input.revoke_key),
         );
         if let (Some(uri), Some(StateMode::Bind | StateMode::Given(_))) = (&redirect_uri, &state) {
-            if uri.has_query_param(crate::state::STATE_PARAM) {
+            if uri.has_query_param(crate::freedom_id::state::STATE_PARAM) {
                 problems.push(Problem {
                     setting: Setting::RedirectUri,
                     reason: ProblemReason::StateInRedirectUri,
@@ -663,11 +663,11 @@ fn parse_redirect_uri(value: Option<&str>) -> Result<AbsoluteUrl, ProblemReason>
     parse_web_url(required(value)?)
 }
 
-/// The token endpoint: Freedom ID's own ([`crate::token::DEFAULT_TOKEN_URL`]) when not
+/// The token endpoint: Freedom ID's own ([`crate::freedom_id::token::DEFAULT_TOKEN_URL`]) when not
 /// given, else by the same rules as the authorize URL.
 pub(crate) fn parse_token_url(value: Option<&str>) -> Result<AbsoluteUrl, ProblemReason> {
     match value {
-        None | Some("") => parse_web_url(crate::token::DEFAULT_TOKEN_URL),
+        None | Some("") => parse_web_url(crate::freedom_id::token::DEFAULT_TOKEN_URL),
         Some(value) => parse_web_url(value),
     }
 }
@@ -675,8 +675,8 @@ pub(crate) fn parse_token_url(value: Option<&str>) -> Result<AbsoluteUrl, Proble
 fn parse_protect(
     value: Option<&str>,
     state: Option<&StateMode>,
-) -> Result<crate::gate::Protect, ProblemReason> {
-    let protect = crate::gate::Protect::parse(value.unwrap_or(""))
+) -> Result<crate::web::forward::Protect, ProblemReason> {
+    let protect = crate::web::forward::Protect::parse(value.unwrap_or(""))
         .map_err(|_| ProblemReason::ProtectPrefix)?;
     if !protect.is_empty() && state == Some(&StateMode::Off) {
         return Err(ProblemReason::ProtectWithoutSession);
@@ -702,7 +702,7 @@ pub const MIN_SESSION_SECRET_LEN: usize = 32;
 /// One key, or two separated by a space (rotation: the first seals, both open).
 fn parse_session_secret(
     value: Option<&str>,
-) -> Result<Vec<crate::secret::SessionSecret>, ProblemReason> {
+) -> Result<Vec<crate::base::secret::SessionSecret>, ProblemReason> {
     let value = required(value)?;
     if value.chars().any(char::is_control) {
         return Err(ProblemReason::ControlCharacter);
@@ -717,7 +717,7 @@ fn parse_session_secret(
     }
     Ok(keys
         .into_iter()
-        .map(crate::secret::SessionSecret::new)
+        .map(crate::base::secret::SessionSecret::new)
         .collect())
 }
 
@@ -742,14 +742,14 @@ pub const MIN_REVOKE_KEY_LEN: usize = 32;
 
 fn parse_revoke_key(
     value: Option<&str>,
-) -> Result<Option<crate::secret::RevokeKey>, ProblemReason> {
+) -> Result<Option<crate::base::secret::RevokeKey>, ProblemReason> {
     let Some(key) = value.filter(|key| !key.is_empty()) else {
         return Ok(None);
     };
     let valid = key.chars().count() >= MIN_REVOKE_KEY_LEN
         && !key.chars().any(|c| c.is_control() || c.is_whitespace());
     if valid {
-        Ok(Some(crate::secret::RevokeKey::new(key)))
+        Ok(Some(crate::base::secret::RevokeKey::new(key)))
     } else {
         Err(ProblemReason::RevokeKey)
     }
@@ -876,7 +876,10 @@ mod tests {
     #[test]
     fn session_token_and_landing_settings() {
         let settings = env(&[]).unwrap();
-        assert_eq!(settings.token_url.as_str(), crate::token::DEFAULT_TOKEN_URL);
+        assert_eq!(
+            settings.token_url.as_str(),
+            crate::freedom_id::token::DEFAULT_TOKEN_URL
+        );
         assert_eq!(settings.after_sign_in, "/");
         assert_eq!(settings.session_keys.len(), 1);
         let two = format!("{SESSION_KEY}-new {SESSION_KEY}");

@@ -3,9 +3,9 @@
 //! token pair and when the sign-in happened, when to refresh it, and how long each cookie
 //! lives. Pure data and decisions; `flow.rs` runs them.
 
-use crate::json::{self, write_string, Field};
-use crate::secret::{AccessToken, CsrfState, RefreshToken};
-use crate::token::{is_token_text, Tokens};
+use crate::base::json::{self, write_string, Field};
+use crate::base::secret::{AccessToken, CsrfState, RefreshToken};
+use crate::freedom_id::token::{is_token_text, Tokens};
 
 /// The session cookie: the sealed token pair.
 pub const SESSION_COOKIE: &str = "__Host-freedom_id_session";
@@ -71,7 +71,7 @@ impl Flow {
             state: CsrfState::new(state.as_str()?),
             return_to: match return_to {
                 Field::Null => None,
-                Field::String(path) => Some(crate::return_to::local_path(&path)?.to_owned()),
+                Field::String(path) => Some(crate::base::return_to::local_path(&path)?.to_owned()),
                 _ => return None,
             },
             created_at: whole_number(&created_at)?,

@@ -9,7 +9,7 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 
-use crate::secret::CsrfState;
+use crate::base::secret::CsrfState;
 
 /// The query parameter carrying the state.
 pub const STATE_PARAM: &str = "state";
@@ -28,7 +28,7 @@ pub fn new_state(random: &[u8; STATE_BYTES]) -> CsrfState {
 
 /// `redirect_uri` with `state=<state>` appended, keeping any query it already has.
 pub fn redirect_uri_with_state(redirect_uri: &str, state: &str) -> String {
-    crate::url::append_query_param(redirect_uri, STATE_PARAM, state)
+    crate::base::url::append_query_param(redirect_uri, STATE_PARAM, state)
 }
 
 #[cfg(test)]

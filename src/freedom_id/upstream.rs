@@ -4,8 +4,8 @@
 //! decoded body is read, the timeout covers the whole answer, and the body is asked for
 //! uncompressed.
 
+use crate::base::secret::AuthorizationHeader;
 use crate::error::{Error, Malformed};
-use crate::secret::AuthorizationHeader;
 
 /// The most body read from Freedom ID, counted after any decompression; anything longer is
 /// [`Malformed::TooLarge`].
@@ -168,7 +168,7 @@ impl BodyCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secret::RefreshToken;
+    use crate::base::secret::RefreshToken;
 
     #[test]
     fn body_rules() {

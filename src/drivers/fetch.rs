@@ -8,7 +8,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::error::{Error, Malformed};
-use crate::upstream::{check_content_length, BodyCollector, Reply, UpstreamRequest};
+use crate::freedom_id::upstream::{check_content_length, BodyCollector, Reply, UpstreamRequest};
 
 #[wasm_bindgen]
 extern "C" {
@@ -105,9 +105,12 @@ fn init(request: &UpstreamRequest, timeout_ms: u32) -> Object {
 /// Reads a request body stream (a JS `ReadableStream`) as text, at most 64 KiB.
 #[cfg(feature = "worker")]
 pub(crate) async fn read_body(stream: &JsValue) -> Option<String> {
-    read_capped(stream.unchecked_ref(), crate::settings::MAX_TIMEOUT_MS)
-        .await
-        .ok()
+    read_capped(
+        stream.unchecked_ref(),
+        crate::config::settings::MAX_TIMEOUT_MS,
+    )
+    .await
+    .ok()
 }
 
 async fn read_capped(stream: &BodyStream, timeout_ms: u32) -> Result<String, Error> {

@@ -1,0 +1,5 @@
+//! The settings: their names, their values' grammar, and validation of the Worker's env and the
+//! npm package's options into one [`settings::Settings`].
+
+pub mod grants;
+pub mod settings;
