@@ -11,17 +11,23 @@
 //! - `node` feature: the npm package's `createAuthorizationLink`, `completeSignIn`,
 //!   `exchangeAuthorizationCode` and `refreshTokens` (built by `scripts/build-npm.sh` into `pkg/`: one wasm, an entry per JS runtime).
 //!
-//! The core has no I/O and no wasm dependencies, so `cargo test` checks it natively:
+//! The core has no I/O and no wasm dependencies, so `cargo test` checks it natively. Its
+//! folders are layers, each importing only those above it (`tests/layers.rs` checks it):
 //!
-//! - [`settings`]: reading and validating the settings, from env or JS options;
-//! - [`grants`]: grant syntax; [`url`]: the strict URL rules; [`time`]: ISO-8601 instants;
-//! - [`upstream`]: one call as data; [`authorize`] and [`token`]: the requests to send, the
-//!   answers' parsing and the link trust rule;
-//! - [`callback`] and [`state`]: the login-CSRF state and the state-first callback check;
-//! - [`seal`], [`session`], [`cookies`], [`return_to`]: the sealed cookies and their rules;
+//! - [`base`]: JSON text, the strict URL rules, ISO-8601 instants, redacted secrets, cookie
+//!   syntax, local return paths, the rate limiter's key, HTML escaping;
+//! - [`config`]: the settings, their values and defaults, and grant syntax, from env or JS
+//!   options;
+//! - [`error`] and [`log`]: the stable error codes with their HTTP statuses, and the event
+//!   lines;
+//! - [`freedom_id`]: Freedom ID's wire as data: one upstream call, the authorize and token
+//!   requests and answers, the link trust rule, the callback and the login-CSRF state;
+//! - [`session`]: the sealed cookies, what they hold and for how long;
+//! - [`web`]: the Worker's answers (routes, redirects, problem+json / HTML errors, pages,
+//!   languages) and what a forwarded request carries, as data;
 //! - [`flow`]: the Worker's routes as flows over an I/O trait, whole sign-ins included;
-//! - [`error`]: the stable error codes and their HTTP statuses;
-//! - [`http`]: the Worker's answers (redirects, problem+json / HTML errors, health) as data.
+//! - `drivers` (`js` features only): the Worker and the npm exports, the only code that knows
+//!   wasm-bindgen.
 //!
 //! ```
 //! use freedom_id_edge::freedom_id::authorize::{parse_body, AuthorizeRequest};

@@ -5,34 +5,11 @@
 //! token pair's id, cut to its first [`TOKEN_ID_PREFIX_CHARS`] characters.
 
 use crate::base::json::write_string;
+pub use crate::config::values::LogLevel;
 use crate::error::ErrorCode;
 
 /// How much of a token pair's id a line shows.
 pub const TOKEN_ID_PREFIX_CHARS: usize = 8;
-
-/// Which events are logged (`FREEDOM_ID_LOG`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum LogLevel {
-    /// Nothing.
-    Off,
-    /// Failures only (the default).
-    #[default]
-    Errors,
-    /// Every event.
-    All,
-}
-
-impl LogLevel {
-    /// `off`, `errors` or `all`; empty is the default.
-    pub fn parse(text: &str) -> Option<LogLevel> {
-        match text {
-            "off" => Some(LogLevel::Off),
-            "errors" | "" => Some(LogLevel::Errors),
-            "all" => Some(LogLevel::All),
-            _ => None,
-        }
-    }
-}
 
 /// What happened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -7,5 +7,6 @@ pub mod json;
 pub mod rate_limit;
 pub mod return_to;
 pub mod secret;
+pub mod text;
 pub mod time;
 pub mod url;

@@ -3,3 +3,4 @@
 
 pub mod grants;
 pub mod settings;
+pub mod values;

@@ -4,18 +4,14 @@
 //! npm package from its options object by [`Setting::option_name`]. Both go through
 //! [`Settings::from_input`], so they accept and refuse exactly the same values.
 
+use super::values::{
+    StateMode, DEFAULT_AUTHORIZE_URL, DEFAULT_TIMEOUT_MS, MAX_STATE_LEN, MAX_TIMEOUT_MS,
+};
 use core::fmt;
 
 use crate::base::secret::{ClientId, ClientSecret};
 use crate::base::url::{AbsoluteUrl, Scheme, UrlError};
 use crate::config::grants::{GrantError, Grants};
-
-/// Freedom ID's documented authorize endpoint, used when none is configured.
-pub const DEFAULT_AUTHORIZE_URL: &str = "https://passport.freedompay.kz/api/v1/oauth/authorize";
-/// Upstream timeout used when none is configured.
-pub const DEFAULT_TIMEOUT_MS: u32 = 5_000;
-/// The longest upstream timeout accepted.
-pub const MAX_TIMEOUT_MS: u32 = 60_000;
 
 /// One setting, for naming it in errors without ever showing its value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -308,21 +304,6 @@ pub enum StateInput<'a> {
     Value(&'a str),
 }
 
-/// How the `state` query parameter is added to the redirect URI sent to Freedom ID.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum StateMode {
-    /// The Worker makes a fresh random state per sign-in and binds it to the browser with a
-    /// cookie (`FREEDOM_ID_STATE=on`, the default).
-    Bind,
-    /// No state: the redirect URI is sent exactly as configured.
-    Off,
-    /// The caller's own state value (npm `state` option).
-    Given(String),
-}
-
-/// The longest `state` value accepted from a caller.
-pub const MAX_STATE_LEN: usize = 512;
-
 /// Grants as given: one separated list (environment) or one item per grant (JavaScript).
 #[derive(Clone, Copy, Debug)]
 pub enum GrantsInput<'a> {
@@ -400,11 +381,11 @@ pub struct Settings {
     /// Where a completed sign-in lands without a `return_to`.
     pub after_sign_in: String,
     /// The gate's guarded path prefixes (empty: no gate).
-    pub protect: crate::web::forward::Protect,
+    pub protect: crate::config::values::Protect,
     /// Where guarded requests go; `None`: to their own URL.
     pub app_origin: Option<AbsoluteUrl>,
     /// Which events are logged.
-    pub log: crate::log::LogLevel,
+    pub log: crate::config::values::LogLevel,
     /// The longest a session lives from its sign-in, refreshes included (seconds).
     pub session_max_age: u64,
     /// Whether the gate forwards a write (not `GET`, `HEAD`, `OPTIONS`) only from this site.
@@ -518,7 +499,8 @@ impl Settings {
         let log = check(
             &mut problems,
             Setting::Log,
-            crate::log::LogLevel::parse(input.log.unwrap_or("")).ok_or(ProblemReason::LogLevel),
+            crate::config::values::LogLevel::parse(input.log.unwrap_or(""))
+                .ok_or(ProblemReason::LogLevel),
         );
         let session_max_age = check(
             &mut problems,
@@ -540,7 +522,7 @@ impl Settings {
             parse_revoke_key(input.revoke_key),
         );
         if let (Some(uri), Some(StateMode::Bind | StateMode::Given(_))) = (&redirect_uri, &state) {
-            if uri.has_query_param(crate::freedom_id::state::STATE_PARAM) {
+            if uri.has_query_param(crate::config::values::STATE_PARAM) {
                 problems.push(Problem {
                     setting: Setting::RedirectUri,
                     reason: ProblemReason::StateInRedirectUri,
@@ -663,11 +645,11 @@ fn parse_redirect_uri(value: Option<&str>) -> Result<AbsoluteUrl, ProblemReason>
     parse_web_url(required(value)?)
 }
 
-/// The token endpoint: Freedom ID's own ([`crate::freedom_id::token::DEFAULT_TOKEN_URL`]) when not
+/// The token endpoint: Freedom ID's own ([`crate::config::values::DEFAULT_TOKEN_URL`]) when not
 /// given, else by the same rules as the authorize URL.
 pub(crate) fn parse_token_url(value: Option<&str>) -> Result<AbsoluteUrl, ProblemReason> {
     match value {
-        None | Some("") => parse_web_url(crate::freedom_id::token::DEFAULT_TOKEN_URL),
+        None | Some("") => parse_web_url(crate::config::values::DEFAULT_TOKEN_URL),
         Some(value) => parse_web_url(value),
     }
 }
@@ -675,8 +657,8 @@ pub(crate) fn parse_token_url(value: Option<&str>) -> Result<AbsoluteUrl, Proble
 fn parse_protect(
     value: Option<&str>,
     state: Option<&StateMode>,
-) -> Result<crate::web::forward::Protect, ProblemReason> {
-    let protect = crate::web::forward::Protect::parse(value.unwrap_or(""))
+) -> Result<crate::config::values::Protect, ProblemReason> {
+    let protect = crate::config::values::Protect::parse(value.unwrap_or(""))
         .map_err(|_| ProblemReason::ProtectPrefix)?;
     if !protect.is_empty() && state == Some(&StateMode::Off) {
         return Err(ProblemReason::ProtectWithoutSession);
@@ -878,7 +860,7 @@ mod tests {
         let settings = env(&[]).unwrap();
         assert_eq!(
             settings.token_url.as_str(),
-            crate::freedom_id::token::DEFAULT_TOKEN_URL
+            crate::config::values::DEFAULT_TOKEN_URL
         );
         assert_eq!(settings.after_sign_in, "/");
         assert_eq!(settings.session_keys.len(), 1);

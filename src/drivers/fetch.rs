@@ -107,7 +107,7 @@ fn init(request: &UpstreamRequest, timeout_ms: u32) -> Object {
 pub(crate) async fn read_body(stream: &JsValue) -> Option<String> {
     read_capped(
         stream.unchecked_ref(),
-        crate::config::settings::MAX_TIMEOUT_MS,
+        crate::config::values::MAX_TIMEOUT_MS,
     )
     .await
     .ok()

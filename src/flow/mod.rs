@@ -21,9 +21,9 @@ use crate::base::rate_limit::rate_limit_key;
 use crate::base::return_to::local_path;
 use crate::base::secret::constant_time_eq;
 use crate::base::url::AbsoluteUrl;
-use crate::config::settings::{
-    Problem, ProblemReason, Setting, Settings, SettingsError, StateMode,
-};
+use crate::config::settings::{Problem, ProblemReason, Setting, Settings, SettingsError};
+use crate::config::values::LogLevel;
+use crate::config::values::StateMode;
 use crate::error::{Error, ErrorCode};
 use crate::freedom_id::authorize::{read_reply, AuthorizeRequest};
 use crate::freedom_id::callback::{check_callback, CallbackParams, ExpectedState};
@@ -32,7 +32,7 @@ use crate::freedom_id::token::{
     exchange_request, read_token_reply, refresh_request, TokenCall, Tokens,
 };
 use crate::freedom_id::upstream::{Reply, UpstreamRequest};
-use crate::log::{Event, EventName, LogLevel};
+use crate::log::{Event, EventName};
 use crate::session::payload::{
     decode_session, encode_session, flow_cookie_name, flows_to_expire, freshness, session_max_age,
     Flow, Freshness, Session, DEAD_COOKIE, FLOW_COOKIE_PREFIX, FLOW_MAX_AGE, SESSION_COOKIE,

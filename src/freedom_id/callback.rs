@@ -8,8 +8,8 @@
 
 use crate::base::secret::{constant_time_eq, AuthorizationCode, CsrfState};
 use crate::base::url::{query_string_has, query_string_param, AbsoluteUrl};
+use crate::config::values::STATE_PARAM;
 use crate::error::Error;
-use crate::freedom_id::state::STATE_PARAM;
 use crate::freedom_id::token::plain_code;
 
 /// What a callback URL carries.

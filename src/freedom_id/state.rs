@@ -6,13 +6,12 @@
 //! package hands it to the app; the callback is accepted only when both agree
 //! (`callback.rs`).
 
+use crate::config::values::STATE_PARAM;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 
 use crate::base::secret::CsrfState;
 
-/// The query parameter carrying the state.
-pub const STATE_PARAM: &str = "state";
 /// How many random bytes a state has (256 bits).
 pub const STATE_BYTES: usize = 32;
 

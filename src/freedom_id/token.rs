@@ -21,9 +21,6 @@ use crate::base::url::AbsoluteUrl;
 use crate::error::{Error, Malformed};
 use crate::freedom_id::upstream::{BodyRule, Method, Reply, UpstreamRequest};
 
-/// Freedom ID's documented token endpoint, used when none is configured.
-pub const DEFAULT_TOKEN_URL: &str = "https://passport.freedompay.kz/api/v1/oauth/token";
-
 /// The longest token accepted (Freedom ID's are 128 characters).
 pub const MAX_TOKEN_LEN: usize = 4096;
 /// The longest token-pair `id` accepted (Freedom ID's are UUIDs).
@@ -217,7 +214,7 @@ mod tests {
     const ANSWER: &str = r#"{"id":"8a1c9b0e-1f2d-4c3b-9a8e-7d6c5b4a3f2e","access_token":"AAAA","refresh_token":"RRRR","access_expire_at":"2025-03-04T06:35:50.000000Z","refresh_expire_at":"2025-03-25T06:35:50.000000Z"}"#;
 
     fn url() -> AbsoluteUrl {
-        AbsoluteUrl::parse(DEFAULT_TOKEN_URL).unwrap()
+        AbsoluteUrl::parse(crate::config::values::DEFAULT_TOKEN_URL).unwrap()
     }
 
     #[test]
@@ -230,7 +227,7 @@ mod tests {
             &code,
         );
         assert_eq!(request.method, Method::Post);
-        assert_eq!(request.url, DEFAULT_TOKEN_URL);
+        assert_eq!(request.url, crate::config::values::DEFAULT_TOKEN_URL);
         assert_eq!(
             request.body.as_deref(),
             Some(r#"{"authorization_code":"c0de\"x"}"#)

@@ -21,48 +21,6 @@ pub const TOKEN_ID_HEADER: &str = "X-Freedom-ID-Token-Id";
 /// When the access token expires, in unix seconds.
 pub const ACCESS_EXPIRES_HEADER: &str = "X-Freedom-ID-Access-Expires-At";
 
-/// The guarded path prefixes (`FREEDOM_ID_PROTECT`).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Protect(Vec<String>);
-
-/// Why `FREEDOM_ID_PROTECT` was refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ProtectError;
-
-impl Protect {
-    /// Reads prefixes separated by spaces (`/app /api/private`), or `/` for everything. Each
-    /// must be a path on this site; a trailing `/` is dropped (`/app/` guards `/app` too).
-    pub fn parse(text: &str) -> Result<Protect, ProtectError> {
-        let mut prefixes = Vec::new();
-        for prefix in text.split_ascii_whitespace() {
-            let path = crate::base::return_to::local_path(prefix).ok_or(ProtectError)?;
-            if path.contains(['?', '#']) {
-                return Err(ProtectError);
-            }
-            let trimmed = path.trim_end_matches('/');
-            prefixes.push(if trimmed.is_empty() { "/" } else { trimmed }.to_owned());
-        }
-        Ok(Protect(prefixes))
-    }
-
-    /// Whether nothing is guarded (today's behaviour).
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// Whether `path` is guarded: a prefix matches whole path segments (`/app` guards `/app`
-    /// and `/app/x`, not `/application`); `/` guards every path.
-    pub fn guards(&self, path: &str) -> bool {
-        self.0.iter().any(|prefix| {
-            prefix == "/"
-                || path == prefix
-                || path
-                    .strip_prefix(prefix.as_str())
-                    .is_some_and(|rest| rest.starts_with('/'))
-        })
-    }
-}
-
 /// Where a guarded request goes: `FREEDOM_ID_APP_ORIGIN` with the request's path and query,
 /// or, without it, the request's own URL (on a Workers route, the site behind it).
 pub fn forward_url(app_origin: Option<&AbsoluteUrl>, request_url: &AbsoluteUrl) -> String {
@@ -140,29 +98,6 @@ pub fn login_location(request_url: &AbsoluteUrl) -> String {
 mod tests {
     use super::*;
     use crate::base::secret::{AccessToken, RefreshToken};
-
-    #[test]
-    fn prefixes_guard_whole_segments() {
-        let protect = Protect::parse("/app  /api/private/").unwrap();
-        for (path, guarded) in [
-            ("/app", true),
-            ("/app/", true),
-            ("/app/x/y", true),
-            ("/application", false),
-            ("/api/private", true),
-            ("/api/private/1", true),
-            ("/api/public", false),
-            ("/", false),
-        ] {
-            assert_eq!(protect.guards(path), guarded, "{path}");
-        }
-        let all = Protect::parse("/").unwrap();
-        assert!(all.guards("/") && all.guards("/anything"));
-        assert!(Protect::parse("").unwrap().is_empty());
-        for bad in ["app", "//evil", "/a?x", "https://x.kz/"] {
-            assert_eq!(Protect::parse(bad), Err(ProtectError), "{bad}");
-        }
-    }
 
     #[test]
     fn where_guarded_requests_go() {

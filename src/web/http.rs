@@ -2,6 +2,7 @@
 //! `worker.rs` only copies an [`Answer`] into a `worker::Response`.
 
 use crate::base::json::write_string;
+use crate::base::text::{html_escape, parse_qvalue};
 use crate::config::settings::{Settings, SettingsError};
 use crate::error::{Error, ErrorCode};
 use crate::freedom_id::authorize::AuthorizationLink;
@@ -170,25 +171,6 @@ pub fn prefers_html(accept: Option<&str>) -> bool {
     html > json
 }
 
-/// An RFC 9110 `qvalue` (`0`, `0.5`, `1.000`) in thousandths. Integer arithmetic on purpose:
-/// `str::parse::<f32>` alone costs about 15 kB of the Worker's gzipped wasm.
-pub(crate) fn parse_qvalue(text: &str) -> Option<u16> {
-    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
-    if fraction.len() > 3 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let thousandths = fraction
-        .bytes()
-        .chain(core::iter::repeat(b'0'))
-        .take(3)
-        .fold(0_u16, |acc, digit| acc * 10 + u16::from(digit - b'0'));
-    match whole {
-        "0" => Some(thousandths),
-        "1" if thousandths == 0 => Some(1000),
-        _ => None,
-    }
-}
-
 /// Who an answer is for: a browser (HTML) or a program (JSON), and in which language.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Client {
@@ -316,22 +298,6 @@ fn problem_html(code: ErrorCode, message: &Message, lang: Lang) -> String {
         .replace("{status}", &code.http_status().to_string())
         .replace("{href}", href)
         .replace("{action}", &html_escape(lang.text(label)))
-}
-
-/// Escapes text for HTML content and attribute values.
-pub(crate) fn html_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// The public message for a failed step. It names no value, no upstream body and, for

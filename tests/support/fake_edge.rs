@@ -12,9 +12,9 @@ use std::task::{Context, Poll, Waker};
 
 pub use freedom_id_edge::base::url::AbsoluteUrl;
 pub use freedom_id_edge::config::settings::{Settings, SettingsError};
+pub use freedom_id_edge::config::values::LogLevel;
 pub use freedom_id_edge::flow::{respond, Effects, Forward, Outcome, Request, Revocation};
 pub use freedom_id_edge::freedom_id::upstream::{Method, Reply, UpstreamRequest};
-pub use freedom_id_edge::log::LogLevel;
 pub use freedom_id_edge::session::seal::IV_BYTES;
 pub use freedom_id_edge::web::http::Answer;
 

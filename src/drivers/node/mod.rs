@@ -13,8 +13,9 @@ use crate::base::secret::{AuthorizationCode, ClientId, ClientSecret, CsrfState, 
 use crate::base::url::AbsoluteUrl;
 use crate::config::settings::{
     parse_client_id, parse_client_secret, parse_timeout, parse_token_url, GrantsInput, Problem,
-    ProblemReason, Setting, Settings, SettingsInput, StateInput, StateMode, TimeoutInput,
+    ProblemReason, Setting, Settings, SettingsInput, StateInput, TimeoutInput,
 };
+use crate::config::values::StateMode;
 use crate::drivers::fetch::send;
 use crate::error::{Error, ErrorCode};
 use crate::freedom_id::authorize::{read_reply, AuthorizeRequest};

@@ -84,7 +84,7 @@ pub fn from_accept_language(header: Option<&str>) -> Option<Lang> {
         let quality = parts
             .filter_map(|param| {
                 let (key, value) = param.split_once('=')?;
-                (key.trim() == "q").then(|| crate::web::http::parse_qvalue(value.trim()))?
+                (key.trim() == "q").then(|| crate::base::text::parse_qvalue(value.trim()))?
             })
             .next()
             .unwrap_or(1000);
@@ -142,7 +142,7 @@ pub fn render(template: &str, lang: Lang) -> String {
             if key.ends_with("_html") {
                 out.push_str(text);
             } else {
-                out.push_str(&crate::web::http::html_escape(text));
+                out.push_str(&crate::base::text::html_escape(text));
             }
         }
         rest = after.get(end + 2..).unwrap_or("");
