@@ -292,10 +292,16 @@ test('the shipped .d.ts type-checks a caller of every export under tsc --strict'
        const kept: string | null = link.state;
        // @ts-expect-error state is null for a link made with state: false
        const always: string = link.state;
-       const complete: CompleteSignInOptions = {
-         clientId: 'a', clientSecret: 'b', callbackUrl, expectedState: kept ?? false, tokenUrl: 'https://x.kz/t', timeoutMs: 100,
-       };
+       const client = { clientId: 'a', clientSecret: 'b', callbackUrl, tokenUrl: 'https://x.kz/t', timeoutMs: 100 };
+       const complete: CompleteSignInOptions = kept === null ? { ...client, skipStateCheck: true } : { ...client, expectedState: kept };
        const tokens: Tokens = await completeSignIn(complete);
+       const explicit: CompleteSignInOptions = { ...client, expectedState: 's', skipStateCheck: false };
+       // @ts-expect-error false no longer skips the state check: skipStateCheck: true does
+       const lenient: CompleteSignInOptions = { ...client, expectedState: kept ?? false };
+       // @ts-expect-error skipStateCheck cannot be combined with expectedState
+       void completeSignIn({ ...client, expectedState: 's', skipStateCheck: true });
+       // @ts-expect-error skipStateCheck is a boolean
+       void completeSignIn({ ...client, skipStateCheck: 'yes' });
        const exchange: ExchangeAuthorizationCodeOptions = { clientId: 'a', clientSecret: 'b', code: 'c', tokenUrl: 'https://x.kz/t', timeoutMs: 100 };
        const exchanged: Tokens = await exchangeAuthorizationCode(exchange);
        const refresh: RefreshTokensOptions = { refreshToken: tokens.refreshToken, tokenUrl: 'https://x.kz/t', timeoutMs: 100 };
@@ -305,13 +311,13 @@ test('the shipped .d.ts type-checks a caller of every export under tsc --strict'
        const until: number = Math.min(next.accessExpiresAt, next.refreshExpiresAt);
        // @ts-expect-error accessExpiresAt is a number of unix seconds
        const text: string = next.accessExpiresAt;
-       void [track, expiry, always, exchanged, id, access, until, text, link.url];
+       void [track, expiry, always, exchanged, id, access, until, text, link.url, explicit, lenient];
        return next;
      }
      void [signIn, withoutState, freshState];
      // @ts-expect-error expectedState is required
      const noExpectedState: CompleteSignInOptions = { clientId: 'a', clientSecret: 'b', callbackUrl: '/cb?x' };
-     // @ts-expect-error expectedState is a string or false, never true
+     // @ts-expect-error expectedState is a string, never true
      void completeSignIn({ ...noExpectedState, expectedState: true });
      // @ts-expect-error state is a string, false or null
      const numericState: AuthorizationLinkOptions = { ...options, state: 42 };
@@ -475,6 +481,15 @@ const badTokenOptions = () => [
   ['completeSignIn', 'missing expectedState', signInOptions({ callbackUrl: callback }), /expectedState is missing/],
   ['completeSignIn', 'empty expectedState', signInOptions({ callbackUrl: callback, expectedState: '' }), /expectedState must be the state/],
   ['completeSignIn', 'expectedState true', signInOptions({ callbackUrl: callback, expectedState: true }), /expectedState must be the state/],
+  // Only skipStateCheck: true skips the check: `expectedState: session.state ?? false` must not.
+  ['completeSignIn', 'expectedState false', signInOptions({ callbackUrl: callback, expectedState: false }), /expectedState must be the state/],
+  ['completeSignIn', 'expectedState null', signInOptions({ callbackUrl: callback, expectedState: null }), /expectedState is missing/],
+  ['completeSignIn', 'expectedState 0', signInOptions({ callbackUrl: callback, expectedState: 0 }), /expectedState must be the state/],
+  ['completeSignIn', 'expectedState {}', signInOptions({ callbackUrl: callback, expectedState: {} }), /expectedState must be the state/],
+  ['completeSignIn', 'skipStateCheck "yes"', signInOptions({ callbackUrl: callback, skipStateCheck: 'yes' }), /skipStateCheck must be true or false/],
+  ['completeSignIn', 'skipStateCheck 1', signInOptions({ callbackUrl: callback, skipStateCheck: 1 }), /skipStateCheck must be true or false/],
+  ['completeSignIn', 'skipStateCheck false, no expectedState', signInOptions({ callbackUrl: callback, skipStateCheck: false }), /expectedState is missing/],
+  ['completeSignIn', 'skipStateCheck with expectedState', signInOptions({ callbackUrl: callback, expectedState: 's1-expected-state', skipStateCheck: true }), /skipStateCheck cannot be combined with expectedState/],
   ['completeSignIn', 'missing callbackUrl', signInOptions({ expectedState: 's1-expected-state' }), /callbackUrl is missing/],
   ['completeSignIn', 'relative callbackUrl', signInOptions({ callbackUrl: 'callback?authorization_code=x', expectedState: 'x' }), /callbackUrl must be the absolute URL/],
   ['completeSignIn', 'protocol-relative callbackUrl', signInOptions({ callbackUrl: '//evil.example/cb?state=x', expectedState: 'x' }), /callbackUrl must be/],
@@ -551,6 +566,7 @@ test('inherited properties never stand in for missing options', async () => {
       timeoutMs: 'soon',
       state: 42,
       expectedState: 'inherited-state',
+      skipStateCheck: true,
       code: 'inherited-code-value',
       refreshToken: 'inherited-refresh-token',
       callbackUrl: callback,
@@ -566,7 +582,7 @@ test('inherited properties never stand in for missing options', async () => {
       for (const [call, message] of cases) {
         const error = await rejectsWith(call, 'INVALID_OPTIONS');
         assert.match(error.message, message);
-        assert.doesNotMatch(error.message, /authorizeUrl|tokenUrl|timeoutMs|\bstate must/, 'an inherited value was read');
+        assert.doesNotMatch(error.message, /authorizeUrl|tokenUrl|timeoutMs|\bstate must|skipStateCheck (must|cannot)/, 'an inherited value was read');
       }
     },
   );
@@ -585,6 +601,7 @@ test('an option that cannot be read is INVALID_OPTIONS naming it, never echoing 
     [createAuthorizationLink, throwing(options(), 'clientSecret'), 'clientSecret'],
     [completeSignIn, throwing(signInOptions({ callbackUrl: callback, expectedState: 'x' }), 'clientSecret'), 'clientSecret'],
     [completeSignIn, throwing(signInOptions({ callbackUrl: callback }), 'expectedState'), 'expectedState'],
+    [completeSignIn, throwing(signInOptions({ callbackUrl: callback, expectedState: 'x' }), 'skipStateCheck'), 'skipStateCheck'],
     [exchangeAuthorizationCode, throwing(signInOptions({ code: 'c0de-never-sent' }), 'clientSecret'), 'clientSecret'],
     [refreshTokens, throwing({ tokenUrl: mock.tokenUrl }, 'refreshToken'), 'refreshToken'],
   ];
@@ -793,12 +810,42 @@ test('a callback without its state is STATE_MISMATCH', async () => {
   assert.equal(tokenRequests().length, 0);
 });
 
-test('expectedState false completes a sign-in started with state: false', async () => {
+test('skipStateCheck: true completes a sign-in started with state: false', async () => {
   const link = await createAuthorizationLink(options({ state: false }));
   assert.equal(link.state, null);
   const callbackUrl = await signInInBrowser(link);
   assert.equal(new URL(callbackUrl).searchParams.has('state'), false);
-  assertTokens(await completeSignIn(signInOptions({ callbackUrl, expectedState: false })));
+  assertTokens(await completeSignIn(signInOptions({ callbackUrl, skipStateCheck: true })));
+});
+
+test('expectedState false (a lost session\'s `state ?? false`) is INVALID_OPTIONS, not a skipped check', async () => {
+  const link = await createAuthorizationLink(options({ state: false }));
+  const callbackUrl = await signInInBrowser(link);
+  const code = new URL(callbackUrl).searchParams.get('authorization_code');
+  for (const expectedState of [false, null, 0, {}]) {
+    const error = await rejectsWith(completeSignIn(signInOptions({ callbackUrl, expectedState })), 'INVALID_OPTIONS');
+    assert.match(error.message, /\bexpectedState (must be the state|is missing)/, String(expectedState));
+    assert.ok(!everythingShown(error).includes(SECRET), 'the client secret is never in the error');
+  }
+  assert.equal(tokenRequests().length, 0);
+  assert.equal(mock.codeStatus(code).spent, false);
+  assertTokens(await completeSignIn(signInOptions({ callbackUrl, skipStateCheck: true })));
+});
+
+test('an inherited skipStateCheck never switches the state check off', async () => {
+  const link = await createAuthorizationLink(options());
+  const callbackUrl = await signInInBrowser(link);
+  const forged = new URL(callbackUrl);
+  forged.searchParams.set('state', 'forged-state-value');
+  const code = forged.searchParams.get('authorization_code');
+  await withPollutedPrototype({ skipStateCheck: true }, async () => {
+    await rejectsWith(completeSignIn(signInOptions({ callbackUrl: forged.href, expectedState: link.state })), 'STATE_MISMATCH');
+    const error = await rejectsWith(completeSignIn(signInOptions({ callbackUrl: forged.href })), 'INVALID_OPTIONS');
+    assert.match(error.message, /expectedState is missing/);
+    assert.doesNotMatch(error.message, /skipStateCheck (must|cannot)/);
+  });
+  assert.equal(tokenRequests().length, 0);
+  assert.equal(mock.codeStatus(code).spent, false);
 });
 
 test('a replayed code is CODE_REJECTED with status 400 and upstreamCode 100101', async () => {

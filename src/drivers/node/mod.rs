@@ -41,16 +41,21 @@ export interface AuthorizationLink {
   trackId: string | null;      // track_id query parameter of the link, if present
   expireAt: number | null;     // expire_at (unix seconds) of the link, if present
   /** The state appended to redirectUri: keep it in the user's session and pass it to
-   *  completeSignIn as expectedState. null only when made with state: false. */
+   *  completeSignIn as expectedState. null only when made with state: false (then pass
+   *  completeSignIn skipStateCheck: true). */
   state: string | null;
 }
-export interface CompleteSignInOptions {
+/** The state check is required: pass expectedState, the state kept from createAuthorizationLink.
+ *  Only for a link made with state: false, pass skipStateCheck: true instead (never both). */
+export type CompleteSignInOptions = {
   clientId: string; clientSecret: string;
   callbackUrl: string;            // the full URL Freedom ID sent the user back to (or its path and query)
-  expectedState: string | false;  // the state kept from createAuthorizationLink; false only if you made the link with state: false
   tokenUrl?: string;              // default https://passport.freedompay.kz/api/v1/oauth/token
   timeoutMs?: number;             // default 5000
-}
+} & (
+  | { expectedState: string; skipStateCheck?: false }    // the state kept from createAuthorizationLink
+  | { skipStateCheck: true; expectedState?: undefined }  // no state check: only for a link made with state: false
+);
 export interface ExchangeAuthorizationCodeOptions {
   clientId: string; clientSecret: string;
   code: string;                   // the authorization_code from the callback
@@ -113,6 +118,8 @@ pub async fn create_authorization_link(
 
 /// Completes a sign-in on the callback: checks the callback's `state` against
 /// `expectedState` (in constant time, before anything is sent), then exchanges the code.
+/// `skipStateCheck: true` is the only way to skip the check (for a link made with
+/// `state: false`); a non-string `expectedState`, such as `false`, is `INVALID_OPTIONS`.
 ///
 /// Rejects with `STATE_MISMATCH` (nothing sent), `SIGN_IN_DECLINED` (with
 /// `freedomIdErrorCode`), `CODE_REJECTED` (with `status` and, when sent, `upstreamCode`),
@@ -125,11 +132,11 @@ pub async fn complete_sign_in(
     let mut reader = OptionsReader::new(&options, "completeSignIn").map_err(invalid_options)?;
     let client = reader.client();
     let callback_url = reader.required_string("callbackUrl");
-    let expected = reader.expected_state();
+    let state_check = reader.state_check();
     let endpoint = reader.token_endpoint();
     reader.finish().map_err(invalid_options)?;
-    let (Some(client), Some(callback_url), Some(expected), Some(endpoint)) =
-        (client, callback_url, expected, endpoint)
+    let (Some(client), Some(callback_url), Some(state_check), Some(endpoint)) =
+        (client, callback_url, state_check, endpoint)
     else {
         return Err(invalid_options(
             "completeSignIn: invalid options".to_owned(),
@@ -137,9 +144,9 @@ pub async fn complete_sign_in(
     };
     let params = CallbackParams::from_url(&callback_url)
         .map_err(|why| invalid_options(format!("invalid options: callbackUrl {why}")))?;
-    let expected = match &expected {
-        Some(state) => ExpectedState::Value(state),
-        None => ExpectedState::Off,
+    let expected = match &state_check {
+        StateCheck::Expect(state) => ExpectedState::Value(state),
+        StateCheck::Skip => ExpectedState::Off,
     };
     let code = match check_callback(&params, expected) {
         Ok(code) => code,
@@ -212,6 +219,14 @@ async fn exchange(
 struct TokenEndpoint {
     url: AbsoluteUrl,
     timeout_ms: u32,
+}
+
+/// How `completeSignIn` checks the callback's `state`.
+enum StateCheck {
+    /// `expectedState`: the state kept from `createAuthorizationLink`.
+    Expect(CsrfState),
+    /// `skipStateCheck: true`: no check, for a link made with `state: false`.
+    Skip,
 }
 
 /// A fresh state: 256 bits from the runtime's CSPRNG, URL-safe base64.
@@ -325,29 +340,61 @@ impl<'a> OptionsReader<'a> {
         })
     }
 
-    /// `expectedState`: a non-empty string, or `false` (the link was made without one).
-    fn expected_state(&mut self) -> Option<Option<CsrfState>> {
-        match self.own("expectedState") {
-            Own::Value(value) if value.as_bool() == Some(false) => Some(None),
-            Own::Value(value) => match value.as_string() {
-                Some(text) if !text.is_empty() => Some(Some(CsrfState::new(text))),
-                _ => {
-                    self.problem(
-                        "expectedState",
-                        "must be the state from createAuthorizationLink (a non-empty string), or false",
-                    );
-                    None
+    /// The state check: `expectedState` (a non-empty string), or `skipStateCheck: true` and
+    /// no `expectedState`. Nothing else switches the check off: `expectedState: false` (say
+    /// from `session.state ?? false`) is a problem naming `expectedState`, and a missing
+    /// `expectedState` without `skipStateCheck: true` is one too.
+    fn state_check(&mut self) -> Option<StateCheck> {
+        let skip = match self.own("skipStateCheck") {
+            Own::Absent => Some(false),
+            Own::Value(value) => {
+                let skip = value.as_bool();
+                if skip.is_none() {
+                    self.problem("skipStateCheck", "must be true or false");
                 }
-            },
-            Own::Absent => {
+                skip
+            }
+            Own::Unreadable => {
+                self.problem("skipStateCheck", "could not be read");
+                None
+            }
+        };
+        let expected = match self.own("expectedState") {
+            Own::Absent => None,
+            Own::Value(value) => Some(self.expected_state(&value)),
+            Own::Unreadable => {
+                self.problem("expectedState", "could not be read");
+                return None;
+            }
+        };
+        match (skip?, expected) {
+            (true, None) => Some(StateCheck::Skip),
+            (true, Some(_)) => {
+                self.problem("skipStateCheck", "cannot be combined with expectedState");
+                None
+            }
+            (false, Some(state)) => state.map(StateCheck::Expect),
+            (false, None) => {
                 self.problem(
                     "expectedState",
-                    "is missing (pass the state kept from createAuthorizationLink, or false)",
+                    "is missing (pass the state kept from createAuthorizationLink; \
+                     skipStateCheck: true instead only for a link made with state: false)",
                 );
                 None
             }
-            Own::Unreadable => {
-                self.problem("expectedState", "could not be read");
+        }
+    }
+
+    /// A given `expectedState`: a non-empty string, never `false` or another type.
+    fn expected_state(&mut self, value: &JsValue) -> Option<CsrfState> {
+        match value.as_string() {
+            Some(text) if !text.is_empty() => Some(CsrfState::new(text)),
+            _ => {
+                self.problem(
+                    "expectedState",
+                    "must be the state kept from createAuthorizationLink (a non-empty string); \
+                     only skipStateCheck: true skips the state check",
+                );
                 None
             }
         }
