@@ -16,6 +16,8 @@
 //! while the access token has expired and cannot be renewed, the gate forwards nothing
 //! ([`SessionLookup::Reconnecting`]): a dead token never reaches the site.
 
+pub mod npm;
+
 use crate::base::cookies::{clear_cookie, cookie_value, names_with_prefix, set_cookie};
 use crate::base::rate_limit::rate_limit_key;
 use crate::base::return_to::local_path;
