@@ -34,3 +34,32 @@ pub fn parse_qvalue(text: &str) -> Option<u16> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn qvalues_are_read_as_thousandths() {
+        let cases = [
+            ("0", Some(0)),
+            ("0.5", Some(500)),
+            ("0.25", Some(250)),
+            ("0.125", Some(125)),
+            ("1", Some(1000)),
+            ("1.0", Some(1000)),
+            ("1.000", Some(1000)),
+            ("0.", Some(0)),
+            ("1.5", None),
+            ("2", None),
+            ("0.1234", None),
+            ("-0", None),
+            ("0.x", None),
+            ("", None),
+            (".5", None),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(parse_qvalue(text), expected, "{text:?}");
+        }
+    }
+}

@@ -22,7 +22,7 @@ use crate::freedom_id::upstream::{Reply, UpstreamRequest};
 use crate::log::{request_id_from_ray, Event, EventName, LogLevel};
 use crate::session::seal::IV_BYTES;
 use crate::web::forward::is_identity_header;
-use crate::web::http::{self, problem, Answer};
+use crate::web::{self as http, problem, Answer};
 
 /// The optional rate-limiting binding (`[[ratelimits]]` in wrangler.toml).
 const RATE_LIMITER_BINDING: &str = "FREEDOM_ID_RATE_LIMITER";

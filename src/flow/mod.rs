@@ -10,39 +10,35 @@
 //! by the cookie's IV). When Freedom ID refuses a refresh, the answer is "signed out" but
 //! the session cookie is **not** cleared: a clearing `Set-Cookie` could reach the browser
 //! after a sibling request's renewed cookie and undo it. Instead a small marker cookie names
-//! the dead sealed cookie ([`DEAD_COOKIE`]); a request whose session cookie is the one named
+//! the dead sealed cookie ([`crate::session::payload::DEAD_COOKIE`]); a request whose session cookie is the one named
 //! there is signed out at once, without another upstream call, while a renewed cookie (a
 //! new IV) is unaffected. An upstream outage during a refresh never signs anyone out; but
 //! while the access token has expired and cannot be renewed, the gate forwards nothing
 //! ([`SessionLookup::Reconnecting`]): a dead token never reaches the site.
 
+mod callback;
+mod gate;
+mod home;
+mod login;
+mod logout;
 pub mod npm;
+mod revoke;
+mod session;
 
-use crate::base::cookies::{clear_cookie, cookie_value, names_with_prefix, set_cookie};
+pub use session::{lookup_session, SessionLookup};
+
+use crate::base::cookies::cookie_value;
 use crate::base::rate_limit::rate_limit_key;
-use crate::base::return_to::local_path;
-use crate::base::secret::constant_time_eq;
 use crate::base::url::AbsoluteUrl;
 use crate::config::settings::{Problem, ProblemReason, Setting, Settings, SettingsError};
 use crate::config::values::LogLevel;
 use crate::config::values::StateMode;
 use crate::error::{Error, ErrorCode};
-use crate::freedom_id::authorize::{read_reply, AuthorizeRequest};
-use crate::freedom_id::callback::{check_callback, CallbackParams, ExpectedState};
-use crate::freedom_id::state::{new_state, STATE_BYTES};
-use crate::freedom_id::token::{
-    exchange_request, read_token_reply, refresh_request, TokenCall, Tokens,
-};
 use crate::freedom_id::upstream::{Reply, UpstreamRequest};
 use crate::log::{Event, EventName};
-use crate::session::payload::{
-    decode_session, encode_session, flow_cookie_name, flows_to_expire, freshness, session_max_age,
-    Flow, Freshness, Session, DEAD_COOKIE, FLOW_COOKIE_PREFIX, FLOW_MAX_AGE, SESSION_COOKIE,
-};
-use crate::session::seal::{decode_sealed, encode_sealed, seal_id, IV_BYTES};
-use crate::web::forward;
-use crate::web::http::{self, problem, Answer, Client, Message, Route};
-use crate::web::i18n::{self, Lang, LANG_COOKIE};
+use crate::session::seal::{decode_sealed, encode_sealed, IV_BYTES};
+use crate::web::i18n::LANG_COOKIE;
+use crate::web::{self as http, problem, route, Answer, Client, Message, NoRoute, Route};
 
 /// The I/O a flow asks its driver to perform. Every method is infallible from the flow's
 /// point of view: failures come back as data (`Reply`'s error, `None`).
@@ -219,14 +215,21 @@ pub async fn respond<E: Effects>(
         log: level,
         ..*request
     };
-    let route = http::route(request.method, request.path);
-    if let (Route::NotFound | Route::Home, Ok(valid)) = (route, settings) {
+    let routed = route(request.method, request.path);
+    if let (Ok(Route::Home) | Err(NoRoute::NotFound), Ok(valid)) = (routed, settings) {
         // A gate guarding `/` takes the start page's place too.
         if valid.protect.guards(request.path) {
-            return apart(gate(fx, valid, request)).await;
+            return apart(gate::gate(fx, valid, request)).await;
         }
     }
-    Outcome::Answer(answer(fx, settings, request, route).await)
+    let answer = match routed {
+        Ok(route) => answer(fx, settings, request, route).await,
+        Err(NoRoute::MethodNotAllowed(allowed)) => {
+            http::method_not_allowed(allowed, &request.client())
+        }
+        Err(NoRoute::NotFound) => not_found(&request.client()),
+    };
+    Outcome::Answer(answer)
 }
 
 /// A route's future behind a pointer the optimiser cannot see through: its state machine
@@ -239,198 +242,60 @@ fn apart<'a, T: 'a>(
     core::hint::black_box(Box::pin(future))
 }
 
+/// One route's answer. The match names every route: a new one does not compile until it is
+/// answered here.
 async fn answer<E: Effects>(
     fx: &E,
     settings: &Result<Settings, SettingsError>,
     request: &Request<'_>,
     route: Route,
 ) -> Answer {
-    let client = request.client();
-    let session_route = matches!(
-        route,
-        Route::Callback | Route::Session | Route::Logout | Route::Revoke
-    );
-    match (route, settings) {
-        (Route::Home, _) => home(request),
-        (Route::Login, _) => apart(login(fx, settings, request)).await,
-        (Route::Healthz, _) => healthz(fx, settings, request),
-        (Route::MethodNotAllowed(allowed), _) => http::method_not_allowed(allowed, &client),
-        (Route::NotFound, _) => not_found(&client),
-        (_, Err(error)) if session_route => {
+    match route {
+        Route::Home => home::home(request),
+        Route::Login => apart(login::login(fx, settings, request)).await,
+        Route::Healthz => home::healthz(fx, settings, request),
+        Route::Callback => match session_settings(fx, settings, request) {
+            Ok(settings) => apart(callback::callback(fx, settings, request)).await,
+            Err(answer) => answer,
+        },
+        Route::Session => match session_settings(fx, settings, request) {
+            Ok(settings) => apart(session::session(fx, settings, request)).await,
+            Err(answer) => answer,
+        },
+        Route::Logout => match session_settings(fx, settings, request) {
+            Ok(settings) => apart(logout::logout(fx, settings, request)).await,
+            Err(answer) => answer,
+        },
+        Route::Revoke => match session_settings(fx, settings, request) {
+            Ok(settings) => apart(revoke::revoke(fx, settings, request)).await,
+            Err(answer) => answer,
+        },
+    }
+}
+
+/// The settings of a route that needs the Worker's session: misconfigured settings are that
+/// route's failure, and link-only mode (`FREEDOM_ID_STATE=off`, the site's own backend
+/// completes the sign-in) has no such route.
+fn session_settings<'s, E: Effects>(
+    fx: &E,
+    settings: &'s Result<Settings, SettingsError>,
+    request: &Request<'_>,
+) -> Result<&'s Settings, Answer> {
+    match settings {
+        Err(error) => {
             let started = fx.now_ms();
-            failed(fx, request, &Error::Settings(error.clone()), None, started)
-        }
-        (_, Ok(settings)) if session_route && settings.state != StateMode::Bind => {
-            // Link-only mode: the site's own backend completes the sign-in.
-            not_found(&client)
-        }
-        (Route::Callback, Ok(settings)) => apart(callback(fx, settings, request)).await,
-        (Route::Session, Ok(settings)) => apart(session(fx, settings, request)).await,
-        (Route::Logout, Ok(settings)) => apart(logout(fx, settings, request)).await,
-        (Route::Revoke, Ok(settings)) => apart(revoke(fx, settings, request)).await,
-        _ => not_found(&client),
-    }
-}
-
-/// `GET /`: the start page in the visitor's language; `?lang=kk|ru|en` chooses one and keeps
-/// it in the `lang` cookie.
-fn home(request: &Request<'_>) -> Answer {
-    let chosen = request
-        .query_param("lang")
-        .and_then(|tag| Lang::from_tag(&tag));
-    let lang = i18n::choose(
-        chosen.map(Lang::tag),
-        cookie_value(request.cookie, LANG_COOKIE),
-        request.accept_language,
-    );
-    let page = http::start_page(lang);
-    match chosen {
-        Some(lang) => page.with_cookies([http::lang_cookie(lang)]),
-        None => page,
-    }
-}
-
-/// A guarded path: forwarded with a live session (refreshed first when due); otherwise a
-/// browser is sent to sign in and coming back here, and any other caller gets `401`.
-async fn gate<E: Effects>(fx: &E, settings: &Settings, request: &Request<'_>) -> Outcome {
-    if settings.gate_csrf && forward::is_write(request.method) && !from_this_site(request, true) {
-        // A cookie alone does not make a write the user's own (a sibling subdomain's form
-        // sends it too): refused before any session work, and nothing reaches the site.
-        emit(
-            fx,
-            request,
-            Event::new(EventName::GateDenied).code(ErrorCode::CrossSiteRequest),
-        );
-        return Outcome::Answer(problem(
-            ErrorCode::CrossSiteRequest,
-            &Message::new("detail.cross_site_write"),
-            &request.client(),
-        ));
-    }
-    match lookup_session(fx, settings, request).await {
-        SessionLookup::Live {
-            tokens,
-            set_cookies,
-        } => {
-            let failure = Event::new(EventName::GateFailed)
-                .code(ErrorCode::AppUnreachable)
-                .token_id(tokens.id.as_deref());
-            Outcome::Forward(Forward {
-                request_id: request.request_id.to_owned(),
-                started_ms: request.started_ms,
-                url: forward::forward_url(settings.app_origin.as_ref(), request.url),
-                cookie: forward::forwarded_cookie(request.cookie),
-                identity: forward::identity_headers(&tokens),
-                cache_control: (!set_cookies.is_empty()).then_some(forward::PRIVATE_NO_STORE),
-                set_cookies,
-                unreachable: failure.logged_at(request.log).then_some(failure),
-            })
-        }
-        SessionLookup::Reconnecting { error, .. } => {
-            // The refresh failed on an outage and the access token is dead: the session
-            // stays (the next request retries), but nothing is forwarded with it.
-            Outcome::Answer(
-                problem(
-                    error.code(),
-                    &Message::new("detail.reconnecting"),
-                    &request.client(),
-                )
-                .with_header("Retry-After", RECONNECT_RETRY_SECS.to_string()),
-            )
-        }
-        SessionLookup::SignedOut { set_cookies } => {
-            emit(
+            Err(failed(
                 fx,
                 request,
-                Event::new(EventName::GateDenied).code(ErrorCode::SignInRequired),
-            );
-            let answer = if forward::is_browser_navigation(
-                request.method,
-                request.accept,
-                request.sec_fetch_mode,
-            ) {
-                http::sign_in_redirect(forward::login_location(request.url))
-            } else {
-                http::sign_in_required(&request.client())
-            };
-            Outcome::Answer(answer.with_cookies(set_cookies))
+                &Error::Settings(error.clone()),
+                None,
+                started,
+            ))
         }
+        Ok(settings) if settings.state != StateMode::Bind => Err(not_found(&request.client())),
+        Ok(settings) => Ok(settings),
     }
 }
-
-/// `POST /revoke?key=<FREEDOM_ID_REVOKE_KEY> {"id": "<token id>"}`: Freedom ID's
-/// back-channel sign-out. Only with the key (compared in constant time); the answer is the
-/// same whether or not the id was known.
-async fn revoke<E: Effects>(fx: &E, settings: &Settings, request: &Request<'_>) -> Answer {
-    if let Some(limited) = rate_limit(fx, request).await {
-        return limited;
-    }
-    let Some(expected) = &settings.revoke_key else {
-        return problem(
-            ErrorCode::RevocationUnavailable,
-            &Message::new("detail.revocation_key_missing"),
-            &request.client(),
-        );
-    };
-    let key_matches = request
-        .query_param("key")
-        .is_some_and(|key| constant_time_eq(&key, expected.secret()));
-    if !key_matches {
-        emit(
-            fx,
-            request,
-            Event::new(EventName::RevokeFailed).code(ErrorCode::RevocationForbidden),
-        );
-        return problem(
-            ErrorCode::RevocationForbidden,
-            &Message::new("detail.revocation_forbidden"),
-            &request.client(),
-        );
-    }
-    let id = fx.body(MAX_REVOKE_BODY).await.and_then(|body| {
-        let [id] = crate::base::json::read_fields(&body, ["id"]).ok()?;
-        id.as_str()
-            .filter(|id| crate::freedom_id::token::is_token_id(id))
-            .map(str::to_owned)
-    });
-    let Some(id) = id else {
-        return problem(
-            ErrorCode::InvalidRequest,
-            &Message::new("detail.invalid_revoke"),
-            &request.client(),
-        );
-    };
-    match fx.revoke(&id, settings.session_max_age).await {
-        Revocation::Recorded => {
-            emit(
-                fx,
-                request,
-                Event::new(EventName::Revoked).token_id(Some(&id)),
-            );
-            http::no_content()
-        }
-        Revocation::NotConfigured => problem(
-            ErrorCode::RevocationUnavailable,
-            &Message::new("detail.revocation_unavailable"),
-            &request.client(),
-        ),
-        Revocation::Failed => {
-            let event = Event::new(EventName::RevokeFailed).code(ErrorCode::RevocationUnavailable);
-            emit(fx, request, event);
-            problem(
-                ErrorCode::RevocationUnavailable,
-                &Message::new("detail.revocation_failed"),
-                &request.client(),
-            )
-        }
-    }
-}
-
-/// The largest `/revoke` body read.
-const MAX_REVOKE_BODY: usize = 1024;
-
-/// `Retry-After` while a session cannot be renewed (Freedom ID is not answering).
-const RECONNECT_RETRY_SECS: u32 = 5;
 
 /// `429 RATE_LIMITED` when the rate limiter refuses this client, before any upstream call;
 /// `None` to go on (also for a request it cannot key).
@@ -510,387 +375,6 @@ fn origin_problem(settings: &Settings, request: &Request<'_>) -> Option<Settings
             reason: ProblemReason::RedirectUriOrigin,
         }])
     })
-}
-
-/// With the revocations binding, `/revoke` needs its key: without one, every sign-out call
-/// from Freedom ID would be refused.
-fn revoke_key_problem<E: Effects>(fx: &E, settings: &Settings) -> Option<Problem> {
-    let missing = settings.state == StateMode::Bind
-        && settings.revoke_key.is_none()
-        && fx.revocations_bound();
-    missing.then_some(Problem {
-        setting: Setting::RevokeKey,
-        reason: ProblemReason::RevokeKeyRequired,
-    })
-}
-
-fn healthz<E: Effects>(
-    fx: &E,
-    settings: &Result<Settings, SettingsError>,
-    request: &Request<'_>,
-) -> Answer {
-    let Ok(valid) = settings else {
-        return http::healthz(settings);
-    };
-    let mut problems: Vec<Problem> = origin_problem(valid, request)
-        .map(|error| error.problems().to_vec())
-        .unwrap_or_default();
-    problems.extend(revoke_key_problem(fx, valid));
-    if problems.is_empty() {
-        http::healthz(settings)
-    } else {
-        http::healthz(&Err(SettingsError::from_problems(problems)))
-    }
-}
-
-async fn login<E: Effects>(
-    fx: &E,
-    settings: &Result<Settings, SettingsError>,
-    request: &Request<'_>,
-) -> Answer {
-    let started = fx.now_ms();
-    if let Some(limited) = rate_limit(fx, request).await {
-        return limited;
-    }
-    let settings = match settings {
-        Ok(settings) => settings,
-        Err(error) => return failed(fx, request, &Error::Settings(error.clone()), None, started),
-    };
-    if let Some(error) = origin_problem(settings, request) {
-        return failed(fx, request, &Error::Settings(error), None, started);
-    }
-    let state = match &settings.state {
-        StateMode::Bind => {
-            let mut random = [0_u8; STATE_BYTES];
-            fx.random(&mut random);
-            Some(new_state(&random))
-        }
-        // The npm package's own state never reaches the Worker's settings.
-        StateMode::Off | StateMode::Given(_) => None,
-    };
-    let upstream =
-        AuthorizeRequest::new(settings, state.as_ref().map(|s| s.secret())).to_upstream();
-    let reply = fx.send(&upstream, settings.timeout_ms, None).await;
-    let link = match read_reply(&reply, &settings.authorize_url) {
-        Ok(link) => link,
-        Err(error) => return failed(fx, request, &error, reply.status, started),
-    };
-    let started_event = Event::new(EventName::SignInStarted)
-        .upstream_status(reply.status)
-        .elapsed(started, fx.now_ms());
-    let Some(state) = state else {
-        emit(fx, request, started_event);
-        return http::redirect(&link);
-    };
-    let flow = Flow {
-        state,
-        return_to: request
-            .query_param("return_to")
-            .and_then(|path| local_path(&path).map(str::to_owned)),
-        created_at: now_secs(fx),
-    };
-    let name = flow_cookie_name(&flow.state);
-    let Some(sealed) = seal(fx, &name, &flow.encode()).await else {
-        return seal_failed(fx, request, started);
-    };
-    emit(fx, request, started_event);
-    let earlier = names_with_prefix(request.cookie, FLOW_COOKIE_PREFIX);
-    let expired = flows_to_expire(&earlier).into_iter().map(clear_cookie);
-    http::redirect(&link).with_cookies(expired.chain([set_cookie(&name, &sealed, FLOW_MAX_AGE)]))
-}
-
-async fn callback<E: Effects>(fx: &E, settings: &Settings, request: &Request<'_>) -> Answer {
-    let started = fx.now_ms();
-    // Each callback may cost a token-endpoint call on our credentials: limited like /login.
-    if let Some(limited) = rate_limit(fx, request).await {
-        return limited;
-    }
-    let params = CallbackParams::from_query(request.url.query());
-    // The flow cookie this callback names; without a state there is none to find. A flow
-    // whose code already had a definite answer is spent: it matches nothing.
-    let flow_name = params.state.as_ref().map(flow_cookie_name);
-    let flow = match &flow_name {
-        Some(name) => open_flow(fx, settings, request, name)
-            .await
-            .filter(|(id, _)| !fx.flow_spent(id)),
-        None => None,
-    };
-    let (flow_id, flow) = flow.unzip();
-    let clear_flow: Vec<String> = flow_name
-        .iter()
-        .filter(|name| cookie_value(request.cookie, name).is_some())
-        .map(|name| clear_cookie(name))
-        .collect();
-    let expected = flow.as_ref().map(|flow| &flow.state);
-    // No flow cookie: an expected state nobody can match, so the check fails closed.
-    let none = crate::base::secret::CsrfState::new("");
-    let code = match check_callback(&params, ExpectedState::Value(expected.unwrap_or(&none))) {
-        Ok(code) => code,
-        Err(error) => {
-            return failed(fx, request, &error, None, started).with_cookies(clear_flow);
-        }
-    };
-    let upstream = exchange_request(
-        &settings.token_url,
-        &settings.client_id,
-        &settings.client_secret,
-        &code,
-    );
-    let reply = fx.send(&upstream, settings.timeout_ms, None).await;
-    let result = read_token_reply(TokenCall::Exchange, &reply);
-    if let (Some(id), Ok(_) | Err(Error::CodeRejected { .. })) = (&flow_id, &result) {
-        // A definite answer spends the flow: replaying its cookie with another guessed code
-        // costs no further token-endpoint call (in this isolate; the cookie is cleared too).
-        fx.spend_flow(id);
-    }
-    let tokens = match result {
-        Ok(tokens) => tokens,
-        // A refused code is spent: the flow is over. On an outage the code may still be
-        // good, so the flow cookie stays for a reload to try again.
-        Err(error @ Error::CodeRejected { .. }) => {
-            return failed(fx, request, &error, reply.status, started).with_cookies(clear_flow);
-        }
-        Err(error) => return failed(fx, request, &error, reply.status, started),
-    };
-    let signed_in = Session {
-        tokens,
-        began_at: now_secs(fx),
-    };
-    let Some(session_cookie) = session_cookie(fx, settings, &signed_in).await else {
-        return seal_failed(fx, request, started);
-    };
-    let tokens = signed_in.tokens;
-    let completed = Event::new(EventName::SignInCompleted)
-        .upstream_status(reply.status)
-        .elapsed(started, fx.now_ms())
-        .token_id(tokens.id.as_deref());
-    emit(fx, request, completed);
-    let landing = flow
-        .and_then(|flow| flow.return_to)
-        .unwrap_or_else(|| settings.after_sign_in.clone());
-    let mut cookies = clear_flow;
-    cookies.push(session_cookie);
-    if cookie_value(request.cookie, DEAD_COOKIE).is_some() {
-        cookies.push(clear_cookie(DEAD_COOKIE));
-    }
-    http::see_other(&landing).with_cookies(cookies)
-}
-
-/// The live flow sealed in cookie `name`, with its sealed cookie's id.
-async fn open_flow<E: Effects>(
-    fx: &E,
-    settings: &Settings,
-    request: &Request<'_>,
-    name: &str,
-) -> Option<(String, Flow)> {
-    let value = cookie_value(request.cookie, name)?;
-    let (iv, _) = decode_sealed(value)?;
-    let flow = Flow::decode(&open(fx, settings, name, value).await?)?;
-    (!flow.expired(now_secs(fx))).then(|| (seal_id(&iv), flow))
-}
-
-/// A live session for this request, refreshed if it had to be, and the cookies to set.
-#[derive(Debug)]
-pub enum SessionLookup {
-    /// Signed in; `set_cookies` holds the renewed session after a refresh.
-    Live {
-        /// The session's tokens (refreshed, or as they were during an upstream outage).
-        tokens: Tokens,
-        /// Cookies to set with the answer.
-        set_cookies: Vec<String>,
-    },
-    /// Still signed in, but the access token has expired and the refresh failed on an
-    /// outage: the cookie stays and the next request retries, but no token may be used.
-    Reconnecting {
-        /// Why the refresh failed (the upstream outage's error).
-        error: Error,
-        /// The session's tokens, expired (for `/session`'s `accessExpiresAt`).
-        tokens: Tokens,
-    },
-    /// Signed out; `set_cookies` clears what is unusable or marks a refused refresh.
-    SignedOut {
-        /// Cookies to set with the answer.
-        set_cookies: Vec<String>,
-    },
-}
-
-/// Finds this request's session: opens the cookie, refreshes it when due (one shared call
-/// per sealed cookie), and decides the cookies to set.
-pub async fn lookup_session<E: Effects>(
-    fx: &E,
-    settings: &Settings,
-    request: &Request<'_>,
-) -> SessionLookup {
-    let signed_out = |set_cookies| SessionLookup::SignedOut { set_cookies };
-    let Some(value) = cookie_value(request.cookie, SESSION_COOKIE) else {
-        return signed_out(Vec::new());
-    };
-    let Some((iv, _)) = decode_sealed(value) else {
-        return signed_out(vec![clear_cookie(SESSION_COOKIE)]);
-    };
-    let id = seal_id(&iv);
-    let Some(session) = open_session(fx, settings, value).await else {
-        // Tampered, truncated, another key or version: signed out, and cleared.
-        return signed_out(vec![clear_cookie(SESSION_COOKIE)]);
-    };
-    if cookie_value(request.cookie, DEAD_COOKIE) == Some(id.as_str()) {
-        // Its refresh was refused before: no further upstream call.
-        return signed_out(Vec::new());
-    }
-    if let Some(token_id) = &session.tokens.id {
-        if fx.is_revoked(token_id).await {
-            // Signed out (Freedom ID's back channel, or /logout from another copy of this
-            // cookie): so is this request, for good.
-            return signed_out(vec![clear_cookie(SESSION_COOKIE)]);
-        }
-    }
-    let now = now_secs(fx);
-    match freshness(&session, now, settings.session_max_age) {
-        Freshness::Fresh => SessionLookup::Live {
-            tokens: session.tokens,
-            set_cookies: Vec::new(),
-        },
-        // Past the refresh token or FREEDOM_ID_SESSION_MAX_AGE: over, and cleared.
-        Freshness::Over => signed_out(vec![clear_cookie(SESSION_COOKIE)]),
-        Freshness::Refresh => refresh(fx, settings, request, session, &id).await,
-    }
-}
-
-/// The session sealed in the session cookie `value`.
-async fn open_session<E: Effects>(fx: &E, settings: &Settings, value: &str) -> Option<Session> {
-    decode_session(&open(fx, settings, SESSION_COOKIE, value).await?)
-}
-
-async fn refresh<E: Effects>(
-    fx: &E,
-    settings: &Settings,
-    request: &Request<'_>,
-    session: Session,
-    id: &str,
-) -> SessionLookup {
-    let Session { tokens, began_at } = session;
-    let started = fx.now_ms();
-    let upstream = refresh_request(&settings.token_url, &tokens.refresh_token);
-    let reply = fx.send(&upstream, settings.timeout_ms, Some(id)).await;
-    let event = |name: EventName| {
-        Event::new(name)
-            .upstream_status(reply.status)
-            .elapsed(started, fx.now_ms())
-            .token_id(tokens.id.as_deref())
-    };
-    match read_token_reply(TokenCall::Refresh, &reply) {
-        Ok(renewed) => {
-            emit(fx, request, event(EventName::SessionRefreshed));
-            let renewed = Session {
-                tokens: renewed,
-                began_at,
-            };
-            refreshed(fx, settings, renewed).await
-        }
-        Err(error) => {
-            emit(
-                fx,
-                request,
-                event(EventName::RefreshFailed).code(error.code()),
-            );
-            if let Error::RefreshRejected { .. } = error {
-                SessionLookup::SignedOut {
-                    set_cookies: vec![set_cookie(DEAD_COOKIE, id, settings.session_max_age)],
-                }
-            } else if tokens.access_expires_at <= now_secs(fx) {
-                // An outage never signs anyone out, but an expired token is no pass: the
-                // session waits for the next request's retry.
-                SessionLookup::Reconnecting { error, tokens }
-            } else {
-                // An outage never signs anyone out: the token is still good, so keep the
-                // session as it is and try again on a later request.
-                SessionLookup::Live {
-                    tokens,
-                    set_cookies: Vec::new(),
-                }
-            }
-        }
-    }
-}
-
-/// A renewed session and its cookie.
-async fn refreshed<E: Effects>(fx: &E, settings: &Settings, renewed: Session) -> SessionLookup {
-    let set_cookies = session_cookie(fx, settings, &renewed)
-        .await
-        .into_iter()
-        .collect();
-    SessionLookup::Live {
-        tokens: renewed.tokens,
-        set_cookies,
-    }
-}
-
-async fn session<E: Effects>(fx: &E, settings: &Settings, request: &Request<'_>) -> Answer {
-    match lookup_session(fx, settings, request).await {
-        SessionLookup::Live {
-            tokens,
-            set_cookies,
-        } => http::session_status(Some((tokens.access_expires_at, tokens.refresh_expires_at)))
-            .with_cookies(set_cookies),
-        // Signed in, with the past `accessExpiresAt` (the page can say "reconnecting").
-        SessionLookup::Reconnecting { tokens, .. } => {
-            http::session_status(Some((tokens.access_expires_at, tokens.refresh_expires_at)))
-        }
-        SessionLookup::SignedOut { set_cookies } => {
-            http::session_status(None).with_cookies(set_cookies)
-        }
-    }
-}
-
-/// `POST /logout`, only from this site: `Origin` is this origin, or (without `Origin`, or
-/// with `Origin: null`) `Sec-Fetch-Site: same-origin`. With the revocations binding the
-/// session's token pair is recorded as signed out, so a copy of the cookie elsewhere is
-/// signed out too; without it, sign-out is per browser.
-async fn logout<E: Effects>(fx: &E, settings: &Settings, request: &Request<'_>) -> Answer {
-    if !from_this_site(request, false) {
-        return problem(
-            ErrorCode::CrossSiteRequest,
-            &Message::new("detail.cross_site"),
-            &request.client(),
-        );
-    }
-    if let Some(token_id) = session_token_id(fx, settings, request).await {
-        if fx.revoke(&token_id, settings.session_max_age).await == Revocation::Failed {
-            // The browser is still signed out; only a copy of its cookie may live on.
-            emit(
-                fx,
-                request,
-                Event::new(EventName::RevokeFailed).code(ErrorCode::RevocationUnavailable),
-            );
-        }
-    }
-    emit(fx, request, Event::new(EventName::SignedOut));
-    let flows = names_with_prefix(request.cookie, FLOW_COOKIE_PREFIX);
-    let cookies = [SESSION_COOKIE, DEAD_COOKIE]
-        .into_iter()
-        .chain(flows)
-        .map(clear_cookie);
-    http::see_other("/").with_cookies(cookies)
-}
-
-/// The token pair id of this request's session cookie, if it opens and has one.
-async fn session_token_id<E: Effects>(
-    fx: &E,
-    settings: &Settings,
-    request: &Request<'_>,
-) -> Option<String> {
-    let value = cookie_value(request.cookie, SESSION_COOKIE)?;
-    open_session(fx, settings, value).await?.tokens.id
-}
-
-async fn session_cookie<E: Effects>(
-    fx: &E,
-    settings: &Settings,
-    session: &Session,
-) -> Option<String> {
-    let max_age = session_max_age(session, now_secs(fx), settings.session_max_age)?;
-    let sealed = seal(fx, SESSION_COOKIE, &encode_session(session)).await?;
-    Some(set_cookie(SESSION_COOKIE, &sealed, max_age))
 }
 
 fn seal_failed<E: Effects>(fx: &E, request: &Request<'_>, started: f64) -> Answer {

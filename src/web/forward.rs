@@ -85,8 +85,7 @@ pub fn is_browser_navigation(
     accept: Option<&str>,
     sec_fetch_mode: Option<&str>,
 ) -> bool {
-    crate::web::http::prefers_html(accept)
-        || (method == "GET" && sec_fetch_mode == Some("navigate"))
+    crate::web::prefers_html(accept) || (method == "GET" && sec_fetch_mode == Some("navigate"))
 }
 
 /// `/login?return_to=<path and query>` for a guarded request.

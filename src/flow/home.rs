@@ -1,0 +1,58 @@
+//! `GET /` and `GET /healthz`: the start page, and whether the settings are valid.
+
+use crate::base::cookies::cookie_value;
+use crate::config::settings::{Problem, ProblemReason, Setting, Settings, SettingsError};
+use crate::config::values::StateMode;
+use crate::web::i18n::{self, Lang, LANG_COOKIE};
+use crate::web::{self as http, Answer};
+
+use super::*;
+
+/// `GET /`: the start page in the visitor's language; `?lang=kk|ru|en` chooses one and keeps
+/// it in the `lang` cookie.
+pub(super) fn home(request: &Request<'_>) -> Answer {
+    let chosen = request
+        .query_param("lang")
+        .and_then(|tag| Lang::from_tag(&tag));
+    let lang = i18n::choose(
+        chosen.map(Lang::tag),
+        cookie_value(request.cookie, LANG_COOKIE),
+        request.accept_language,
+    );
+    let page = http::start_page(lang);
+    match chosen {
+        Some(lang) => page.with_cookies([http::lang_cookie(lang)]),
+        None => page,
+    }
+}
+
+/// With the revocations binding, `/revoke` needs its key: without one, every sign-out call
+/// from Freedom ID would be refused.
+pub(super) fn revoke_key_problem<E: Effects>(fx: &E, settings: &Settings) -> Option<Problem> {
+    let missing = settings.state == StateMode::Bind
+        && settings.revoke_key.is_none()
+        && fx.revocations_bound();
+    missing.then_some(Problem {
+        setting: Setting::RevokeKey,
+        reason: ProblemReason::RevokeKeyRequired,
+    })
+}
+
+pub(super) fn healthz<E: Effects>(
+    fx: &E,
+    settings: &Result<Settings, SettingsError>,
+    request: &Request<'_>,
+) -> Answer {
+    let Ok(valid) = settings else {
+        return http::healthz(settings);
+    };
+    let mut problems: Vec<Problem> = origin_problem(valid, request)
+        .map(|error| error.problems().to_vec())
+        .unwrap_or_default();
+    problems.extend(revoke_key_problem(fx, valid));
+    if problems.is_empty() {
+        http::healthz(settings)
+    } else {
+        http::healthz(&Err(SettingsError::from_problems(problems)))
+    }
+}

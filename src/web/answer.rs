@@ -1,0 +1,239 @@
+//! An HTTP answer as plain data, with the headers every Worker answer has, and the answers
+//! that are not errors (redirects, `/session`, `/healthz`, `204`). `drivers/worker.rs` only
+//! copies an [`Answer`] into a response.
+
+use crate::base::json::write_string;
+use crate::config::settings::{Settings, SettingsError};
+use crate::freedom_id::authorize::AuthorizationLink;
+
+/// The Content-Security-Policy of every HTML page: own files only, never framed, no `<base>`
+/// rewriting, forms posting only to this site, no plugins. `www/_headers` carries the same.
+pub const HTML_CSP: &str = "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'";
+
+/// An HTTP answer as plain data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Answer {
+    /// The status code.
+    pub status: u16,
+    /// Header names and values, in order.
+    pub headers: Vec<(&'static str, String)>,
+    /// The body (empty for a redirect).
+    pub body: String,
+}
+
+impl Answer {
+    /// An answer with the headers every Worker answer has: no caching, no MIME sniffing,
+    /// and for HTML the site's Content-Security-Policy.
+    pub(crate) fn new(status: u16, content_type: &str, body: String) -> Answer {
+        let mut headers = common_headers(("Content-Type", content_type.to_owned()));
+        if content_type.starts_with("text/html") {
+            headers.push(("Content-Security-Policy", HTML_CSP.to_owned()));
+        }
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// The same answer with one more header.
+    pub fn with_header(mut self, name: &'static str, value: String) -> Answer {
+        self.headers.push((name, value));
+        self
+    }
+
+    /// The same answer with a `Set-Cookie` header for each of `cookies`.
+    pub fn with_cookies(mut self, cookies: impl IntoIterator<Item = String>) -> Answer {
+        for cookie in cookies {
+            self.headers.push(("Set-Cookie", cookie));
+        }
+        self
+    }
+
+    /// The value of header `name` (case-insensitive), if set.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+/// `302` to the trusted link: never cached, and no `Referer` to Freedom ID.
+pub fn redirect(link: &AuthorizationLink) -> Answer {
+    let mut headers = common_headers(("Location", link.url.as_str().to_owned()));
+    headers.push(("Referrer-Policy", "no-referrer".to_owned()));
+    Answer {
+        status: 302,
+        headers,
+        body: String::new(),
+    }
+}
+
+/// `303 See Other` to a path on this site (after a sign-in or a sign-out).
+pub fn see_other(location: &str) -> Answer {
+    Answer {
+        status: 303,
+        headers: common_headers(("Location", location.to_owned())),
+        body: String::new(),
+    }
+}
+
+/// `GET /session`: `{"signedIn": true, "accessExpiresAt": n, "refreshExpiresAt": n}` or
+/// `{"signedIn": false}`. Never a token.
+pub fn session_status(expiry: Option<(u64, u64)>) -> Answer {
+    let body = match expiry {
+        Some((access, refresh)) => format!(
+            "{{\"signedIn\":true,\"accessExpiresAt\":{access},\"refreshExpiresAt\":{refresh}}}"
+        ),
+        None => "{\"signedIn\":false}".to_owned(),
+    };
+    Answer::new(200, "application/json", body)
+}
+
+/// `first`, then the headers every Worker answer has: never cached, no MIME sniffing.
+fn common_headers(first: (&'static str, String)) -> Vec<(&'static str, String)> {
+    vec![
+        first,
+        ("Cache-Control", "no-store".to_owned()),
+        ("X-Content-Type-Options", "nosniff".to_owned()),
+    ]
+}
+
+/// `302` to sign in, for a browser that asked for a guarded page without a session.
+pub fn sign_in_redirect(location: String) -> Answer {
+    Answer {
+        status: 302,
+        headers: common_headers(("Location", location)),
+        body: String::new(),
+    }
+}
+
+/// `204` for `POST /revoke`, whatever the id: the route never says whether it was known.
+pub fn no_content() -> Answer {
+    Answer {
+        status: 204,
+        headers: common_headers(("Content-Length", "0".to_owned())),
+        body: String::new(),
+    }
+}
+
+/// `GET /healthz`: 200 when every setting is valid, else 503 naming (never showing) the bad ones.
+pub fn healthz(settings: &Result<Settings, SettingsError>) -> Answer {
+    match settings {
+        Ok(_) => Answer::new(200, "application/json", "{\"status\":\"ok\"}".to_owned()),
+        Err(error) => {
+            let mut body = String::from("{\"status\":\"misconfigured\",\"problems\":[");
+            for (index, name) in crate::web::problem::problem_names(error)
+                .into_iter()
+                .enumerate()
+            {
+                if index > 0 {
+                    body.push(',');
+                }
+                write_string(&mut body, name);
+            }
+            body.push_str("]}");
+            Answer::new(503, "application/json", body)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::base::url::AbsoluteUrl;
+    use crate::error::{Error, ErrorCode};
+    use crate::freedom_id::authorize::trust_link;
+    use crate::web::*;
+
+    fn link() -> AuthorizationLink {
+        let authorize =
+            AbsoluteUrl::parse("https://passport.freedompay.kz/api/v1/oauth/authorize").unwrap();
+        trust_link(
+            "https://passport.freedompay.kz/login?track_id=t&expire_at=1",
+            &authorize,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn redirect_is_a_302_that_is_never_cached() {
+        let answer = login_answer(&Ok(link()), &Client::english(false));
+        assert_eq!(answer.status, 302);
+        assert_eq!(
+            answer.header("location"),
+            Some("https://passport.freedompay.kz/login?track_id=t&expire_at=1")
+        );
+        assert_eq!(answer.header("cache-control"), Some("no-store"));
+        assert_eq!(answer.header("referrer-policy"), Some("no-referrer"));
+        assert_eq!(answer.header("x-content-type-options"), Some("nosniff"));
+        assert!(answer.body.is_empty());
+    }
+
+    #[test]
+    fn every_answer_has_the_security_headers() {
+        let answers = [
+            login_answer(&Err(Error::UpstreamNetwork), &Client::english(false)),
+            login_answer(&Err(Error::UpstreamNetwork), &Client::english(true)),
+            healthz(&Settings::from_env(|_| None)),
+            rate_limited(&Client::english(false), 60),
+            problem(
+                ErrorCode::StateMismatch,
+                &Message::new("detail.state_mismatch"),
+                &Client::english(true),
+            ),
+            session_status(None),
+            see_other("/"),
+        ];
+        for answer in answers {
+            assert_eq!(
+                answer.header("x-content-type-options"),
+                Some("nosniff"),
+                "{answer:?}"
+            );
+            assert_eq!(
+                answer.header("cache-control"),
+                Some("no-store"),
+                "{answer:?}"
+            );
+            let html = answer
+                .header("content-type")
+                .is_some_and(|t| t.starts_with("text/html"));
+            let csp = answer.header("content-security-policy");
+            assert_eq!(
+                csp,
+                html.then_some(
+                    "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
+                ),
+                "{answer:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn rate_limited_session_and_see_other_answers() {
+        let limited = rate_limited(&Client::english(false), 60);
+        assert_eq!(
+            (limited.status, limited.header("retry-after")),
+            (429, Some("60"))
+        );
+        assert!(limited.body.contains("\"code\":\"RATE_LIMITED\""));
+        let signed_in = session_status(Some((10, 20)));
+        let body: serde_json::Value = serde_json::from_str(&signed_in.body).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"signedIn": true, "accessExpiresAt": 10, "refreshExpiresAt": 20})
+        );
+        assert_eq!(session_status(None).body, r#"{"signedIn":false}"#);
+        let away = see_other("/app").with_cookies(["a=; Max-Age=0".to_owned(), "b=1".to_owned()]);
+        assert_eq!((away.status, away.header("location")), (303, Some("/app")));
+        let cookies: Vec<&str> = away
+            .headers
+            .iter()
+            .filter(|(n, _)| *n == "Set-Cookie")
+            .map(|(_, v)| v.as_str())
+            .collect();
+        assert_eq!(cookies, ["a=; Max-Age=0", "b=1"]);
+    }
+}
