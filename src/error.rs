@@ -325,7 +325,17 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Settings(error) => Some(error),
+            Error::UpstreamMalformed(why) => Some(why),
+            _ => None,
+        }
+    }
+}
+
+impl std::error::Error for Malformed {}
 
 #[cfg(test)]
 mod tests {

@@ -338,6 +338,8 @@ fn percent_encode_into(out: &mut String, text: &str) {
     }
 }
 
+impl std::error::Error for UrlError {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -89,6 +89,8 @@ impl fmt::Display for GrantError {
     }
 }
 
+impl std::error::Error for GrantError {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

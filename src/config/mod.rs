@@ -2,5 +2,7 @@
 //! npm package's options into one [`settings::Settings`].
 
 pub mod grants;
+pub(crate) mod parse;
+pub mod problem;
 pub mod settings;
 pub mod values;

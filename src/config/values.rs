@@ -98,6 +98,26 @@ impl Protect {
     }
 }
 
+/// The shortest session key accepted (`openssl rand -base64 32` gives 44 characters).
+pub const MIN_SESSION_SECRET_LEN: usize = 32;
+
+/// The shortest session life `FREEDOM_ID_SESSION_MAX_AGE` accepts: 5 minutes.
+pub const MIN_SESSION_MAX_AGE: u64 = 300;
+
+/// The longest, and the default: 30 days.
+pub const MAX_SESSION_MAX_AGE: u64 = 30 * 24 * 60 * 60;
+
+/// The shortest `FREEDOM_ID_REVOKE_KEY` accepted (`openssl rand -hex 32` gives 64).
+pub const MIN_REVOKE_KEY_LEN: usize = 32;
+
+impl core::fmt::Display for ProtectError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("not path prefixes on this site separated by spaces, or `/`")
+    }
+}
+
+impl std::error::Error for ProtectError {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,9 +11,9 @@ use wasm_bindgen::prelude::*;
 
 use crate::base::secret::{AuthorizationCode, ClientId, ClientSecret, CsrfState, RefreshToken};
 use crate::base::url::AbsoluteUrl;
+use crate::config::parse::{parse_client_id, parse_client_secret, parse_timeout, parse_token_url};
 use crate::config::settings::{
-    parse_client_id, parse_client_secret, parse_timeout, parse_token_url, GrantsInput, Problem,
-    ProblemReason, Setting, Settings, SettingsInput, StateInput, TimeoutInput,
+    Field, GrantsInput, ProblemReason, Setting, Settings, SettingsInput, StateInput, TimeoutInput,
 };
 use crate::config::values::StateMode;
 use crate::drivers::fetch::send;
@@ -333,7 +333,7 @@ impl<'a> OptionsReader<'a> {
                 return None;
             }
         };
-        let timeout_ms = self.checked("timeoutMs", parse_timeout(timeout));
+        let timeout_ms = self.checked("timeoutMs", parse_timeout(timeout.as_ref()));
         Some(TokenEndpoint {
             url: url?,
             timeout_ms: timeout_ms?,
@@ -430,86 +430,54 @@ fn own_property(options: &JsValue, name: &str) -> Own {
 /// Reads `createAuthorizationLink`'s options into settings, or says what is wrong (never a value).
 fn read_link_options(options: &JsValue) -> Result<Settings, String> {
     let reader = OptionsReader::new(options, "createAuthorizationLink")?;
-    let mut problems = Vec::new();
-    let text = |setting: Setting, problems: &mut Vec<Problem>| -> Option<String> {
+    // One own option as a typed field: absent, `read`'s value, or the type it needed.
+    let field = |setting: Setting, expected: &'static str, read: &dyn Fn(&JsValue) -> Option<_>| {
         match reader.own(setting.option_name()) {
-            Own::Absent => None,
-            Own::Value(value) => value.as_string().or_else(|| {
-                problems.push(wrong_type(setting, "a string"));
-                None
-            }),
-            Own::Unreadable => {
-                problems.push(unreadable(setting));
-                None
-            }
+            Own::Absent => Field::Absent,
+            Own::Value(value) => read(&value).map_or(Field::WrongType(expected), Field::Value),
+            Own::Unreadable => Field::Unreadable,
         }
     };
-    let client_id = text(Setting::ClientId, &mut problems);
-    let client_secret = text(Setting::ClientSecret, &mut problems);
-    let redirect_uri = text(Setting::RedirectUri, &mut problems);
-    let authorize_url = text(Setting::AuthorizeUrl, &mut problems);
-    let grants: Option<Vec<String>> = match reader.own(Setting::Grants.option_name()) {
-        Own::Absent => None,
-        Own::Value(value) => strings(&value).or_else(|| {
-            problems.push(wrong_type(Setting::Grants, "an array of strings"));
-            None
-        }),
-        Own::Unreadable => {
-            problems.push(unreadable(Setting::Grants));
-            None
-        }
+    let text = |setting: Setting| field(setting, "a string", &|value| value.as_string());
+    let grants = match reader.own(Setting::Grants.option_name()) {
+        Own::Absent => Field::Absent,
+        Own::Value(value) => strings(&value)
+            .map_or(Field::WrongType("an array of strings"), |items| {
+                Field::Value(GrantsInput::Items(items))
+            }),
+        Own::Unreadable => Field::Unreadable,
     };
     let timeout_ms = match reader.own(Setting::TimeoutMs.option_name()) {
-        Own::Absent => None,
-        Own::Value(value) => value.as_f64().or_else(|| {
-            problems.push(wrong_type(Setting::TimeoutMs, "a number"));
-            None
-        }),
-        Own::Unreadable => {
-            problems.push(unreadable(Setting::TimeoutMs));
-            None
-        }
+        Own::Absent => Field::Absent,
+        Own::Value(value) => value
+            .as_f64()
+            .map_or(Field::WrongType("a number"), |number| {
+                Field::Value(TimeoutInput::Number(number))
+            }),
+        Own::Unreadable => Field::Unreadable,
     };
     // Absent: a fresh state (Bind); false: none; a string: the caller's.
-    let (state, state_off) = match reader.own(Setting::State.option_name()) {
-        Own::Absent => (None, false),
-        Own::Value(value) if value.as_bool() == Some(false) => (None, true),
-        Own::Value(value) => match value.as_string() {
-            Some(text) => (Some(text), false),
-            None => {
-                problems.push(wrong_type(Setting::State, "a string or false"));
-                (None, false)
-            }
-        },
-        Own::Unreadable => {
-            problems.push(unreadable(Setting::State));
-            (None, false)
+    let state = match reader.own(Setting::State.option_name()) {
+        Own::Absent => Field::Value(StateInput::Switch("on".to_owned())),
+        Own::Value(value) if value.as_bool() == Some(false) => {
+            Field::Value(StateInput::Switch("off".to_owned()))
         }
-    };
-    let state_input = match (&state, state_off) {
-        (Some(text), _) => StateInput::Value(text),
-        (None, true) => StateInput::Switch("off"),
-        (None, false) => StateInput::Switch("on"),
+        Own::Value(value) => value
+            .as_string()
+            .map_or(Field::WrongType("a string or false"), |text| {
+                Field::Value(StateInput::Value(text))
+            }),
+        Own::Unreadable => Field::Unreadable,
     };
     Settings::from_input(SettingsInput {
-        client_id: client_id.as_deref(),
-        client_secret: client_secret.as_deref(),
-        redirect_uri: redirect_uri.as_deref(),
-        grants: grants.as_deref().map(GrantsInput::Items),
-        authorize_url: authorize_url.as_deref(),
-        timeout_ms: timeout_ms.map(TimeoutInput::Number),
-        state: Some(state_input),
-        token_url: None,
-        session_secret: None,
-        require_session_secret: false,
-        after_sign_in: None,
-        protect: None,
-        app_origin: None,
-        log: None,
-        session_max_age: None,
-        gate_csrf: None,
-        revoke_key: None,
-        early_problems: problems,
+        client_id: text(Setting::ClientId),
+        client_secret: text(Setting::ClientSecret),
+        redirect_uri: text(Setting::RedirectUri),
+        authorize_url: text(Setting::AuthorizeUrl),
+        grants,
+        timeout_ms,
+        state,
+        ..SettingsInput::default()
     })
     .map_err(|error| format!("invalid options: {}", error.describe(Setting::option_name)))
 }
@@ -522,20 +490,6 @@ fn strings(value: &JsValue) -> Option<Vec<String>> {
     }
     let array: &Array = value.unchecked_ref();
     array.iter().map(|item| item.as_string()).collect()
-}
-
-fn wrong_type(setting: Setting, expected: &'static str) -> Problem {
-    Problem {
-        setting,
-        reason: ProblemReason::WrongType(expected),
-    }
-}
-
-fn unreadable(setting: Setting) -> Problem {
-    Problem {
-        setting,
-        reason: ProblemReason::Unreadable,
-    }
 }
 
 fn set(target: &Object, key: &str, value: &JsValue) {

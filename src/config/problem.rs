@@ -1,0 +1,193 @@
+//! What can be wrong with a setting: one [`Problem`] per bad setting, its
+//! [`ProblemReason`], and all of them together as a [`SettingsError`]. A problem names the
+//! setting and never carries its value.
+
+use core::fmt;
+
+use super::settings::Setting;
+use super::values::{
+    MAX_SESSION_MAX_AGE, MAX_STATE_LEN, MAX_TIMEOUT_MS, MIN_REVOKE_KEY_LEN, MIN_SESSION_MAX_AGE,
+    MIN_SESSION_SECRET_LEN,
+};
+use crate::base::url::UrlError;
+use crate::config::grants::GrantError;
+
+/// What is wrong with one setting. Never carries a secret's value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// The setting at fault.
+    pub setting: Setting,
+    /// What is wrong with it.
+    pub reason: ProblemReason,
+}
+
+/// The ways a setting can be wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProblemReason {
+    /// Not set, or set to an empty string.
+    Missing,
+    /// Set, but to a value of the wrong type (npm options only).
+    WrongType(&'static str),
+    /// A getter (or Proxy trap) that threw when read (npm options only).
+    Unreadable,
+    /// Starts or ends with whitespace (easy to paste by mistake, so refused, not trimmed).
+    SurroundingWhitespace,
+    /// Has a control character.
+    ControlCharacter,
+    /// A client id with `:`, which Basic authentication cannot carry.
+    ColonInClientId,
+    /// Not an acceptable URL.
+    Url(UrlError),
+    /// An `http://` URL on a host other than `localhost` or `127.0.0.1`.
+    HttpNotLoopback,
+    /// A redirect URI with a `#fragment`, which OAuth forbids.
+    Fragment,
+    /// A redirect URI that already has a `state` query parameter while the state binding
+    /// adds one: Freedom ID would return two and the check could never pass.
+    StateInRedirectUri,
+    /// The grants list is empty or has a malformed grant.
+    Grants(GrantError),
+    /// A timeout that is not a whole number of milliseconds from 1 to [`MAX_TIMEOUT_MS`].
+    Timeout,
+    /// `FREEDOM_ID_STATE` other than `on` or `off`.
+    StateSwitch,
+    /// A session secret (or one of its two space-separated keys) shorter than
+    /// [`MIN_SESSION_SECRET_LEN`] characters, or more than two keys.
+    SessionSecret,
+    /// `FREEDOM_ID_AFTER_SIGN_IN` that is not a path on this site.
+    LocalPath,
+    /// `FREEDOM_ID_REDIRECT_URI` on another origin than the Worker serves, with the state
+    /// binding on: the browser would not send the flow cookie there.
+    RedirectUriOrigin,
+    /// `FREEDOM_ID_PROTECT` with a prefix that is not a plain path on this site.
+    ProtectPrefix,
+    /// `FREEDOM_ID_PROTECT` set while `FREEDOM_ID_STATE=off`: there is no session to check.
+    ProtectWithoutSession,
+    /// `FREEDOM_ID_APP_ORIGIN` with a path, query or fragment (an origin only).
+    NotAnOrigin,
+    /// `FREEDOM_ID_LOG` other than `off`, `errors` or `all`.
+    LogLevel,
+    /// A `state` value that is empty or longer than [`MAX_STATE_LEN`] bytes.
+    StateValue,
+    /// `FREEDOM_ID_SESSION_MAX_AGE` that is not a whole number of seconds from
+    /// [`MIN_SESSION_MAX_AGE`] to [`MAX_SESSION_MAX_AGE`].
+    SessionMaxAge,
+    /// `FREEDOM_ID_GATE_CSRF` other than `on` or `off`.
+    GateCsrfSwitch,
+    /// `FREEDOM_ID_REVOKE_KEY` shorter than [`MIN_REVOKE_KEY_LEN`] characters, or with
+    /// whitespace or control characters.
+    RevokeKey,
+    /// `FREEDOM_ID_REVOKE_KEY` unset while the `FREEDOM_ID_REVOCATIONS` binding is there:
+    /// Freedom ID's sign-out calls cannot be told from anyone else's.
+    RevokeKeyRequired,
+}
+
+impl fmt::Display for ProblemReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProblemReason::Missing => f.write_str("is missing"),
+            ProblemReason::WrongType(expected) => write!(f, "must be {expected}"),
+            ProblemReason::Unreadable => f.write_str("could not be read"),
+            ProblemReason::SurroundingWhitespace => f.write_str("starts or ends with whitespace"),
+            ProblemReason::ControlCharacter => f.write_str("contains a control character"),
+            ProblemReason::ColonInClientId => f.write_str("contains ':'"),
+            ProblemReason::Url(error) => error.fmt(f),
+            ProblemReason::HttpNotLoopback => {
+                f.write_str("uses http://, which is only allowed for localhost and 127.0.0.1")
+            }
+            ProblemReason::Fragment => f.write_str("has a #fragment"),
+            ProblemReason::StateInRedirectUri => f.write_str(
+                "already has a `state` query parameter, which the state binding adds itself",
+            ),
+            ProblemReason::Grants(error) => error.fmt(f),
+            ProblemReason::StateSwitch => f.write_str("must be `on` or `off`"),
+            ProblemReason::SessionSecret => write!(
+                f,
+                "must be one key of at least {MIN_SESSION_SECRET_LEN} characters, or two separated by a space (the first seals, both open)"
+            ),
+            ProblemReason::LocalPath => f.write_str(
+                "must be a path on this site: one leading `/`, no `//` or `/\\`, no whitespace or control characters, at most 1 KiB",
+            ),
+            ProblemReason::ProtectPrefix => f.write_str(
+                "must be path prefixes on this site separated by spaces (`/app /api/private`), or `/`",
+            ),
+            ProblemReason::ProtectWithoutSession => f.write_str(
+                "needs FREEDOM_ID_STATE on: the gate checks the session the Worker keeps",
+            ),
+            ProblemReason::LogLevel => f.write_str("must be `off`, `errors` or `all`"),
+            ProblemReason::NotAnOrigin => {
+                f.write_str("must be an origin only, e.g. https://origin.example.com")
+            }
+            ProblemReason::RedirectUriOrigin => f.write_str(
+                "must be on the origin this Worker serves while FREEDOM_ID_STATE is on (the browser sends the flow cookie only there)",
+            ),
+            ProblemReason::StateValue => write!(
+                f,
+                "must be a non-empty string of at most {MAX_STATE_LEN} bytes without control characters"
+            ),
+            ProblemReason::Timeout => write!(
+                f,
+                "must be a whole number of milliseconds from 1 to {MAX_TIMEOUT_MS}"
+            ),
+            ProblemReason::SessionMaxAge => write!(
+                f,
+                "must be a whole number of seconds from {MIN_SESSION_MAX_AGE} to {MAX_SESSION_MAX_AGE}"
+            ),
+            ProblemReason::GateCsrfSwitch => f.write_str("must be `on` or `off`"),
+            ProblemReason::RevokeKey => write!(
+                f,
+                "must be at least {MIN_REVOKE_KEY_LEN} characters without whitespace or control characters"
+            ),
+            ProblemReason::RevokeKeyRequired => f.write_str(
+                "must be set while the FREEDOM_ID_REVOCATIONS binding is there: /revoke refuses every call without it",
+            ),
+        }
+    }
+}
+
+/// Every problem found in a set of settings, in [`Setting::ALL`] order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SettingsError {
+    problems: Vec<Problem>,
+}
+
+impl SettingsError {
+    /// An error with these problems (one per setting, as the flows find them at run time).
+    pub fn from_problems(problems: Vec<Problem>) -> SettingsError {
+        SettingsError { problems }
+    }
+
+    /// The problems, one per bad setting.
+    pub fn problems(&self) -> &[Problem] {
+        &self.problems
+    }
+
+    /// A sentence naming each bad setting with `name` (env or option names) and its reason.
+    pub fn describe(&self, name: fn(Setting) -> &'static str) -> String {
+        let parts: Vec<String> = self
+            .problems
+            .iter()
+            .map(|problem| format!("{} {}", name(problem.setting), problem.reason))
+            .collect();
+        parts.join("; ")
+    }
+}
+
+impl fmt::Display for SettingsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.describe(Setting::env_name))
+    }
+}
+
+impl std::error::Error for SettingsError {}
+
+impl std::error::Error for ProblemReason {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ProblemReason::Url(error) => Some(error),
+            ProblemReason::Grants(error) => Some(error),
+            _ => None,
+        }
+    }
+}
