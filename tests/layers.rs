@@ -145,3 +145,23 @@ fn the_layer_rule_sees_a_violation() {
     assert!(!is_crate_use(r#"let s = "worker::Env";"#, "worker::"));
     assert!(!is_crate_use("use crate::drivers::worker;", "worker::"));
 }
+
+#[test]
+fn wrangler_runs_the_worker_first_on_every_route() {
+    // Each route the Worker answers must skip the asset layer (`[assets] run_worker_first`):
+    // a route missing there would be looked up in www/ first, and cost every request on it.
+    let toml =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("wrangler.toml")).unwrap();
+    let line = toml
+        .lines()
+        .find(|line| line.trim_start().starts_with("run_worker_first"))
+        .expect("wrangler.toml has [assets] run_worker_first");
+    let listed: Vec<&str> = line.split('"').skip(1).step_by(2).collect();
+    for route in freedom_id_edge::web::Route::ALL {
+        assert!(
+            listed.contains(&route.path()),
+            "run_worker_first lacks {} ({route:?}): {listed:?}",
+            route.path()
+        );
+    }
+}

@@ -34,7 +34,7 @@ const SHARED_REPLY_MS: f64 = 60_000.0;
 /// The most shared refreshes remembered at once.
 const MAX_SHARED: usize = 1024;
 /// How long a spent flow is remembered: as long as a flow cookie lives.
-const SPENT_FLOW_MS: f64 = crate::session::payload::FLOW_MAX_AGE as f64 * 1000.0;
+const SPENT_FLOW_MS: f64 = crate::session::FLOW_MAX_AGE as f64 * 1000.0;
 /// The most spent flows remembered at once (beyond it the oldest are forgotten).
 const MAX_SPENT_FLOWS: usize = 4096;
 

@@ -7,8 +7,8 @@ use crate::error::Error;
 use crate::freedom_id::callback::{check_callback, CallbackParams, ExpectedState};
 use crate::freedom_id::token::{exchange_request, read_token_reply, TokenCall};
 use crate::log::{Event, EventName};
-use crate::session::payload::{flow_cookie_name, Flow, Session, DEAD_COOKIE};
 use crate::session::seal::{decode_sealed, seal_id};
+use crate::session::{flow_cookie_name, Flow, Session, DEAD_COOKIE};
 use crate::web::{self as http, Answer};
 
 use super::session::session_cookie;

@@ -9,9 +9,7 @@ use crate::error::Error;
 use crate::freedom_id::authorize::{read_reply, AuthorizeRequest};
 use crate::freedom_id::state::{new_state, STATE_BYTES};
 use crate::log::{Event, EventName};
-use crate::session::payload::{
-    flow_cookie_name, flows_to_expire, Flow, FLOW_COOKIE_PREFIX, FLOW_MAX_AGE,
-};
+use crate::session::{flow_cookie_name, flows_to_expire, Flow, FLOW_COOKIE_PREFIX, FLOW_MAX_AGE};
 use crate::web::{self as http, Answer};
 
 use super::*;

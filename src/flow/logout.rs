@@ -5,7 +5,7 @@ use crate::base::cookies::{clear_cookie, names_with_prefix};
 use crate::config::settings::Settings;
 use crate::error::ErrorCode;
 use crate::log::{Event, EventName};
-use crate::session::payload::{DEAD_COOKIE, FLOW_COOKIE_PREFIX, SESSION_COOKIE};
+use crate::session::{DEAD_COOKIE, FLOW_COOKIE_PREFIX, SESSION_COOKIE};
 use crate::web::{self as http, problem, Answer, Message};
 
 use super::session::session_token_id;

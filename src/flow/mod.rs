@@ -10,7 +10,7 @@
 //! by the cookie's IV). When Freedom ID refuses a refresh, the answer is "signed out" but
 //! the session cookie is **not** cleared: a clearing `Set-Cookie` could reach the browser
 //! after a sibling request's renewed cookie and undo it. Instead a small marker cookie names
-//! the dead sealed cookie ([`crate::session::payload::DEAD_COOKIE`]); a request whose session cookie is the one named
+//! the dead sealed cookie ([`crate::session::DEAD_COOKIE`]); a request whose session cookie is the one named
 //! there is signed out at once, without another upstream call, while a renewed cookie (a
 //! new IV) is unaffected. An upstream outage during a refresh never signs anyone out; but
 //! while the access token has expired and cannot be renewed, the gate forwards nothing

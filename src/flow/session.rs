@@ -5,11 +5,11 @@ use crate::config::settings::Settings;
 use crate::error::Error;
 use crate::freedom_id::token::{read_token_reply, refresh_request, TokenCall, Tokens};
 use crate::log::{Event, EventName};
-use crate::session::payload::{
+use crate::session::seal::{decode_sealed, seal_id};
+use crate::session::{
     decode_session, encode_session, freshness, session_max_age, Freshness, Session, DEAD_COOKIE,
     SESSION_COOKIE,
 };
-use crate::session::seal::{decode_sealed, seal_id};
 use crate::web::{self as http, Answer};
 
 use super::*;

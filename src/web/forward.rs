@@ -10,7 +10,7 @@
 use crate::base::cookies::pairs;
 use crate::base::url::AbsoluteUrl;
 use crate::freedom_id::token::Tokens;
-use crate::session::payload::{DEAD_COOKIE, FLOW_COOKIE_PREFIX, SESSION_COOKIE};
+use crate::session::{DEAD_COOKIE, FLOW_COOKIE_PREFIX, SESSION_COOKIE};
 
 /// The prefix of every identity header; a client's own are always removed.
 pub const IDENTITY_HEADER_PREFIX: &str = "x-freedom-id-";

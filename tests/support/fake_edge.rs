@@ -16,7 +16,7 @@ pub use freedom_id_edge::config::values::LogLevel;
 pub use freedom_id_edge::flow::{respond, Effects, Forward, Outcome, Request, Revocation};
 pub use freedom_id_edge::freedom_id::upstream::{Method, Reply, UpstreamRequest};
 pub use freedom_id_edge::session::seal::IV_BYTES;
-pub use freedom_id_edge::web::http::Answer;
+pub use freedom_id_edge::web::Answer;
 
 pub const KEY: &str = "first-session-key-of-32-characters!";
 pub const NEW_KEY: &str = "second-session-key-of-32-characters";
