@@ -50,6 +50,7 @@ lint:
 	cargo clippy --all-targets --target wasm32-unknown-unknown --features worker -- -D warnings
 	cargo clippy --all-targets --target wasm32-unknown-unknown --features node -- -D warnings
 	RUSTDOCFLAGS="-D warnings" cargo doc --no-deps
+	cargo clippy --manifest-path fuzz/Cargo.toml --bins -- -D warnings
 
 unit:
 	cargo test
@@ -72,7 +73,7 @@ package:
 	$(SYSTEM_NODE) --test tests/npm/package.test.mjs
 	SYSTEM_NODE=$(SYSTEM_NODE) node --test tests/npm/runtimes.test.mjs
 
-## Each cargo-fuzz target for FUZZ_SECONDS (nightly toolchain, cargo-fuzz pinned in the script).
+## Each cargo-fuzz target for FUZZ_SECONDS (a dated nightly and cargo-fuzz, both pinned in the script).
 FUZZ_SECONDS ?= 30
 fuzz-smoke:
 	bash scripts/fuzz-smoke.sh $(FUZZ_SECONDS)

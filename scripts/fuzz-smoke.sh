@@ -4,7 +4,7 @@
 #
 #   scripts/fuzz-smoke.sh [SECONDS]
 #
-# Needs rustup; installs the nightly toolchain and cargo-fuzz (pinned) when missing. Each
+# Needs rustup; installs the pinned nightly toolchain and cargo-fuzz (pinned) when missing. Each
 # target runs on a copy of its seed corpus (fuzz/corpus/<target>/seed-*) in a temporary
 # folder, and crash artifacts go there too, so the repository is never dirtied (apart from
 # the git-ignored fuzz/target). On a crash the folder is kept and its path printed.
@@ -14,7 +14,9 @@ set -euo pipefail
 
 SECONDS_PER_TARGET="${1:-30}"
 CARGO_FUZZ_VERSION="0.13.2"
-TOOLCHAIN="${FUZZ_TOOLCHAIN:-nightly}"
+# The one pin of the nightly that cargo-fuzz needs (libFuzzer and ASan flags): a dated
+# nightly, so a fuzz run means the same compiler on every machine.
+TOOLCHAIN="${FUZZ_TOOLCHAIN:-nightly-2026-05-20}"
 
 if ! [[ "$SECONDS_PER_TARGET" =~ ^[1-9][0-9]*$ ]]; then
   echo "usage: $0 [SECONDS]   (a whole number of seconds per target, default 30)" >&2
@@ -25,7 +27,7 @@ cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 
 # The repository pins a stable toolchain (rust-toolchain.toml); cargo-fuzz needs nightly,
-# asked for explicitly with `cargo +nightly`.
+# asked for explicitly with `cargo +<the pinned nightly>`.
 if ! rustup run "$TOOLCHAIN" rustc --version >/dev/null 2>&1; then
   echo "fuzz-smoke: installing the $TOOLCHAIN toolchain"
   rustup toolchain install "$TOOLCHAIN" --profile minimal

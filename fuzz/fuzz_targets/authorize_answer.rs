@@ -10,7 +10,7 @@ use freedom_id_edge::freedom_id::authorize::{
     check_status, parse_body, trust_link, AuthorizationLink, BodyCollector, MAX_BODY_BYTES,
 };
 use freedom_id_edge::error::{Error, Malformed};
-use freedom_id_edge::web::http;
+use freedom_id_edge::web as http;
 use freedom_id_edge::base::url::{AbsoluteUrl, Scheme};
 use libfuzzer_sys::fuzz_target;
 use reference_origin::{plain_ascii, reference_same_origin};

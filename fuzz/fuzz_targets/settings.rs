@@ -9,7 +9,7 @@
 
 use freedom_id_edge::freedom_id::authorize::AuthorizeRequest;
 use freedom_id_edge::config::grants::Grants;
-use freedom_id_edge::web::http;
+use freedom_id_edge::web as http;
 use freedom_id_edge::config::values::StateMode;
 use freedom_id_edge::config::settings::{ProblemReason, Setting, Settings, SettingsError};
 use freedom_id_edge::freedom_id::state::redirect_uri_with_state;

@@ -1,7 +1,10 @@
 //! The little JSON this crate needs, without a JSON library in the wasm.
 //!
-//! Writing: string escaping for the bodies we build. Reading: a strict RFC 8259 reader that
-//! checks a whole document and picks out two top-level members of the authorize answer.
+//! Writing: string escaping for the bodies and cookies we build. Reading: a strict RFC 8259
+//! reader that checks a whole document and picks out the top-level members a caller names
+//! (the authorize and token answers, the `/revoke` body, the sealed cookies' payloads).
+//! Over 500 lines because it is a complete reader with its tests: every malformed document
+//! it refuses is pinned here.
 //! Bodies are capped at 64 KiB before they get here and nesting at [`MAX_DEPTH`], so a
 //! hostile upstream can cost neither memory nor stack.
 
