@@ -258,6 +258,8 @@ async function sessionCookie(pair, { due = false } = {}) {
     r: pair.refresh_token,
     ae: due ? nowSecs() - 5 : unix(pair.access_expire_at),
     re: unix(pair.refresh_expire_at),
+    // When the sign-in happened: sessions live at most FREEDOM_ID_SESSION_MAX_AGE from it.
+    b: nowSecs(),
   };
   return `${SESSION}=${await seal(SESSION, JSON.stringify(payload))}`;
 }
