@@ -64,24 +64,10 @@ fn a_whole_sign_in_lands_signed_in_and_signs_out() {
         "a fresh session costs no upstream call"
     );
 
-    let forged = call(
-        &fx,
-        &settings,
-        "POST",
-        "/logout",
-        &jar,
-        Some("https://evil.example"),
-    );
+    let forged = logout(&fx, &settings, &jar, "https://evil.example");
     assert_eq!(forged.status, 403);
     assert!(status(&forged)["code"] == "CROSS_SITE_REQUEST");
-    let out = call(
-        &fx,
-        &settings,
-        "POST",
-        "/logout",
-        &jar,
-        Some("https://app.example.com"),
-    );
+    let out = logout(&fx, &settings, &jar, "https://app.example.com");
     assert_eq!((out.status, out.header("location")), (303, Some("/")));
     jar.take(&out);
     assert_eq!(
@@ -95,11 +81,7 @@ fn the_state_is_checked_before_the_code_is_spent() {
     let fx = Fake::new(&[KEY]);
     let settings = settings(&[]);
     let mut jar = Jar::default();
-    fx.reply(
-        200,
-        r#"{"redirect_uri":"https://id.example/login?track_id=t"}"#,
-    );
-    jar.take(&call(&fx, &settings, "GET", "/login", &jar, None));
+    begin_sign_in(&fx, &settings, &mut jar, "");
     for forged in [
         "/callback?state=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA&authorization_code=c",
         "/callback?authorization_code=c",
@@ -126,22 +108,7 @@ fn declines_refused_codes_and_outages() {
     let settings = settings(&[]);
     // Decline.
     let mut jar = Jar::default();
-    fx.reply(
-        200,
-        r#"{"redirect_uri":"https://id.example/login?track_id=t"}"#,
-    );
-    jar.take(&call(&fx, &settings, "GET", "/login", &jar, None));
-    let state = fx.sent.borrow()[0]
-        .2
-        .clone()
-        .unwrap()
-        .split("state=")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned();
+    let state = begin_sign_in(&fx, &settings, &mut jar, "");
     let declined = call(
         &fx,
         &settings,

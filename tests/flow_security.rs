@@ -49,11 +49,8 @@ fn max_age(cookie: &str) -> u64 {
 
 #[test]
 fn an_expired_access_token_is_never_forwarded_while_its_refresh_fails() {
-    let fx = Fake::new(&[KEY]);
     let settings = gated(&[]);
-    let mut jar = Jar::default();
-    fx.reply(200, &token_answer("ACCESS1", "REFRESH1", 3600, 86_400 * 20));
-    assert_eq!(sign_in(&fx, &settings, &mut jar, "", "c").status, 303);
+    let (fx, jar) = signed_in(&settings, 3600, 86_400 * 20);
 
     // Due within the minute but not expired, and the refresh fails: the token still works.
     fx.now_ms.set(NOW + 3_590_000.0);
@@ -135,20 +132,10 @@ fn an_expired_access_token_is_never_forwarded_while_its_refresh_fails() {
 
 #[test]
 fn logout_signs_out_every_copy_of_the_cookie_when_revocations_are_bound() {
-    let fx = Fake::new(&[KEY]);
     let settings = settings(&[("FREEDOM_ID_SESSION_MAX_AGE", "86400")]);
-    let mut jar = Jar::default();
-    fx.reply(200, &token_answer("ACCESS1", "REFRESH1", 3600, 86_400 * 20));
-    sign_in(&fx, &settings, &mut jar, "", "c");
+    let (fx, jar) = signed_in(&settings, 3600, 86_400 * 20);
     let copy = Jar(jar.0.clone());
-    let out = call(
-        &fx,
-        &settings,
-        "POST",
-        "/logout",
-        &jar,
-        Some("https://app.example.com"),
-    );
+    let out = logout(&fx, &settings, &jar, "https://app.example.com");
     assert_eq!(out.status, 303);
     assert_eq!(*fx.revoked.borrow(), ["tok-1"]);
     assert_eq!(
@@ -169,32 +156,15 @@ fn logout_signs_out_every_copy_of_the_cookie_when_revocations_are_bound() {
     unbound.reply(200, &token_answer("ACCESS1", "REFRESH1", 3600, 86_400 * 20));
     sign_in(&unbound, &settings, &mut jar, "", "c");
     let copy = Jar(jar.0.clone());
-    let out = call(
-        &unbound,
-        &settings,
-        "POST",
-        "/logout",
-        &jar,
-        Some("https://app.example.com"),
-    );
+    let out = logout(&unbound, &settings, &jar, "https://app.example.com");
     assert_eq!(out.status, 303);
     assert_eq!(
         status(&call(&unbound, &settings, "GET", "/session", &copy, None))["signedIn"],
         true
     );
     // A refused logout records nothing.
-    let fx = Fake::new(&[KEY]);
-    let mut jar = Jar::default();
-    fx.reply(200, &token_answer("ACCESS1", "REFRESH1", 3600, 86_400 * 20));
-    sign_in(&fx, &settings, &mut jar, "", "c");
-    let forged = call(
-        &fx,
-        &settings,
-        "POST",
-        "/logout",
-        &jar,
-        Some("https://evil.example"),
-    );
+    let (fx, jar) = signed_in(&settings, 3600, 86_400 * 20);
+    let forged = logout(&fx, &settings, &jar, "https://evil.example");
     assert_eq!(forged.status, 403);
     assert!(fx.revoked.borrow().is_empty());
 }
@@ -244,10 +214,7 @@ fn a_session_ends_at_its_max_age_and_refreshes_never_extend_it() {
         assert!(fake_edge::settings(&[("FREEDOM_ID_SESSION_MAX_AGE", good)]).is_ok());
     }
     // A refused refresh's marker and the revocations live the session's whole life.
-    let fx = Fake::new(&[KEY]);
-    let mut jar = Jar::default();
-    fx.reply(200, &token_answer("ACCESS1", "REFRESH1", 30, 86_400));
-    sign_in(&fx, &settings, &mut jar, "", "c");
+    let (fx, jar) = signed_in(&settings, 30, 86_400);
     fx.reply(401, r#"{"error":{"message":"no","code":1}}"#);
     let refused = call(&fx, &settings, "GET", "/session", &jar, None);
     assert_eq!(max_age(set_cookies(&refused)[0]), 3600);
@@ -335,11 +302,8 @@ fn a_flow_is_spent_by_its_first_code_and_kept_through_outages() {
 
 #[test]
 fn the_gate_forwards_a_write_only_from_this_site() {
-    let fx = Fake::new(&[KEY]);
     let settings = gated(&[]);
-    let mut jar = Jar::default();
-    fx.reply(200, &token_answer("ACCESS1", "REFRESH1", 3600, 86_400));
-    sign_in(&fx, &settings, &mut jar, "", "c");
+    let (fx, jar) = signed_in(&settings, 3600, 86_400);
     let this = "https://app.example.com";
     let refused = [
         (Some("https://evil.example"), None),
@@ -424,11 +388,8 @@ fn the_gate_forwards_a_write_only_from_this_site() {
 
 #[test]
 fn a_refreshed_session_forwarded_to_the_site_is_never_cached_by_a_shared_cache() {
-    let fx = Fake::new(&[KEY]);
     let settings = gated(&[]);
-    let mut jar = Jar::default();
-    fx.reply(200, &token_answer("ACCESS1", "REFRESH1", 30, 86_400));
-    sign_in(&fx, &settings, &mut jar, "", "c");
+    let (fx, mut jar) = signed_in(&settings, 30, 86_400);
     fx.reply(200, &token_answer("ACCESS2", "REFRESH2", 3600, 86_400));
     let renewed = forward_of(outcome(&fx, &settings, "GET", "/app", &jar, None, None));
     assert_eq!(renewed.set_cookies.len(), 1);

@@ -418,3 +418,31 @@ pub fn sign_in(
 pub fn status(answer: &Answer) -> serde_json::Value {
     serde_json::from_str(&answer.body).unwrap()
 }
+
+/// A browser signed in as `ACCESS1`/`REFRESH1` (token id `tok-1`), its access token expiring
+/// in `access_in` seconds and its refresh token in `refresh_in`: the fake and the jar.
+pub fn signed_in(
+    settings: &Result<Settings, SettingsError>,
+    access_in: i64,
+    refresh_in: i64,
+) -> (Fake, Jar) {
+    let fx = Fake::new(&[KEY]);
+    let mut jar = Jar::default();
+    fx.reply(
+        200,
+        &token_answer("ACCESS1", "REFRESH1", access_in, refresh_in),
+    );
+    let callback = sign_in(&fx, settings, &mut jar, "", "c");
+    assert_eq!(callback.status, 303, "{callback:?}");
+    (fx, jar)
+}
+
+/// `POST /logout` from the jar's browser with `Origin: origin`.
+pub fn logout(
+    fx: &Fake,
+    settings: &Result<Settings, SettingsError>,
+    jar: &Jar,
+    origin: &str,
+) -> Answer {
+    call(fx, settings, "POST", "/logout", jar, Some(origin))
+}
