@@ -2,6 +2,7 @@
 //! npm package's options into one [`settings::Settings`].
 
 pub mod grants;
+pub mod input;
 pub(crate) mod parse;
 pub mod problem;
 pub mod settings;

@@ -1,8 +1,8 @@
 //! The parser of each setting: from the value a driver read to the valid value, or the
 //! [`ProblemReason`] it is refused for. The table in `settings.rs` calls them.
 
+use super::input::{GrantsInput, StateInput, TimeoutInput};
 use super::problem::ProblemReason;
-use super::settings::{GrantsInput, StateInput, TimeoutInput};
 use super::values::{
     LogLevel, Protect, StateMode, DEFAULT_AUTHORIZE_URL, DEFAULT_TIMEOUT_MS, DEFAULT_TOKEN_URL,
     MAX_SESSION_MAX_AGE, MAX_STATE_LEN, MAX_TIMEOUT_MS, MIN_REVOKE_KEY_LEN, MIN_SESSION_MAX_AGE,

@@ -1,25 +1,14 @@
-//! What can be wrong with a setting: one [`Problem`] per bad setting, its
-//! [`ProblemReason`], and all of them together as a [`SettingsError`]. A problem names the
-//! setting and never carries its value.
+//! Why a setting's value is refused: [`ProblemReason`]. It describes the value's fault and
+//! never carries the value.
 
 use core::fmt;
 
-use super::settings::Setting;
 use super::values::{
     MAX_SESSION_MAX_AGE, MAX_STATE_LEN, MAX_TIMEOUT_MS, MIN_REVOKE_KEY_LEN, MIN_SESSION_MAX_AGE,
     MIN_SESSION_SECRET_LEN,
 };
 use crate::base::url::UrlError;
 use crate::config::grants::GrantError;
-
-/// What is wrong with one setting. Never carries a secret's value.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Problem {
-    /// The setting at fault.
-    pub setting: Setting,
-    /// What is wrong with it.
-    pub reason: ProblemReason,
-}
 
 /// The ways a setting can be wrong.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -145,42 +134,6 @@ impl fmt::Display for ProblemReason {
         }
     }
 }
-
-/// Every problem found in a set of settings, in [`Setting::ALL`] order.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SettingsError {
-    problems: Vec<Problem>,
-}
-
-impl SettingsError {
-    /// An error with these problems (one per setting, as the flows find them at run time).
-    pub fn from_problems(problems: Vec<Problem>) -> SettingsError {
-        SettingsError { problems }
-    }
-
-    /// The problems, one per bad setting.
-    pub fn problems(&self) -> &[Problem] {
-        &self.problems
-    }
-
-    /// A sentence naming each bad setting with `name` (env or option names) and its reason.
-    pub fn describe(&self, name: fn(Setting) -> &'static str) -> String {
-        let parts: Vec<String> = self
-            .problems
-            .iter()
-            .map(|problem| format!("{} {}", name(problem.setting), problem.reason))
-            .collect();
-        parts.join("; ")
-    }
-}
-
-impl fmt::Display for SettingsError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.describe(Setting::env_name))
-    }
-}
-
-impl std::error::Error for SettingsError {}
 
 impl std::error::Error for ProblemReason {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {

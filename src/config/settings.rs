@@ -8,74 +8,17 @@
 //! so they accept and refuse exactly the same values. Adding a setting is one row and its
 //! parser (in `parse.rs`); the few rules between settings are `cross_checks`.
 
+pub use super::input::{Field, GrantsInput, StateInput, TimeoutInput};
 use super::parse::{
     after_sign_in, app_origin, authorize_url, client_id, client_secret, gate_csrf, grants, log,
     protect, redirect_uri, revoke_key, session_max_age, session_secret, state, timeout, token_url,
 };
-pub use super::problem::{Problem, ProblemReason, SettingsError};
+pub use super::problem::ProblemReason;
 use super::values::{LogLevel, Protect, StateMode, STATE_PARAM};
 use crate::base::secret::{ClientId, ClientSecret, RevokeKey, SessionSecret};
 use crate::base::url::AbsoluteUrl;
 use crate::config::grants::Grants;
-
-/// One setting's input as a driver read it.
-#[derive(Clone, Debug, Default)]
-pub enum Field<T> {
-    /// Not given (or `undefined` / `null` in JavaScript).
-    #[default]
-    Absent,
-    /// Given, of the right type.
-    Value(T),
-    /// Given, of another type than this one (npm options only).
-    WrongType(&'static str),
-    /// A getter (or Proxy trap) that threw when read (npm options only).
-    Unreadable,
-}
-
-impl<T> Field<T> {
-    /// `Some` for a value, `None` when absent; a problem for the wrong type or a throw.
-    fn given(&self) -> Result<Option<&T>, ProblemReason> {
-        match self {
-            Field::Absent => Ok(None),
-            Field::Value(value) => Ok(Some(value)),
-            Field::WrongType(expected) => Err(ProblemReason::WrongType(expected)),
-            Field::Unreadable => Err(ProblemReason::Unreadable),
-        }
-    }
-}
-
-impl<T> From<Option<T>> for Field<T> {
-    fn from(value: Option<T>) -> Field<T> {
-        value.map_or(Field::Absent, Field::Value)
-    }
-}
-
-/// A timeout as given: text from the environment or a number from JavaScript.
-#[derive(Clone, Debug)]
-pub enum TimeoutInput {
-    /// `FREEDOM_ID_TIMEOUT_MS` as written.
-    Text(String),
-    /// `timeoutMs` as a JavaScript number.
-    Number(f64),
-}
-
-/// The login-CSRF `state` as given.
-#[derive(Clone, Debug)]
-pub enum StateInput {
-    /// `FREEDOM_ID_STATE`: `on` (the default) or `off`.
-    Switch(String),
-    /// `state`: a value the caller made, appended as is (npm package).
-    Value(String),
-}
-
-/// Grants as given: one separated list (environment) or one item per grant (JavaScript).
-#[derive(Clone, Debug)]
-pub enum GrantsInput {
-    /// `FREEDOM_ID_GRANTS`: grants separated by spaces and/or commas.
-    List(String),
-    /// `grants`: an array with one grant per item.
-    Items(Vec<String>),
-}
+use core::fmt;
 
 /// Declares the settings table: the [`Setting`] enum with its names, [`SettingsInput`] with a
 /// [`Field`] per setting, [`Settings`] with its valid value, and the loop that parses each.
@@ -216,6 +159,61 @@ settings! {
     /// carry; `None`: `/revoke` is off.
     RevokeKey("FREEDOM_ID_REVOKE_KEY", "revokeKey", from_env: text)
         revoke_key: String => Option<RevokeKey> = revoke_key;
+}
+
+/// What is wrong with one setting. Never carries a secret's value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// The setting at fault.
+    pub setting: Setting,
+    /// What is wrong with it.
+    pub reason: ProblemReason,
+}
+
+/// Every problem found in a set of settings, in [`Setting::ALL`] order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SettingsError {
+    problems: Vec<Problem>,
+}
+
+impl SettingsError {
+    /// An error with these problems (one per setting, as the flows find them at run time).
+    pub fn from_problems(problems: Vec<Problem>) -> SettingsError {
+        SettingsError { problems }
+    }
+
+    /// The problems, one per bad setting.
+    pub fn problems(&self) -> &[Problem] {
+        &self.problems
+    }
+
+    /// A sentence naming each bad setting with `name` (env or option names) and its reason.
+    pub fn describe(&self, name: fn(Setting) -> &'static str) -> String {
+        let parts: Vec<String> = self
+            .problems
+            .iter()
+            .map(|problem| format!("{} {}", name(problem.setting), problem.reason))
+            .collect();
+        parts.join("; ")
+    }
+}
+
+impl fmt::Display for SettingsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.describe(Setting::env_name))
+    }
+}
+
+impl std::error::Error for SettingsError {}
+
+impl SettingsError {
+    /// The env names (never the values) of the settings at fault.
+    pub fn setting_names(&self) -> Vec<&'static str> {
+        self.problems
+            .iter()
+            .map(|problem| problem.setting.env_name())
+            .collect()
+    }
 }
 
 impl Settings {

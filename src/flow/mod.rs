@@ -351,7 +351,7 @@ fn failed<E: Effects>(
         .upstream_status(upstream_status)
         .elapsed(started, fx.now_ms());
     if let Error::Settings(settings) = error {
-        event.problems = http::problem_names(settings);
+        event.problems = settings.setting_names();
     }
     emit(fx, request, event);
     problem(error.code(), &http::public_detail(error), &request.client())

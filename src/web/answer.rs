@@ -124,10 +124,7 @@ pub fn healthz(settings: &Result<Settings, SettingsError>) -> Answer {
         Ok(_) => Answer::new(200, "application/json", "{\"status\":\"ok\"}".to_owned()),
         Err(error) => {
             let mut body = String::from("{\"status\":\"misconfigured\",\"problems\":[");
-            for (index, name) in crate::web::problem::problem_names(error)
-                .into_iter()
-                .enumerate()
-            {
+            for (index, name) in error.setting_names().into_iter().enumerate() {
                 if index > 0 {
                     body.push(',');
                 }

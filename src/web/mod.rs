@@ -16,7 +16,7 @@ pub use answer::{
 pub use negotiate::{prefers_html, Client};
 pub use pages::{lang_cookie, start_page};
 pub use problem::{
-    app_unreachable, login_answer, method_not_allowed, problem, problem_names, problem_type,
-    public_detail, rate_limited, sign_in_required, Message,
+    app_unreachable, login_answer, method_not_allowed, problem, problem_type, public_detail,
+    rate_limited, sign_in_required, Message,
 };
 pub use route::{route, Allow, NoRoute, Route};

@@ -3,7 +3,6 @@
 
 use crate::base::json::write_string;
 use crate::base::text::html_escape;
-use crate::config::settings::SettingsError;
 use crate::error::{Error, ErrorCode};
 use crate::freedom_id::authorize::AuthorizationLink;
 use crate::web::answer::redirect;
@@ -112,7 +111,7 @@ pub fn public_detail(error: &Error) -> Message {
     match error {
         Error::Settings(settings) => Message {
             key: "detail.misconfigured",
-            values: vec![("settings", setting_names(settings).join(", "))],
+            values: vec![("settings", settings.setting_names().join(", "))],
         },
         Error::UpstreamStatus { status } => Message {
             key: "detail.upstream_status",
@@ -129,14 +128,6 @@ pub fn public_detail(error: &Error) -> Message {
         Error::StateMismatch => Message::new("detail.state_mismatch"),
         Error::SignInDeclined { .. } => Message::new("detail.sign_in_declined"),
     }
-}
-
-fn setting_names(error: &SettingsError) -> Vec<&'static str> {
-    error
-        .problems()
-        .iter()
-        .map(|problem| problem.setting.env_name())
-        .collect()
 }
 
 /// The answer to a sign-in attempt: the redirect, or the error page for it.
@@ -184,11 +175,6 @@ pub fn rate_limited(client: &Client, retry_after_secs: u32) -> Answer {
         client,
     )
     .with_header("Retry-After", retry_after_secs.to_string())
-}
-
-/// The names (never the values) of the settings at fault.
-pub fn problem_names(error: &SettingsError) -> Vec<&'static str> {
-    setting_names(error)
 }
 
 #[cfg(test)]
