@@ -46,6 +46,7 @@ pub struct AuthorizeBody {
 
 /// Why a body is not acceptable JSON for us.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum JsonError {
     /// Not well-formed JSON, or nested deeper than [`MAX_DEPTH`].
     Syntax,
@@ -56,6 +57,19 @@ pub enum JsonError {
     /// A member [`read_fields`] was asked for appears twice.
     DuplicateMember,
 }
+
+impl core::fmt::Display for JsonError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            JsonError::Syntax => "not well-formed JSON, or nested too deeply",
+            JsonError::NotAnObject => "not a JSON object at the top",
+            JsonError::DuplicateRedirectUri => "redirect_uri appears twice",
+            JsonError::DuplicateMember => "a member appears twice",
+        })
+    }
+}
+
+impl std::error::Error for JsonError {}
 
 /// Reads an authorize answer: a JSON object, checked in full.
 pub fn read_authorize_body(text: &str) -> Result<AuthorizeBody, JsonError> {

@@ -19,6 +19,7 @@ pub const STATE_PARAM: &str = "state";
 
 /// How the `state` query parameter is added to the redirect URI sent to Freedom ID.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum StateMode {
     /// The Worker makes a fresh random state per sign-in and binds it to the browser with a
     /// cookie (`FREEDOM_ID_STATE=on`, the default).
@@ -34,6 +35,7 @@ pub const MAX_STATE_LEN: usize = 512;
 
 /// Which events are logged (`FREEDOM_ID_LOG`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum LogLevel {
     /// Nothing.
     Off,
@@ -62,6 +64,7 @@ pub struct Protect(Vec<String>);
 
 /// Why `FREEDOM_ID_PROTECT` was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ProtectError;
 
 impl Protect {

@@ -90,6 +90,7 @@ pub trait Effects {
 
 /// What recording a revocation did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Revocation {
     /// Recorded.
     Recorded,

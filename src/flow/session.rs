@@ -16,6 +16,7 @@ use super::*;
 
 /// A live session for this request, refreshed if it had to be, and the cookies to set.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum SessionLookup {
     /// Signed in; `set_cookies` holds the renewed session after a refresh.
     Live {

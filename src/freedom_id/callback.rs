@@ -26,6 +26,7 @@ pub struct CallbackParams {
 
 /// Why a callback URL could not be read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CallbackUrlError;
 
 impl core::fmt::Display for CallbackUrlError {

@@ -44,6 +44,7 @@ pub struct Tokens {
 
 /// Which token call an answer belongs to: it decides the error a refusal becomes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TokenCall {
     /// The authorization code exchange: a refusal is [`Error::CodeRejected`].
     Exchange,

@@ -44,6 +44,7 @@ pub fn flows_to_expire<'a>(existing: &[&'a str]) -> Vec<&'a str> {
 
 /// What a session needs at `now`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Freshness {
     /// The access token is good for more than [`REFRESH_LEEWAY`].
     Fresh,
