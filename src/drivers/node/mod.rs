@@ -3,6 +3,10 @@
 //! (`options.rs`), lets the core (`flow::npm`) check them and run the function over the
 //! runtime's `fetch` and `crypto.getRandomValues`, and turns the result into a plain object
 //! or the [`NpmError`] into a rejected `Error` with a `code`. Every decision is the core's.
+//!
+//! Their TypeScript declarations are `npm/types.d.ts`, which the build ships as each
+//! entry's `.d.mts`/`.d.cts`; the `unchecked_*_type` names below must be the ones declared
+//! there (`scripts/finish-npm-package.mjs` checks the signatures).
 
 mod options;
 
@@ -18,56 +22,6 @@ use crate::freedom_id::token::Tokens;
 use crate::freedom_id::upstream::{Reply, UpstreamRequest};
 use options::JsOptions;
 
-#[wasm_bindgen(typescript_custom_section)]
-const TYPES: &'static str = r#"
-export interface AuthorizationLinkOptions {
-  clientId: string; clientSecret: string;   // the Basic pair issued by Freedom ID
-  redirectUri: string;                      // absolute https URL (http only for localhost)
-  grants: string[];                         // e.g. ["openid", "read.email"]
-  authorizeUrl?: string;                    // default https://passport.freedompay.kz/api/v1/oauth/authorize
-  timeoutMs?: number;                       // default 5000
-  /** Login-CSRF binding. Absent (or undefined/null): a fresh 256-bit state is made and returned.
-   *  A string: yours is used. false: no state (only if you bind the sign-in some other way). */
-  state?: string | false | null;
-}
-export interface AuthorizationLink {
-  url: string;                 // the Freedom ID link to redirect the user to
-  trackId: string | null;      // track_id query parameter of the link, if present
-  expireAt: number | null;     // expire_at (unix seconds) of the link, if present
-  /** The state appended to redirectUri: keep it in the user's session and pass it to
-   *  completeSignIn as expectedState. null only when made with state: false (then pass
-   *  completeSignIn skipStateCheck: true). */
-  state: string | null;
-}
-/** The state check is required: pass expectedState, the state kept from createAuthorizationLink.
- *  Only for a link made with state: false, pass skipStateCheck: true instead (never both). */
-export type CompleteSignInOptions = {
-  clientId: string; clientSecret: string;
-  callbackUrl: string;            // the full URL Freedom ID sent the user back to (or its path and query)
-  tokenUrl?: string;              // default https://passport.freedompay.kz/api/v1/oauth/token
-  timeoutMs?: number;             // default 5000
-} & (
-  | { expectedState: string; skipStateCheck?: false }    // the state kept from createAuthorizationLink
-  | { skipStateCheck: true; expectedState?: undefined }  // no state check: only for a link made with state: false
-);
-export interface ExchangeAuthorizationCodeOptions {
-  clientId: string; clientSecret: string;
-  code: string;                   // the authorization_code from the callback
-  tokenUrl?: string; timeoutMs?: number;
-}
-export interface RefreshTokensOptions {
-  refreshToken: string;           // used up by this call: store the new one
-  tokenUrl?: string; timeoutMs?: number;
-}
-export interface Tokens {
-  id: string | null;              // Freedom ID's id for this token pair
-  accessToken: string;
-  refreshToken: string;
-  accessExpiresAt: number;        // unix seconds
-  refreshExpiresAt: number;       // unix seconds
-}
-"#;
-
 /// The runtime's I/O: global `fetch` and WebCrypto's random bytes.
 struct Runtime;
 
@@ -81,14 +35,8 @@ impl NpmEffects for Runtime {
     }
 }
 
-/// Asks Freedom ID for a sign-in link to redirect the user to.
-///
-/// A fresh login-CSRF `state` is made and appended to `redirectUri` unless `state` is
-/// given (yours is used) or `false` (none); it is returned as `link.state`.
-///
-/// Rejects with an `Error` whose `code` is `INVALID_OPTIONS`, `UPSTREAM_STATUS` (with a
-/// numeric `status`), `UPSTREAM_MALFORMED`, `UNTRUSTED_LINK`, `UPSTREAM_NETWORK` or
-/// `UPSTREAM_TIMEOUT`. Messages never contain the client secret.
+/// `createAuthorizationLink(options)`: a Freedom ID sign-in link bound to a login-CSRF
+/// `state` (see `npm/types.d.ts`).
 #[wasm_bindgen(js_name = createAuthorizationLink, unchecked_return_type = "AuthorizationLink")]
 pub async fn create_authorization_link(
     #[wasm_bindgen(unchecked_param_type = "AuthorizationLinkOptions")] options: JsValue,
@@ -101,14 +49,8 @@ pub async fn create_authorization_link(
         .map_err(js_error)
 }
 
-/// Completes a sign-in on the callback: checks the callback's `state` against
-/// `expectedState` (in constant time, before anything is sent), then exchanges the code.
-/// `skipStateCheck: true` is the only way to skip the check (for a link made with
-/// `state: false`); a non-string `expectedState`, such as `false`, is `INVALID_OPTIONS`.
-///
-/// Rejects with `STATE_MISMATCH` (nothing sent), `SIGN_IN_DECLINED` (with
-/// `freedomIdErrorCode`), `CODE_REJECTED` (with `status` and, when sent, `upstreamCode`),
-/// `INVALID_OPTIONS`, or the upstream codes of `createAuthorizationLink`.
+/// `completeSignIn(options)`: the callback's state checked, then its code exchanged (see
+/// `npm/types.d.ts`).
 #[wasm_bindgen(js_name = completeSignIn, unchecked_return_type = "Tokens")]
 pub async fn complete_sign_in(
     #[wasm_bindgen(unchecked_param_type = "CompleteSignInOptions")] options: JsValue,
@@ -122,8 +64,7 @@ pub async fn complete_sign_in(
         .map_err(js_error)
 }
 
-/// Exchanges an authorization code for tokens (no state check: use `completeSignIn` on a
-/// callback).
+/// `exchangeAuthorizationCode(options)`: the bare code exchange (see `npm/types.d.ts`).
 #[wasm_bindgen(js_name = exchangeAuthorizationCode, unchecked_return_type = "Tokens")]
 pub async fn exchange_authorization_code(
     #[wasm_bindgen(unchecked_param_type = "ExchangeAuthorizationCodeOptions")] options: JsValue,
@@ -136,8 +77,7 @@ pub async fn exchange_authorization_code(
         .map_err(js_error)
 }
 
-/// Trades a refresh token for a new token pair. The old refresh token is used up: store
-/// the new one. Rejects with `REFRESH_REJECTED` when Freedom ID refuses it.
+/// `refreshTokens(options)`: a new token pair for the refresh token (see `npm/types.d.ts`).
 #[wasm_bindgen(js_name = refreshTokens, unchecked_return_type = "Tokens")]
 pub async fn refresh_tokens(
     #[wasm_bindgen(unchecked_param_type = "RefreshTokensOptions")] options: JsValue,
