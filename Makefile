@@ -66,10 +66,12 @@ build-npm:
 integration:
 	node --test --test-concurrency=1 $(NODE_TESTS)
 
-## The packed npm package, installed and used as users do: the API in depth on the machine's own
-## Node (20); then every runtime (Node 20 and 22, workerd via wrangler, Deno, Bun, tsc), run by
-## Node 22 since wrangler and Miniflare need it. `make build-npm` first.
+## The packed npm package, installed and used as users do: its types are npm/types.d.ts, as the
+## README shows them; the API in depth on the machine's own Node (20); then every runtime (Node 20
+## and 22, workerd via wrangler, Deno, Bun, tsc), run by Node 22 since wrangler and Miniflare need
+## it. `make build-npm` first.
 package:
+	$(SYSTEM_NODE) --test tests/npm/types.test.mjs
 	$(SYSTEM_NODE) --test tests/npm/package.test.mjs
 	SYSTEM_NODE=$(SYSTEM_NODE) node --test tests/npm/runtimes.test.mjs
 

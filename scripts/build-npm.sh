@@ -9,8 +9,8 @@
 #   3. since wasm-bindgen 0.2.107 every target emits the same wasm: the build FAILS if the
 #      targets' _bg.wasm bytes differ, since the entries could not share one file then;
 #   4. npm's wasm-opt -Oz (binaryen, never Debian's) runs once on the shared wasm;
-#   5. scripts/finish-npm-package.mjs assembles pkg/ (entries from npm/entries/, types,
-#      package.json with the exports map, README, LICENSE).
+#   5. scripts/finish-npm-package.mjs assembles pkg/ (entries from npm/entries/, npm/types.d.ts
+#      as their types, package.json with the exports map, README, LICENSE).
 # Nothing is downloaded. wasm-pack is not used here (it cannot emit several targets at once);
 # Cargo.toml's [package.metadata.wasm-pack] stays for worker-build.
 set -euo pipefail

@@ -2,8 +2,8 @@
 // .wasm (already checked identical across targets and run through wasm-opt), wasm-bindgen's
 // `nodejs` glue (CommonJS, freedom_id_edge.js) and `web` glue (an ES module with initSync,
 // freedom_id_edge.mjs), the per-runtime
-// entries committed in npm/entries/, one .d.ts per entry, package.json with its exports map,
-// the npm README and the LICENSE.
+// entries committed in npm/entries/, npm/types.d.ts as each entry's declarations, package.json
+// with its exports map, the npm README and the LICENSE.
 //
 //   node scripts/finish-npm-package.mjs <glue dir> <optimised wasm> <cargo metadata json>
 import { copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -37,9 +37,19 @@ const esm = glue('web', `${NAME}.js`, [
   'export { initSync, __wbg_init as default };',
   ...EXPORTS.map((name) => `export function ${name}(`),
 ]);
-const types = readFileSync(path.join(glueDir, 'nodejs', `${NAME}.d.ts`), 'utf8');
-for (const name of EXPORTS) {
-  if (!types.includes(`export function ${name}(`)) throw new Error(`the .d.ts lacks ${name}`);
+// The declarations are npm/types.d.ts, the one source (npm/README.md shows them, and
+// tests/npm/types.test.mjs checks it does). wasm-bindgen's own .d.ts only says what the wasm
+// exports: each of its `export` lines (the four functions' signatures, from the Rust
+// `unchecked_*_type` names) must be in npm/types.d.ts verbatim, so neither can change alone.
+const types = readFileSync('npm/types.d.ts', 'utf8');
+const generated = readFileSync(path.join(glueDir, 'nodejs', `${NAME}.d.ts`), 'utf8');
+const exported = (text) => text.split('\n').filter((line) => line.startsWith('export '));
+for (const line of exported(generated)) {
+  if (!exported(types).includes(line)) throw new Error(`npm/types.d.ts lacks wasm-bindgen's ${JSON.stringify(line)}`);
+}
+const functions = (text) => [...text.matchAll(/^export function (\w+)\(/gm)].map((match) => match[1]).sort();
+for (const [file, text] of [['wasm-bindgen\'s .d.ts', generated], ['npm/types.d.ts', types]]) {
+  if (functions(text).join() !== EXPORTS.join()) throw new Error(`${file} declares ${functions(text)}, not ${EXPORTS}`);
 }
 
 rmSync(out, { recursive: true, force: true });

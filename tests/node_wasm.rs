@@ -4,7 +4,7 @@
 //! `cargo test --target wasm32-unknown-unknown --features node --test node_wasm`
 #![cfg(all(target_arch = "wasm32", feature = "node"))]
 
-use freedom_id_edge::drivers::node::create_authorization_link;
+use freedom_id_edge::drivers::node::{complete_sign_in, create_authorization_link};
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -116,5 +116,70 @@ async fn bad_options_reject_before_any_call() {
     assert_eq!(
         message,
         "freedom-id-edge: invalid options: authorizeUrl is not an absolute http:// or https:// URL"
+    );
+}
+
+/// A JS value made by `body` (a function body returning it), for shapes Rust cannot build.
+fn js(body: &str) -> JsValue {
+    Function::new_no_args(body).call0(&JsValue::NULL).unwrap()
+}
+
+fn invalid_options_message(error: &JsValue) -> String {
+    assert_eq!(
+        get(error, "code").as_string().as_deref(),
+        Some("INVALID_OPTIONS")
+    );
+    get(error, "message").as_string().unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn only_own_readable_options_are_used() {
+    // Inherited: never read. A throwing getter: named, what it threw never shown.
+    let inherited = js("const o = Object.create({ clientSecret: 'inherited-secret' });
+         return Object.assign(o, { clientId: 'c', redirectUri: 'https://a.kz/cb', grants: ['openid'] });");
+    let error = create_authorization_link(inherited).await.unwrap_err();
+    assert_eq!(
+        invalid_options_message(&error),
+        "freedom-id-edge: invalid options: clientSecret is missing"
+    );
+    let throwing = js("return Object.defineProperty(
+           { clientId: 'c', redirectUri: 'https://a.kz/cb', grants: ['openid'] },
+           'clientSecret', { get() { throw new Error('boom secret'); }, enumerable: true });");
+    let error = create_authorization_link(throwing).await.unwrap_err();
+    assert_eq!(
+        invalid_options_message(&error),
+        "freedom-id-edge: invalid options: clientSecret could not be read"
+    );
+    // An array item that throws makes no array of strings (and no uncaught exception).
+    let grants = js("const grants = ['openid'];
+         Object.defineProperty(grants, 1, { get() { throw new Error('boom'); } });
+         return { clientId: 'c', clientSecret: 's', redirectUri: 'https://a.kz/cb', grants };");
+    let error = create_authorization_link(grants).await.unwrap_err();
+    assert_eq!(
+        invalid_options_message(&error),
+        "freedom-id-edge: invalid options: grants must be an array of strings"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn complete_sign_in_checks_the_state_before_any_call() {
+    // Port 1 refuses: had the code been sent, this would be UPSTREAM_NETWORK.
+    let options = js(
+        "return { clientId: 'c', clientSecret: 's', tokenUrl: 'http://127.0.0.1:1/token',
+           callbackUrl: '/callback?state=forged&authorization_code=c0de', expectedState: 'kept' };",
+    );
+    let error = complete_sign_in(options).await.unwrap_err();
+    assert_eq!(
+        get(&error, "code").as_string().as_deref(),
+        Some("STATE_MISMATCH")
+    );
+    let skip = js(
+        "return { clientId: 'c', clientSecret: 's', tokenUrl: 'http://127.0.0.1:1/token',
+           callbackUrl: '/callback?authorization_code=c0de', skipStateCheck: true };",
+    );
+    let error = complete_sign_in(skip).await.unwrap_err();
+    assert_eq!(
+        get(&error, "code").as_string().as_deref(),
+        Some("UPSTREAM_NETWORK")
     );
 }
