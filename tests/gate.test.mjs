@@ -855,11 +855,7 @@ test('an EXPIRED access token whose refresh is answered with a malformed 200 is 
   }
 });
 
-test('after a malformed refresh answer the next request retries the refresh, and once Freedom ID answers it is forwarded', {
-  todo: 'Worker bug (src/worker.rs send_shared): a 2xx refresh answer whose body was read is kept as "definite" for 60 s '
-    + 'per sealed cookie even when it is UPSTREAM_MALFORMED, so every request with that cookie in the isolate replays '
-    + 'the malformed answer without calling Freedom ID, and the session cannot reach the site for up to a minute',
-}, async () => {
+test('after a malformed refresh answer the next request retries the refresh, and once Freedom ID answers it is forwarded', async () => {
   const { jar } = await signedInJar(gated, { accessTtlSeconds: 0 });
   mock.reset();
   mock.setTokenMode('not-json');
