@@ -4,15 +4,19 @@
 // FREEDOM_ID_PROTECT decides which paths are guarded; a guarded request without a live session
 // is sent to sign in (browsers) or refused 401 (everything else); with one it goes to
 // FREEDOM_ID_APP_ORIGIN with the identity headers, without the Worker's cookies, and the site's
-// answer comes back as it is. POST /revoke signs a token pair out. Needs `make build-worker` first.
+// answer comes back as it is, except that an answer carrying a refreshed session is
+// `Cache-Control: private, no-store`. A write (not GET, HEAD or OPTIONS) goes through only from
+// this site; an expired access token whose refresh hits an outage goes nowhere. POST
+// /revoke?key=<FREEDOM_ID_REVOKE_KEY> signs a token pair out; with KV, so does POST /logout for
+// every copy of its cookie. Needs `make build-worker` first.
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import { startMockFreedomId } from './support/mock-freedom-id.mjs';
-import { SESSION_SECRET, freePort, startWorker, workingBindings } from './support/worker.mjs';
+import { REVOKE_KEY, SESSION_SECRET, freePort, startWorker, workingBindings } from './support/worker.mjs';
 import { Jar } from './support/jar.mjs';
-import { unseal } from './support/seal.mjs';
+import { seal, unseal } from './support/seal.mjs';
 import {
   BIG_BODY_BYTES,
   SITE_COOKIES,
@@ -37,12 +41,16 @@ let mock;
 let origin;
 let closedPort;
 /** One Worker per configuration, all started once. */
-let gated; // PROTECT "/app /api/private /big", the site behind it, KV revocations bound
+let gated; // PROTECT "/app /api/private /big", the site behind it, KV revocations bound with their key
 let everything; // PROTECT "/", the site behind it, no KV
 let plain; // no PROTECT, no APP_ORIGIN, no KV: the Worker as before
 let down; // PROTECT "/app", APP_ORIGIN a closed port
+let lenient; // PROTECT "/app", the site, FREEDOM_ID_GATE_CSRF=off, SESSION_MAX_AGE=300, a revoke key but no KV
+let keyless; // PROTECT "/app", the site, KV revocations bound but no FREEDOM_ID_REVOKE_KEY
+let badSettings; // FREEDOM_ID_SESSION_MAX_AGE, FREEDOM_ID_GATE_CSRF and FREEDOM_ID_REVOKE_KEY all invalid
 /** Every secret value seen during the file; none may reach a log line. */
-const secrets = new Set([CLIENT_SECRET, BASIC, SESSION_SECRET]);
+const secrets = new Set([CLIENT_SECRET, BASIC, SESSION_SECRET, REVOKE_KEY]);
+const SHORT_MAX_AGE = 300;
 
 function remember(...values) {
   for (const value of values) if (typeof value === 'string' && value.length >= 8) secrets.add(value);
@@ -53,8 +61,8 @@ before(async () => {
   origin = await startOriginServer();
   closedPort = await freePort();
   const site = { FREEDOM_ID_APP_ORIGIN: origin.url, FREEDOM_ID_AFTER_SIGN_IN: AFTER_SIGN_IN };
-  [gated, everything, plain, down] = await Promise.all([
-    startWorker(workingBindings(mock, { ...site, FREEDOM_ID_PROTECT: '/app /api/private /big' }), {
+  [gated, everything, plain, down, lenient, keyless, badSettings] = await Promise.all([
+    startWorker(workingBindings(mock, { ...site, FREEDOM_ID_PROTECT: '/app /api/private /big', FREEDOM_ID_REVOKE_KEY: REVOKE_KEY }), {
       kv: { FREEDOM_ID_REVOCATIONS: 'revocations' },
     }),
     startWorker(workingBindings(mock, { ...site, FREEDOM_ID_PROTECT: '/' })),
@@ -64,11 +72,26 @@ before(async () => {
       FREEDOM_ID_PROTECT: '/app',
       FREEDOM_ID_APP_ORIGIN: `http://127.0.0.1:${closedPort}`,
     })),
+    startWorker(workingBindings(mock, {
+      ...site,
+      FREEDOM_ID_PROTECT: '/app',
+      FREEDOM_ID_GATE_CSRF: 'off',
+      FREEDOM_ID_SESSION_MAX_AGE: String(SHORT_MAX_AGE),
+      FREEDOM_ID_REVOKE_KEY: REVOKE_KEY,
+    })),
+    startWorker(workingBindings(mock, { ...site, FREEDOM_ID_PROTECT: '/app' }), {
+      kv: { FREEDOM_ID_REVOCATIONS: 'keyless-revocations' },
+    }),
+    startWorker(workingBindings(mock, {
+      FREEDOM_ID_SESSION_MAX_AGE: '299',
+      FREEDOM_ID_GATE_CSRF: 'yes',
+      FREEDOM_ID_REVOKE_KEY: 'short-key',
+    })),
   ]);
 });
 
 after(async () => {
-  await Promise.all([gated, everything, plain, down].map((worker) => worker?.close()));
+  await Promise.all([gated, everything, plain, down, lenient, keyless, badSettings].map((worker) => worker?.close()));
   await origin?.close();
   await mock?.close();
 });
@@ -126,6 +149,37 @@ function rawGet(worker, path, headers) {
   });
 }
 
+/**
+ * A request on a connection of its own (node:http, no keep-alive), for answers the Worker gives
+ * without reading the request body: workerd may then drop the connection, and fetch() reusing
+ * it would fail now and then for a reason that is not the test's.
+ */
+function freshRequest(worker, path, { method = 'POST', jar, accept, headers = {}, body } = {}) {
+  const sent = { ...headers, connection: 'close' };
+  if (jar?.header()) sent.cookie = jar.header();
+  if (accept) sent.accept = accept;
+  if (body !== undefined) sent['content-length'] = Buffer.byteLength(body);
+  return new Promise((resolve, reject) => {
+    const request = http.request(new URL(path, worker.url), { method, headers: sent, agent: false }, (response) => {
+      const chunks = [];
+      response.on('data', (chunk) => chunks.push(chunk));
+      response.on('end', () => {
+        const setCookies = response.headers['set-cookie'] ?? [];
+        for (const line of setCookies) remember(/^[^=]+=([^;]*)/.exec(line)[1]);
+        resolve({
+          status: response.statusCode,
+          headers: new Headers(Object.entries(response.headers).flatMap(([k, v]) => (Array.isArray(v) ? v.map((x) => [k, x]) : [[k, v]]))),
+          body: Buffer.concat(chunks).toString('utf8'),
+          setCookies,
+        });
+      });
+      response.on('error', reject);
+    });
+    request.on('error', reject);
+    request.end(body);
+  });
+}
+
 /** The Set-Cookie line for cookie `name`, if any (at most one). */
 function setCookieFor(answer, name) {
   const lines = answer.setCookies.filter((line) => line.startsWith(`${name}=`));
@@ -171,6 +225,14 @@ function assertSentToSignIn(answer, path, why = path) {
 
 const tokenRequests = () => mock.requests.filter((r) => r.endpoint === 'token');
 const refreshes = () => tokenRequests().filter((r) => r.method === 'PATCH');
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+/** The keys `worker`'s FREEDOM_ID_REVOCATIONS namespace holds, with their expiry (unix seconds). */
+async function revocations(worker) {
+  const store = await worker.mf.getKVNamespace('FREEDOM_ID_REVOCATIONS');
+  const { keys } = await store.list();
+  return new Map(keys.map(({ name, expiration }) => [name, expiration]));
+}
 
 async function startSignIn(worker, jar, returnTo) {
   const query = returnTo === undefined ? '' : `?return_to=${encodeURIComponent(returnTo)}`;
@@ -214,7 +276,7 @@ async function unsealSession(value) {
 
 /**
  * A signed-in jar on `worker` (the mock's access token lifetime `accessTtlSeconds`): the
- * session cookie's value and what it holds ({i: the mock's id, a, r, ae, re}).
+ * session cookie's value and what it holds ({i: the mock's id, a, r, ae, re, b: the sign-in time}).
  */
 async function signedInJar(worker = gated, { accessTtlSeconds = 3600 } = {}) {
   mock.setTokenLifetimes({ accessTtlSeconds });
@@ -432,6 +494,40 @@ test('a live session is forwarded with the identity headers; the client X-Freedo
   assert.deepEqual(answer.setCookies, SITE_COOKIES);
 });
 
+test('client identity headers spelled with `_` for `-`, in any case, are removed too (CGI, WSGI and Rack fold both into one name)', async () => {
+  const { jar, session } = await signedInJar();
+  const answer = await call(gated, '/app/profile', {
+    jar,
+    headers: {
+      X_Freedom_ID_Access_Token: 'spoofed-underscore-token',
+      'x-freedom-id_token-id': 'spoofed-mixed-id',
+      X_FREEDOM_ID_ACCESS_EXPIRES_AT: '1',
+      x_freedom_id_role: 'root',
+      'X-Freedom_Id-User-Id': 'u-1',
+      'x-freedom-idx': 'not ours',
+      x_freedom: 'not ours either',
+      x_request_id: 'req-1',
+    },
+  });
+  const echo = siteEcho(answer);
+  // What a CGI-style site reads: names folded (`_` as `-`, any case).
+  const folded = (name) => name.toLowerCase().replaceAll('_', '-');
+  const ours = echo.rawHeaders.filter(([name]) => folded(name).startsWith('x-freedom-id-'));
+  assert.deepEqual(
+    ours.map(([name, value]) => [folded(name), value]).sort(),
+    [
+      ['x-freedom-id-access-expires-at', String(session.ae)],
+      ['x-freedom-id-access-token', session.a],
+      ['x-freedom-id-token-id', session.i],
+    ],
+    `only the Worker's three identity headers reach the site: ${JSON.stringify(ours.map(([name]) => name))}`,
+  );
+  assert.ok(!JSON.stringify(echo.rawHeaders).includes('spoofed'), 'no spoofed value reaches the site');
+  assert.equal(echo.headers['x-freedom-idx'], 'not ours', 'a longer name is not ours: kept');
+  assert.equal(echo.headers.x_freedom, 'not ours either');
+  assert.equal(echo.headers.x_request_id, 'req-1', 'other underscore headers kept');
+});
+
 test("the Worker's cookies never reach the site: session, flow and dead-marker cookies stripped, the site's kept", async () => {
   const { value, session } = await signedInJar();
   const cookie = [
@@ -481,6 +577,98 @@ test('method, path, query and body are preserved for GET, POST, PUT, PATCH, DELE
       assert.equal(echo.bodyLength, 0, method);
     }
     assert.deepEqual(answer.setCookies, SITE_COOKIES, method);
+  }
+});
+
+/** Cross-site (and not-quite-same-origin) headers a guarded write must be refused with; `port` is the Worker's. */
+function crossSiteHeaders(worker) {
+  const port = Number(new URL(worker.origin).port);
+  return [
+    { origin: 'https://evil.example' },
+    { origin: `http://localhost:${port}` },
+    { origin: `https://127.0.0.1:${port}` },
+    { origin: `http://127.0.0.1:${port + 1}` },
+    { origin: 'null' },
+    { origin: 'null', 'sec-fetch-site': 'same-site' },
+    { origin: 'null', 'sec-fetch-site': 'cross-site' },
+    { 'sec-fetch-site': 'cross-site' },
+    { 'sec-fetch-site': 'same-site' },
+    { origin: worker.origin, 'sec-fetch-site': 'cross-site' },
+    { origin: worker.origin, 'sec-fetch-site': 'same-site' },
+  ];
+}
+
+test('a guarded write from another site is 403 CROSS_SITE_REQUEST, before any session work, and never reaches the site', async () => {
+  const { jar } = await signedInJar(gated, { accessTtlSeconds: 30 }); // due: a refresh would show
+  mock.reset();
+  const before = origin.count;
+  for (const method of ['POST', 'PUT', 'PATCH', 'DELETE']) {
+    for (const headers of crossSiteHeaders(gated)) {
+      const body = method === 'DELETE' ? undefined : '{"amount":100}';
+      const answer = await freshRequest(gated, '/api/private/transfer', {
+        method,
+        jar,
+        body,
+        headers: { ...headers, 'content-type': 'application/json' },
+      });
+      assertProblem(answer, 'CROSS_SITE_REQUEST', 403);
+      assert.deepEqual(answer.setCookies, [], `${method} ${JSON.stringify(headers)}: nothing set`);
+    }
+  }
+  // A browser gets the HTML page.
+  const page = await freshRequest(gated, '/app/form', {
+    method: 'POST',
+    jar,
+    accept: BROWSER_ACCEPT,
+    body: 'a=1',
+    headers: { origin: 'https://evil.example', 'content-type': 'application/x-www-form-urlencoded' },
+  });
+  assert.equal(page.status, 403, page.body);
+  assert.match(page.headers.get('content-type'), /^text\/html/);
+  assert.match(page.body, /<code>CROSS_SITE_REQUEST<\/code>/);
+  assert.equal(page.headers.get('location'), null);
+  // Signed out, a cross-site write is refused the same way (not sent to sign in).
+  assertProblem(await freshRequest(gated, '/app/x', { method: 'POST', body: 'x', headers: { origin: 'https://evil.example' } }), 'CROSS_SITE_REQUEST', 403);
+  assert.equal(origin.count, before, 'no cross-site write reached the site');
+  assert.deepEqual(mock.requests, [], 'refused before the session was even refreshed');
+});
+
+test('a guarded write from this site (its Origin, no Origin, or Origin: null with Sec-Fetch-Site: same-origin) is forwarded; reads from anywhere are', async () => {
+  const { jar, session } = await signedInJar();
+  const fromHere = [
+    { origin: gated.origin },
+    { origin: gated.origin, 'sec-fetch-site': 'same-origin' },
+    {},
+    { 'sec-fetch-site': 'same-origin' },
+    { 'sec-fetch-site': 'none' },
+    { origin: 'null', 'sec-fetch-site': 'same-origin' },
+  ];
+  for (const method of ['POST', 'PUT', 'PATCH', 'DELETE']) {
+    for (const headers of fromHere) {
+      const body = method === 'DELETE' ? undefined : `{"method":"${method}"}`;
+      const before = origin.count;
+      const echo = siteEcho(await call(gated, '/api/private/items?x=1', { method, jar, body, headers }), `${method} ${JSON.stringify(headers)}`);
+      assert.equal(origin.count, before + 1);
+      assert.equal(echo.method, method);
+      assert.equal(echo.bodyLength, body === undefined ? 0 : Buffer.byteLength(body));
+      assert.equal(echo.headers['x-freedom-id-token-id'], session.i);
+    }
+  }
+  // Reads go through from anywhere: a link from another site must work.
+  for (const method of ['GET', 'HEAD', 'OPTIONS']) {
+    const answer = await call(gated, '/app/page', { method, jar, headers: { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' } });
+    assert.equal(answer.status, 200, `${method}: ${answer.body}`);
+    assert.equal(answer.headers.get('x-origin'), 'test-origin', method);
+  }
+});
+
+test('FREEDOM_ID_GATE_CSRF=off forwards cross-site writes: the site checks them itself', async () => {
+  const { jar, session } = await signedInJar();
+  for (const headers of crossSiteHeaders(lenient)) {
+    const echo = siteEcho(await call(lenient, '/app/transfer', { method: 'POST', jar, body: 'x', headers }), JSON.stringify(headers));
+    assert.equal(echo.method, 'POST');
+    assert.equal(echo.headers['x-freedom-id-token-id'], session.i);
+    if (headers.origin) assert.equal(echo.headers.origin, headers.origin, 'the Origin reaches the site, for its own check');
   }
 });
 
@@ -591,11 +779,165 @@ test('a refused refresh on a guarded request signs out: 401 for an API caller, n
   assert.equal(origin.count, before);
 });
 
+// Refresh outages with the access token EXPIRED (not merely due): [mock mode, code, status].
+// The malformed 200s have a test of their own below.
+const EXPIRED_OUTAGES = [
+  ['status:503', 'UPSTREAM_STATUS', 502],
+  ['status:500', 'UPSTREAM_STATUS', 502],
+  ['redirect', 'UPSTREAM_STATUS', 502],
+  ['hang', 'UPSTREAM_TIMEOUT', 504],
+  ['reset', 'UPSTREAM_NETWORK', 502],
+];
+
+test('an EXPIRED access token whose refresh hits an outage is never forwarded: the outage\'s code with Retry-After: 5, the session kept; once Freedom ID answers, the next request is', async () => {
+  // An access token of 0 s: expired as soon as it is issued (the Worker drops the fraction).
+  const { jar, session, value } = await signedInJar(gated, { accessTtlSeconds: 0 });
+  assert.ok(session.ae <= nowSeconds(), `the access token has expired (ae ${session.ae})`);
+  mock.reset();
+  const before = origin.count;
+  for (const [mode, code, status] of EXPIRED_OUTAGES) {
+    mock.setTokenMode(mode);
+    for (const method of ['GET', 'POST']) {
+      const answer = await call(gated, '/app/data?x=1', { method, jar, body: method === 'POST' ? 'x' : undefined });
+      assertProblem(answer, code, status);
+      assert.equal(answer.headers.get('retry-after'), '5', `${mode} ${method}: Retry-After`);
+      assert.deepEqual(answer.setCookies, [], `${mode} ${method}: the session cookie stays, nothing set`);
+      assert.ok(!answer.body.includes(session.a) && !answer.body.includes(session.r), `${mode}: no token in the answer`);
+    }
+  }
+  assert.equal(refreshes().length, EXPIRED_OUTAGES.length * 2, 'every request tried the refresh again');
+  // A browser gets the HTML page, with the same code, status and Retry-After.
+  mock.setTokenMode('status:503');
+  const page = await call(gated, '/app', { jar, accept: BROWSER_ACCEPT });
+  assert.equal(page.status, 502, page.body);
+  assert.match(page.headers.get('content-type'), /^text\/html/);
+  assert.match(page.body, /<code>UPSTREAM_STATUS<\/code>/);
+  assert.equal(page.headers.get('retry-after'), '5');
+  assert.equal(page.headers.get('location'), null, 'not sent to sign in: the session is kept');
+  // /session: still signed in, with the past expiry, never a token.
+  const status = await sessionStatus(gated, jar);
+  assert.deepEqual(status.json, { signedIn: true, accessExpiresAt: session.ae, refreshExpiresAt: session.re });
+  assert.ok(status.json.accessExpiresAt <= nowSeconds());
+  assert.deepEqual(status.setCookies, []);
+  assert.ok(!status.body.includes(session.a) && !status.body.includes(session.r));
+  assert.equal(jar.get(SESSION), value, 'the same session cookie throughout');
+  assert.equal(origin.count, before, 'the expired token never reached the site');
+
+  // Freedom ID answers again: the next request refreshes and is forwarded with the new token.
+  mock.setTokenMode('ok');
+  const refreshesBefore = refreshes().length;
+  const back = await call(gated, '/app/data?x=2', { jar });
+  const echo = siteEcho(back, 'after the outage');
+  assert.equal(refreshes().length, refreshesBefore + 1);
+  assert.ok(setCookieFor(back, SESSION), 'the renewed session is set');
+  const renewed = await unsealSession(jar.get(SESSION));
+  assert.notEqual(renewed.a, session.a);
+  assert.equal(echo.headers['x-freedom-id-access-token'], renewed.a, 'the site sees only the NEW token');
+  assert.ok(renewed.ae > nowSeconds() + 600);
+  assert.equal(origin.count, before + 1);
+});
+
+test('an EXPIRED access token whose refresh is answered with a malformed 200 is never forwarded: 502 UPSTREAM_MALFORMED with Retry-After: 5', async () => {
+  for (const mode of ['not-json', 'no-access-token', 'bad-expiry']) {
+    mock.setTokenMode('ok');
+    const { jar, session, value } = await signedInJar(gated, { accessTtlSeconds: 0 });
+    mock.reset();
+    mock.setTokenMode(mode);
+    const before = origin.count;
+    const answer = await call(gated, '/app/data', { jar });
+    assertProblem(answer, 'UPSTREAM_MALFORMED', 502);
+    assert.equal(answer.headers.get('retry-after'), '5', mode);
+    assert.deepEqual(answer.setCookies, [], `${mode}: the session stays`);
+    assert.equal(refreshes().length, 1, mode);
+    assert.deepEqual((await sessionStatus(gated, jar)).json, { signedIn: true, accessExpiresAt: session.ae, refreshExpiresAt: session.re });
+    assert.equal(jar.get(SESSION), value);
+    assert.equal(origin.count, before, `${mode}: the expired token never reached the site`);
+  }
+});
+
+test('after a malformed refresh answer the next request retries the refresh, and once Freedom ID answers it is forwarded', async () => {
+  const { jar } = await signedInJar(gated, { accessTtlSeconds: 0 });
+  mock.reset();
+  mock.setTokenMode('not-json');
+  assertProblem(await call(gated, '/app/data', { jar }), 'UPSTREAM_MALFORMED', 502);
+  mock.setTokenMode('status:503');
+  assertProblem(await call(gated, '/app/data', { jar }), 'UPSTREAM_STATUS', 502);
+  assert.equal(refreshes().length, 2, 'the second request tried the refresh again');
+  mock.setTokenMode('ok');
+  siteEcho(await call(gated, '/app/data', { jar }), 'after Freedom ID recovered');
+  assert.equal(refreshes().length, 3);
+});
+
+test('an access token due but not yet expired is still forwarded when its refresh hits an outage', async () => {
+  const { jar, session } = await signedInJar(gated, { accessTtlSeconds: 30 });
+  mock.reset();
+  for (const mode of ['status:503', 'reset']) {
+    mock.setTokenMode(mode);
+    const answer = await call(gated, '/app/due', { jar });
+    const echo = siteEcho(answer, mode);
+    assert.equal(echo.headers['x-freedom-id-access-token'], session.a, `${mode}: the still-valid token`);
+    assert.equal(answer.headers.get('retry-after'), null);
+    assert.deepEqual(answer.setCookies, SITE_COOKIES, `${mode}: only the site's cookies`);
+  }
+  assert.equal(refreshes().length, 2);
+});
+
+test("a forwarded answer carrying a refreshed session cookie is Cache-Control: private, no-store in place of the site's own", async () => {
+  const cached = `/app/cached?cache_control=${encodeURIComponent('public, max-age=600')}`;
+  const { jar } = await signedInJar(gated, { accessTtlSeconds: 30 });
+  mock.reset();
+  const renewed = await call(gated, cached, { jar });
+  siteEcho(renewed, 'refreshed');
+  assert.equal(refreshes().length, 1);
+  assert.ok(setCookieFor(renewed, SESSION), `a renewed session: ${JSON.stringify(renewed.setCookies)}`);
+  assert.equal(renewed.headers.get('cache-control'), 'private, no-store', 'a shared cache must never keep a session cookie');
+  // Without a refresh the site's own caching stands.
+  const fresh = await call(gated, cached, { jar });
+  siteEcho(fresh, 'fresh');
+  assert.deepEqual(fresh.setCookies, SITE_COOKIES);
+  assert.equal(fresh.headers.get('cache-control'), 'public, max-age=600');
+  // A site that says nothing of caching gets it too, only with a session cookie.
+  const other = await signedInJar(gated, { accessTtlSeconds: 30 });
+  const bare = await call(gated, '/app/bare', { jar: other.jar });
+  assert.ok(setCookieFor(bare, SESSION));
+  assert.equal(bare.headers.get('cache-control'), 'private, no-store');
+  assert.equal((await call(gated, '/app/bare', { jar: other.jar })).headers.get('cache-control'), null);
+  assert.equal(refreshes().length, 2);
+});
+
+test(`FREEDOM_ID_SESSION_MAX_AGE=${SHORT_MAX_AGE}: past it a guarded request is signed out, its cookie cleared, with no refresh and nothing forwarded`, async () => {
+  const { session } = await signedInJar(lenient);
+  const now = nowSeconds();
+  assert.ok(Math.abs(session.b - now) <= 2, `the sign-in time is sealed (b ${session.b})`);
+  // The same session, signed in SHORT_MAX_AGE + 1 seconds ago, its refresh token still good
+  // for a day and its access token due: over all the same.
+  const old = await seal(SESSION_SECRET, SESSION, JSON.stringify({ ...session, ae: now + 30, b: now - SHORT_MAX_AGE - 1 }));
+  mock.reset();
+  const before = origin.count;
+  const api = await call(lenient, '/app/x', { cookie: `${SESSION}=${old}`, accept: 'application/json' });
+  assertSignInRequired(api, 'past the session max age');
+  assertCleared(api, SESSION);
+  const browser = await call(lenient, '/app/x', { cookie: `${SESSION}=${old}`, accept: BROWSER_ACCEPT });
+  assertSentToSignIn(browser, '/app/x', 'past the session max age, browser');
+  assertCleared(browser, SESSION);
+  assert.equal(origin.count, before, 'nothing forwarded');
+  assert.deepEqual(mock.requests, [], 'no refresh for a session past its life');
+  // The same session a little younger is forwarded (refreshed), its cookie ending where the session does.
+  const younger = await seal(SESSION_SECRET, SESSION, JSON.stringify({ ...session, ae: now + 30, b: now - SHORT_MAX_AGE + 100 }));
+  const answer = await call(lenient, '/app/x', { cookie: `${SESSION}=${younger}` });
+  siteEcho(answer, 'within the session max age');
+  assert.equal(refreshes().length, 1);
+  const [, maxAge] = /; Max-Age=(\d+)$/.exec(setCookieFor(answer, SESSION) ?? '') ?? [];
+  assert.ok(Number(maxAge) <= 100 && Number(maxAge) >= 95, `the renewed cookie ends with the session: Max-Age ${maxAge}`);
+});
+
 // ---------------------------------------------------------------------------------------------
 // Revocation
 
-async function revoke(worker, body, headers = { 'content-type': 'application/json' }) {
-  return call(worker, '/revoke', { method: 'POST', body, headers });
+/** POST /revoke?key=<key> (FREEDOM_ID_REVOKE_KEY unless given; `null`: no key parameter). */
+async function revoke(worker, body, headers = { 'content-type': 'application/json' }, key = REVOKE_KEY) {
+  const target = key === null ? '/revoke' : `/revoke?key=${encodeURIComponent(key)}`;
+  return call(worker, target, { method: 'POST', body, headers });
 }
 
 test('POST /revoke signs the session out on its next guarded request and on /session, its cookie cleared', async () => {
@@ -682,13 +1024,130 @@ test('POST /revoke with a bad body is 400 INVALID_REQUEST', async () => {
 });
 
 test('without the FREEDOM_ID_REVOCATIONS binding POST /revoke is 501 REVOCATION_UNAVAILABLE', async () => {
-  for (const worker of [plain, everything]) {
+  // plain and everything have no revoke key either; lenient has the key but no binding.
+  for (const worker of [plain, everything, lenient]) {
     const answer = await revoke(worker, JSON.stringify({ id: '00000000-0000-4000-8000-000000000000' }));
     assertProblem(answer, 'REVOCATION_UNAVAILABLE', 501);
   }
+  // A key without the binding is no misconfiguration.
+  assert.equal((await call(lenient, '/healthz')).status, 200);
   // Sessions there are unaffected by a missing binding.
   const { jar } = await signedInJar();
   siteEcho(await call(everything, '/x', { jar }));
+});
+
+test('POST /revoke without FREEDOM_ID_REVOKE_KEY in its key parameter is 403 REVOCATION_FORBIDDEN, and records nothing', async () => {
+  const { jar, session } = await signedInJar();
+  const body = JSON.stringify({ id: session.i });
+  const stored = await revocations(gated);
+  assert.ok(!stored.has(`revoked:${session.i}`));
+  const targets = [
+    '/revoke',
+    '/revoke?key=',
+    `/revoke?key=${'w'.repeat(REVOKE_KEY.length)}`,
+    `/revoke?key=${REVOKE_KEY}x`,
+    `/revoke?key=${REVOKE_KEY.slice(1)}`,
+    `/revoke?key=${REVOKE_KEY.slice(0, -1)}`,
+    `/revoke?key=${REVOKE_KEY.toUpperCase()}`,
+    `/revoke?other=${REVOKE_KEY}`,
+    `/revoke?KEY=${REVOKE_KEY}`,
+  ];
+  for (const target of targets) {
+    const answer = await call(gated, target, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    assertProblem(answer, 'REVOCATION_FORBIDDEN', 403);
+    assert.ok(!answer.body.includes(REVOKE_KEY), `${target}: the key is never shown`);
+    assert.deepEqual(answer.setCookies, []);
+  }
+  // The key anywhere but the query does not count.
+  for (const headers of [{ authorization: `Bearer ${REVOKE_KEY}` }, { 'x-revoke-key': REVOKE_KEY }]) {
+    assertProblem(await call(gated, '/revoke', { method: 'POST', body, headers }), 'REVOCATION_FORBIDDEN', 403);
+  }
+  assertProblem(await call(gated, '/revoke', { method: 'POST', body: JSON.stringify({ id: session.i, key: REVOKE_KEY }) }), 'REVOCATION_FORBIDDEN', 403);
+  assert.deepEqual(await revocations(gated), stored, 'no KV write without the key');
+  // A bad body with a wrong key: the key is checked first.
+  assertProblem(await revoke(gated, 'not json', undefined, 'wrong'), 'REVOCATION_FORBIDDEN', 403);
+  siteEcho(await call(gated, '/app/still', { jar }), 'still signed in');
+
+  // With the key: 204, and recorded for the session's longest life (30 days by default).
+  const accepted = await revoke(gated, body);
+  assert.equal(accepted.status, 204, accepted.body);
+  const expiry = (await revocations(gated)).get(`revoked:${session.i}`);
+  assert.ok(expiry, 'recorded in KV');
+  assert.ok(Math.abs(expiry - (nowSeconds() + 30 * 24 * 3600)) <= 5, `kept 30 days: expires ${expiry}`);
+  assertSignInRequired(await call(gated, '/app/still', { jar: jar.clone(), accept: 'application/json' }), 'revoked');
+  assert.ok(!gated.logs().includes(REVOKE_KEY), 'the key is never logged');
+});
+
+test('FREEDOM_ID_REVOCATIONS bound without FREEDOM_ID_REVOKE_KEY: /revoke is 501 REVOCATION_UNAVAILABLE and /healthz 503 names the key', async () => {
+  const health = await call(keyless, '/healthz');
+  assert.equal(health.status, 503, health.body);
+  assert.deepEqual(JSON.parse(health.body), { status: 'misconfigured', problems: ['FREEDOM_ID_REVOKE_KEY'] });
+  for (const target of ['/revoke', `/revoke?key=${REVOKE_KEY}`]) {
+    const answer = await call(keyless, target, { method: 'POST', body: JSON.stringify({ id: 'abc' }) });
+    assertProblem(answer, 'REVOCATION_UNAVAILABLE', 501);
+  }
+  assert.deepEqual([...(await revocations(keyless)).keys()], [], 'nothing recorded');
+  // Everything else works: sign-in, the gate.
+  const { jar } = await signedInJar(keyless);
+  siteEcho(await call(keyless, '/app', { jar }), 'keyless gate');
+  // With the key set (gated), /healthz is ok.
+  assert.deepEqual(JSON.parse((await call(gated, '/healthz')).body), { status: 'ok' });
+});
+
+test('invalid FREEDOM_ID_SESSION_MAX_AGE, FREEDOM_ID_GATE_CSRF and FREEDOM_ID_REVOKE_KEY: /healthz 503 names each, and no value', async () => {
+  const health = await call(badSettings, '/healthz');
+  assert.equal(health.status, 503, health.body);
+  assert.deepEqual(JSON.parse(health.body), {
+    status: 'misconfigured',
+    problems: ['FREEDOM_ID_SESSION_MAX_AGE', 'FREEDOM_ID_GATE_CSRF', 'FREEDOM_ID_REVOKE_KEY'],
+  });
+  assert.ok(!health.body.includes('short-key'));
+  const login = assertProblem(await call(badSettings, '/login'), 'MISCONFIGURED', 500);
+  assert.ok(!JSON.stringify(login).includes('short-key'));
+});
+
+test('with the revocations binding POST /logout records the token id: a copy of the session cookie is signed out at the gate and on /session', async () => {
+  const { jar, session } = await signedInJar();
+  const copy = jar.clone(); // say, lifted from the machine before its owner signed out
+  siteEcho(await call(gated, '/app/before', { jar: copy.clone() }), 'the copy, before sign-out');
+  // A refused (cross-site) sign-out records nothing.
+  const refused = await call(gated, '/logout', { method: 'POST', jar, headers: { origin: 'https://evil.example' } });
+  assertProblem(refused, 'CROSS_SITE_REQUEST', 403);
+  assert.ok(!(await revocations(gated)).has(`revoked:${session.i}`), 'a refused sign-out records nothing');
+
+  const out = await call(gated, '/logout', { method: 'POST', jar, headers: { origin: gated.origin } });
+  assert.equal(out.status, 303, out.body);
+  assert.equal(out.headers.get('location'), '/');
+  assertCleared(out, SESSION);
+  const expiry = (await revocations(gated)).get(`revoked:${session.i}`);
+  assert.ok(expiry, 'the token id is recorded');
+  assert.ok(Math.abs(expiry - (nowSeconds() + 30 * 24 * 3600)) <= 5, `kept as long as a session lives: ${expiry}`);
+
+  mock.reset();
+  const before = origin.count;
+  const api = await call(gated, '/app/after', { jar: copy.clone(), accept: 'application/json' });
+  assertSignInRequired(api, 'a copy after sign-out');
+  assertCleared(api, SESSION);
+  assertSentToSignIn(await call(gated, '/app/after', { jar: copy.clone(), accept: BROWSER_ACCEPT }), '/app/after', 'a copy after sign-out, browser');
+  const status = await sessionStatus(gated, copy.clone());
+  assert.deepEqual(status.json, { signedIn: false });
+  assertCleared(status, SESSION);
+  assert.equal(origin.count, before, 'the copy reaches nothing');
+  assert.deepEqual(mock.requests, []);
+  // Signing in again is a new token pair: not signed out.
+  const again = await signedInJar();
+  siteEcho(await call(gated, '/app/again', { jar: again.jar }), 'a new sign-in');
+});
+
+test('without the revocations binding POST /logout signs that browser out only: a copy of its cookie still works', async () => {
+  const { jar, session } = await signedInJar();
+  const copy = jar.clone();
+  const out = await call(everything, '/logout', { method: 'POST', jar, headers: { origin: everything.origin } });
+  assert.equal(out.status, 303, out.body);
+  assertCleared(out, SESSION);
+  assert.deepEqual(jar.names(), []);
+  assert.equal(siteEcho(await call(everything, '/x', { jar: copy.clone() }), 'the copy').headers['x-freedom-id-token-id'], session.i);
+  assert.equal((await sessionStatus(everything, copy.clone())).json.signedIn, true);
 });
 
 test('GET /revoke is 405 with Allow: POST', async () => {
@@ -816,7 +1275,7 @@ test("the gateway's added latency (printed, not asserted)", async () => {
 
 test('no token, code, client secret, session secret or sealed cookie value is in any log line', () => {
   assert.ok(secrets.size > 30, `collected ${secrets.size} values`);
-  for (const [name, worker] of Object.entries({ gated, everything, plain, down })) {
+  for (const [name, worker] of Object.entries({ gated, everything, plain, down, lenient, keyless, badSettings })) {
     const logs = worker.logs();
     for (const secret of secrets) {
       assert.ok(!logs.includes(secret), `the ${name} Worker's log shows ${JSON.stringify(secret.slice(0, 24))}...`);

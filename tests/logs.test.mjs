@@ -12,7 +12,7 @@ import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { startMockFreedomId } from './support/mock-freedom-id.mjs';
-import { SESSION_SECRET, startWorker, workingBindings } from './support/worker.mjs';
+import { REVOKE_KEY, SESSION_SECRET, startWorker, workingBindings } from './support/worker.mjs';
 import { Jar } from './support/jar.mjs';
 import { unseal } from './support/seal.mjs';
 import { startOriginServer } from './support/origin-server.mjs';
@@ -40,6 +40,7 @@ const CODES = new Set([
   'MISCONFIGURED', 'UPSTREAM_STATUS', 'UPSTREAM_MALFORMED', 'UNTRUSTED_LINK', 'UPSTREAM_NETWORK',
   'UPSTREAM_TIMEOUT', 'STATE_MISMATCH', 'RATE_LIMITED', 'CODE_REJECTED', 'REFRESH_REJECTED',
   'SIGN_IN_DECLINED', 'SIGN_IN_REQUIRED', 'APP_UNREACHABLE', 'REVOCATION_UNAVAILABLE',
+  'CROSS_SITE_REQUEST', 'REVOCATION_FORBIDDEN',
 ]);
 /** Any HTTP status (where the exact one depends on the mock's fault). */
 const ANY_STATUS = Symbol('any HTTP status');
@@ -47,13 +48,13 @@ const ANY_STATUS = Symbol('any HTTP status');
 let mock;
 let site; // behind the `all` Worker; closed by the site-down test
 let origin; // behind the default and `off` Workers
-let all; // FREEDOM_ID_LOG=all, PROTECT /app, KV revocations, rate limit 3/min per client address
+let all; // FREEDOM_ID_LOG=all, PROTECT /app, KV revocations with their key, rate limit 3/min per client address
 let quiet; // no FREEDOM_ID_LOG (errors), PROTECT /app, rate limit 1/min
 let off; // FREEDOM_ID_LOG=off, otherwise as `quiet`
 let bogus; // FREEDOM_ID_LOG=bogus and a session secret too short: misconfigured
 
 /** Every secret value seen during the file (tokens, codes, states, cookie values, ...). */
-const secrets = new Set([CLIENT_SECRET, BASIC, SESSION_SECRET, SHORT_SECRET]);
+const secrets = new Set([CLIENT_SECRET, BASIC, SESSION_SECRET, SHORT_SECRET, REVOKE_KEY]);
 /** Every client address sent (CF-Connecting-IP), and the one Miniflare adds by itself. */
 const ips = new Set(['127.0.0.1']);
 /** Per Worker: every line it printed during a request, with the request it came from. */
@@ -70,7 +71,7 @@ before(async () => {
   // One after another: startWorker picks a free port before Miniflare binds it, and Workers
   // starting side by side can race for the same one.
   const configurations = [
-    [workingBindings(mock, { ...gate(site), FREEDOM_ID_LOG: 'all' }), {
+    [workingBindings(mock, { ...gate(site), FREEDOM_ID_LOG: 'all', FREEDOM_ID_REVOKE_KEY: REVOKE_KEY }), {
       rateLimit: { limit: 3, period: 60 },
       kv: { FREEDOM_ID_REVOCATIONS: 'revocations' },
     }],
@@ -318,8 +319,14 @@ function siteEcho(answer, why) {
   return echo;
 }
 
-const revoke = (worker, id) =>
-  call(worker, '/revoke', { method: 'POST', body: JSON.stringify({ id }), headers: { 'content-type': 'application/json' } });
+/** POST /revoke?key=<key> (FREEDOM_ID_REVOKE_KEY unless given). */
+const revoke = (worker, id, { key = REVOKE_KEY, ...options } = {}) =>
+  call(worker, `/revoke?key=${encodeURIComponent(key)}`, {
+    method: 'POST',
+    body: JSON.stringify({ id }),
+    headers: { 'content-type': 'application/json' },
+    ...options,
+  });
 
 // ---------------------------------------------------------------------------------------------
 // FREEDOM_ID_LOG=all: the whole flow
@@ -540,13 +547,20 @@ test('FREEDOM_ID_LOG=all: state mismatch, decline, a refused code and a callback
   }
   assert.equal(mock.codeStatus(code).spent, false);
 
-  // The real callback, then its replay with the flow cookie kept: the code is refused.
+  // The real callback, then its replay with the flow cookie kept: the flow is spent.
   const withFlow = jar.clone();
   const good = await finish(all, jar, back);
   assert.equal(good.status, 303);
   const replay = await finish(all, withFlow, back);
-  assert.equal(replay.status, 400, replay.body);
-  assertEvents(replay, [{ event: 'sign_in_failed', code: 'CODE_REJECTED', upstream_status: ANY_STATUS }], 'replayed code');
+  assert.equal(replay.status, 403, replay.body);
+  assertEvents(replay, [{ event: 'sign_in_failed', code: 'STATE_MISMATCH', upstream_status: null }], 'replayed callback');
+
+  // The spent code in a flow of its own: the token endpoint refuses it.
+  const otherJar = new Jar();
+  const other = await startSignIn(all, otherJar);
+  const spent = await call(all, `/callback?state=${other.state}&authorization_code=${code}`, { jar: otherJar });
+  assert.equal(spent.status, 400, spent.body);
+  assertEvents(spent, [{ event: 'sign_in_failed', code: 'CODE_REJECTED', upstream_status: ANY_STATUS }], 'a spent code');
 
   // Decline at Freedom ID.
   const declineJar = new Jar();
@@ -573,6 +587,49 @@ test('FREEDOM_ID_LOG=all: past the rate limit /login logs rate_limited, per clie
     assert.equal(limited.status, 429, `${ip}: ${limited.body}`);
     assertEvents(limited, [{ event: 'rate_limited', code: 'RATE_LIMITED', upstream_status: null }], `${ip}: the 4th /login`);
   }
+});
+
+test('FREEDOM_ID_LOG=all: past the rate limit /callback and /revoke log rate_limited too', async () => {
+  const ip = '203.0.113.50';
+  const jar = new Jar();
+  const { link } = await startSignIn(all, jar, { ip });
+  const back = await decide(link);
+  const wrong = await revoke(all, 'abc', { key: 'w'.repeat(40), ip });
+  assert.equal(wrong.status, 403, wrong.body);
+  assertEvents(wrong, [{ event: 'revoke_failed', code: 'REVOCATION_FORBIDDEN', upstream_status: null }], '/revoke with a wrong key');
+  const first = await finish(all, new Jar(), back, { ip }); // no flow cookie: a mismatch, but counted
+  assert.equal(first.status, 403, first.body);
+  const limited = await finish(all, jar, back, { ip });
+  assert.equal(limited.status, 429, limited.body);
+  assertEvents(limited, [{ event: 'rate_limited', code: 'RATE_LIMITED', upstream_status: null }], 'the 4th request: /callback');
+  const revokeLimited = await revoke(all, 'abc', { ip });
+  assert.equal(revokeLimited.status, 429, revokeLimited.body);
+  assertEvents(revokeLimited, [{ event: 'rate_limited', code: 'RATE_LIMITED', upstream_status: null }], 'the 5th request: /revoke');
+  assert.equal(mock.requests.filter((r) => r.endpoint === 'token').length, 0, 'no token call past the limit');
+});
+
+test('FREEDOM_ID_LOG=all: a cross-site write at the gate is gate_denied CROSS_SITE_REQUEST; an expired token during an outage is refresh_failed only', async () => {
+  const { jar, session } = await signIn(all);
+  // No body: refused without reading one, workerd may drop the connection (see gate.test.mjs).
+  const crossSite = await call(all, '/app/transfer', { method: 'POST', jar, headers: { origin: 'https://evil.example' } });
+  assert.equal(crossSite.status, 403, crossSite.body);
+  assertEvents(crossSite, [{ event: 'gate_denied', code: 'CROSS_SITE_REQUEST', upstream_status: null }], 'cross-site write');
+  const sameSite = await call(all, '/app/transfer', { method: 'DELETE', jar, headers: { 'sec-fetch-site': 'same-site' } });
+  assert.equal(sameSite.status, 403, sameSite.body);
+  assertEvents(sameSite, [{ event: 'gate_denied', code: 'CROSS_SITE_REQUEST', upstream_status: null }], 'same-site write');
+  const fromHere = await call(all, '/app/transfer', { method: 'POST', jar, body: 'x', headers: { origin: all.origin } });
+  siteEcho(fromHere, 'a write from this site');
+  assertEvents(fromHere, [], 'a forwarded write');
+
+  const expired = await signIn(all, { accessTtlSeconds: 0 });
+  mock.setTokenMode('status:503');
+  const outage = await call(all, '/app/data', { jar: expired.jar });
+  assert.equal(outage.status, 502, outage.body);
+  assert.equal(outage.headers.get('retry-after'), '5');
+  assertEvents(outage, [{ event: 'refresh_failed', code: 'UPSTREAM_STATUS', upstream_status: 503, token_id: expired.session.i.slice(0, 8) }], 'expired token, refresh outage at the gate');
+  mock.setTokenMode('ok');
+  assert.equal(siteEcho(await call(all, '/app/data', { jar: expired.jar }), 'after the outage').headers['x-freedom-id-token-id'], expired.session.i);
+  assert.notEqual(session.i, expired.session.i);
 });
 
 test('request_id: the cf-ray sent when it is plain, else 16 random hex characters, a new one per request', async () => {

@@ -2,7 +2,9 @@
 // driven over HTTP like a browser (a cookie jar per test, the mock Freedom ID's sign-in page
 // clicked through), against the embedded mock. /login sets a sealed flow cookie, /callback
 // checks its state before spending the code and seals the token pair into a session cookie,
-// /session refreshes it (one shared refresh per sealed cookie), /logout clears it all.
+// /session refreshes it (one shared refresh per sealed cookie), /logout clears it all. The
+// session seals its sign-in time, and FREEDOM_ID_SESSION_MAX_AGE bounds its whole life; a flow
+// whose code had a definite answer is spent; /callback is rate-limited like /login.
 // Needs `make build-worker` first.
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,6 +26,8 @@ const FLOW_PREFIX = '__Host-freedom_id_flow_';
 const ATTRIBUTES = 'Path=/; HttpOnly; Secure; SameSite=Lax';
 const FLOW_MAX_AGE = 15 * 60;
 const THIRTY_DAYS = 30 * 24 * 60 * 60;
+/** The shortLived Worker's FREEDOM_ID_SESSION_MAX_AGE (the least it accepts). */
+const SHORT_MAX_AGE = 300;
 
 let mock;
 /** One Worker per configuration, all started once. */
@@ -32,6 +36,8 @@ let rotated; // "B A": B seals, both open; no FREEDOM_ID_AFTER_SIGN_IN (lands on
 let onlyB; // "B"
 let stateOff; // FREEDOM_ID_STATE=off
 let foreign; // a redirect URI on another origin, state on
+let shortLived; // FREEDOM_ID_SESSION_MAX_AGE=300, key A
+let limited; // a rate limit of 1 a minute per client address, key A
 /** Every secret value seen during the file; none may reach a log line. */
 const secrets = new Set([CLIENT_SECRET, BASIC, KEY_A, KEY_B]);
 
@@ -41,17 +47,19 @@ function remember(...values) {
 
 before(async () => {
   mock = await startMockFreedomId({ clientId: 'demo-client', clientSecret: CLIENT_SECRET });
-  [main, rotated, onlyB, stateOff, foreign] = await Promise.all([
+  [main, rotated, onlyB, stateOff, foreign, shortLived, limited] = await Promise.all([
     startWorker(workingBindings(mock, { FREEDOM_ID_AFTER_SIGN_IN: AFTER_SIGN_IN })),
     startWorker(workingBindings(mock, { FREEDOM_ID_SESSION_SECRET: `${KEY_B} ${KEY_A}` })),
     startWorker(workingBindings(mock, { FREEDOM_ID_SESSION_SECRET: KEY_B })),
     startWorker(workingBindings(mock, { FREEDOM_ID_STATE: 'off' })),
     startWorker(workingBindings(mock, { FREEDOM_ID_REDIRECT_URI: 'https://app.example.com/callback' })),
+    startWorker(workingBindings(mock, { FREEDOM_ID_SESSION_MAX_AGE: String(SHORT_MAX_AGE) })),
+    startWorker(workingBindings(mock, { FREEDOM_ID_AFTER_SIGN_IN: AFTER_SIGN_IN }), { rateLimit: { limit: 1, period: 60 } }),
   ]);
 });
 
 after(async () => {
-  await Promise.all([main, rotated, onlyB, stateOff, foreign].map((worker) => worker?.close()));
+  await Promise.all([main, rotated, onlyB, stateOff, foreign, shortLived, limited].map((worker) => worker?.close()));
   await mock?.close();
 });
 
@@ -178,8 +186,11 @@ async function openSession(value) {
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
-/** Checks a successful /callback and answers the opened session. */
-async function assertSignedIn(answer, { flowName, landing }) {
+/**
+ * Checks a successful /callback and answers the opened session: it holds the sign-in time, and
+ * its cookie lives until the refresh token expires or the session's `lifetime` ends.
+ */
+async function assertSignedIn(answer, { flowName, landing, lifetime = THIRTY_DAYS }) {
   assert.equal(answer.status, 303, answer.body);
   assert.equal(answer.headers.get('location'), landing);
   assert.equal(answer.headers.get('cache-control'), 'no-store');
@@ -190,7 +201,9 @@ async function assertSignedIn(answer, { flowName, landing }) {
   assert.ok(value, `session Set-Cookie shape: ${line}`);
   const opened = await openSession(value);
   assert.ok(opened.session, 'the session cookie opens with a configured key');
-  const expected = Math.min(opened.session.re - nowSeconds(), THIRTY_DAYS);
+  assert.deepEqual(Object.keys(opened.session), ['i', 'a', 'r', 'ae', 're', 'b'], 'the sealed payload');
+  assert.ok(Math.abs(opened.session.b - nowSeconds()) <= 2, `the sign-in time is sealed: b ${opened.session.b}`);
+  const expected = Math.min(opened.session.re - nowSeconds(), lifetime);
   assert.ok(Math.abs(Number(maxAge) - expected) <= 2, `Max-Age ${maxAge}, expected about ${expected}`);
   return { value, maxAge: Number(maxAge), ...opened };
 }
@@ -213,11 +226,11 @@ async function sessionStatus(worker, jar, options = {}) {
 }
 
 /** A signed-in jar on `worker` (access token lifetime `accessTtlSeconds`), with its session. */
-async function signedInJar(worker, { accessTtlSeconds = 3600, landing = AFTER_SIGN_IN } = {}) {
+async function signedInJar(worker, { accessTtlSeconds = 3600, landing = AFTER_SIGN_IN, lifetime } = {}) {
   mock.setTokenLifetimes({ accessTtlSeconds });
   const jar = new Jar();
   const { answer, flowName } = await signIn(worker, jar);
-  const opened = await assertSignedIn(answer, { flowName, landing });
+  const opened = await assertSignedIn(answer, { flowName, landing, lifetime });
   mock.setTokenLifetimes({ accessTtlSeconds: 3600 });
   return { jar, ...opened };
 }
@@ -421,17 +434,79 @@ test('Decline at Freedom ID is 403 SIGN_IN_DECLINED, as JSON or HTML', async () 
   }
 });
 
-test('a refused code (replayed callback) is 400 CODE_REJECTED', async () => {
+test('a replayed callback (the flow cookie kept) is 403 STATE_MISMATCH with no token call; the spent code in a new flow is 400 CODE_REJECTED', async () => {
   const jar = new Jar();
   const { link, flowName } = await startSignIn(main, jar);
   const back = await decide(link);
+  const code = back.searchParams.get('authorization_code');
   const withFlow = jar.clone();
   await assertSignedIn(await finish(main, jar, back), { flowName, landing: AFTER_SIGN_IN });
-  // The same callback again, with the flow cookie kept (a replay): the code is spent.
+  assert.equal(tokenRequests().length, 1);
+  // The same callback again, with the flow cookie kept (a replay): the flow was spent by its
+  // sign-in, so nothing matches it and the token endpoint is not asked again.
   const replay = await finish(main, withFlow, back);
-  assertProblem(replay, 'CODE_REJECTED', 400);
+  assertProblem(replay, 'STATE_MISMATCH', 403);
   assert.equal(setCookieFor(replay, SESSION), undefined);
   assertCleared(replay, flowName);
+  assert.equal(tokenRequests().length, 1, 'the replay costs no token call');
+  // The spent code in a flow of its own reaches the token endpoint, which refuses it.
+  const fresh = new Jar();
+  const other = await startSignIn(main, fresh);
+  const refused = await call(main, `/callback?state=${other.state}&authorization_code=${code}`, { jar: fresh });
+  assertProblem(refused, 'CODE_REJECTED', 400);
+  assert.equal(setCookieFor(refused, SESSION), undefined);
+  assertCleared(refused, other.flowName);
+  assert.equal(tokenRequests().length, 2);
+});
+
+test('after the token endpoint refused a code, the same flow cookie with any other code is 403 STATE_MISMATCH and the token endpoint is not called again', async () => {
+  const jar = new Jar();
+  const { link, state, flowName } = await startSignIn(main, jar);
+  const code = (await decide(link)).searchParams.get('authorization_code');
+  const kept = jar.clone(); // an attacker keeps the flow cookie (the clearing never reaches them)
+  const guess = (c) => `/callback?state=${state}&authorization_code=${c.repeat(32)}`;
+  const rejected = await call(main, guess('f'), { jar: kept.clone() });
+  assertProblem(rejected, 'CODE_REJECTED', 400);
+  assertCleared(rejected, flowName);
+  assert.equal(tokenRequests().length, 1);
+  for (const next of [guess('e'), guess('f'), `/callback?state=${state}&authorization_code=${code}`]) {
+    const again = await call(main, next, { jar: kept.clone() });
+    assertProblem(again, 'STATE_MISMATCH', 403);
+    assert.equal(setCookieFor(again, SESSION), undefined);
+    assertCleared(again, flowName);
+  }
+  const html = await call(main, guess('d'), { jar: kept.clone(), accept: BROWSER_ACCEPT });
+  assertHtmlProblem(html, 'STATE_MISMATCH', 403);
+  assert.equal(tokenRequests().length, 1, 'no further token-endpoint call for the spent flow');
+  assert.equal(mock.codeStatus(code).spent, false, 'the real code never reached the token endpoint');
+  // A new sign-in works as ever.
+  const { answer, flowName: next } = await signIn(main, new Jar());
+  await assertSignedIn(answer, { flowName: next, landing: AFTER_SIGN_IN });
+});
+
+test('/callback counts against the rate limiter: 429 RATE_LIMITED with Retry-After before any token call, the flow kept', async () => {
+  // 1 a minute per client address: /login from A spends A's; its callback from A is refused.
+  const [a, b] = ['198.51.100.23', '198.51.100.24'];
+  const jar = new Jar();
+  const login = await call(limited, '/login?return_to=%2Flimited', { jar, headers: { 'cf-connecting-ip': a } });
+  assert.equal(login.status, 302, login.body);
+  const link = new URL(login.headers.get('location'));
+  const flowName = jar.names(FLOW_PREFIX)[0];
+  const back = await decide(link);
+  const code = back.searchParams.get('authorization_code');
+  mock.reset();
+  const answer = await finish(limited, jar, back, { headers: { 'cf-connecting-ip': a } });
+  assertProblem(answer, 'RATE_LIMITED', 429);
+  assert.equal(answer.headers.get('retry-after'), '60');
+  assert.deepEqual(answer.setCookies, [], 'nothing set or cleared');
+  assert.deepEqual(mock.requests, [], 'no token-endpoint call');
+  assert.equal(mock.codeStatus(code).spent, false);
+  assert.match(limited.logs(), /\{"event":"rate_limited","code":"RATE_LIMITED"/);
+  // From another address (its own bucket) the same callback completes: the flow was kept.
+  const done = await finish(limited, jar, back, { headers: { 'cf-connecting-ip': b } });
+  await assertSignedIn(done, { flowName, landing: '/limited' });
+  // /session is not limited.
+  assert.equal((await sessionStatus(limited, jar, { headers: { 'cf-connecting-ip': a } })).json.signedIn, true);
 });
 
 test('HEAD /callback is 405 with Allow: GET and spends nothing', async () => {
@@ -528,7 +603,9 @@ test('a tampered, truncated or foreign session cookie reads as signed out and is
   const { value } = await signedInJar(main);
   const flip = (text, at) => `${text.slice(0, at)}${text[at] === 'A' ? 'B' : 'A'}${text.slice(at + 1)}`;
   const flowValue = (await startSignIn(main, new Jar())).answer.setCookies[0].split(';')[0].split('=')[1];
-  const payload = JSON.stringify({ i: null, a: 'a'.repeat(20), r: 'r'.repeat(20), ae: nowSeconds() + 3600, re: nowSeconds() + 7200 });
+  const payload = JSON.stringify({ i: null, a: 'a'.repeat(20), r: 'r'.repeat(20), ae: nowSeconds() + 3600, re: nowSeconds() + 7200, b: nowSeconds() });
+  // As sealed before sessions held their sign-in time (issue 18): its life cannot be known.
+  const withoutSignInTime = JSON.stringify({ i: null, a: 'a'.repeat(20), r: 'r'.repeat(20), ae: nowSeconds() + 3600, re: nowSeconds() + 7200 });
   const cases = {
     'one character changed in the middle': flip(value, Math.floor(value.length / 2)),
     'the last character changed': flip(value, value.length - 1),
@@ -539,6 +616,8 @@ test('a tampered, truncated or foreign session cookie reads as signed out and is
     'sealed for the flow cookie': flowValue,
     'sealed with the right key, not a session': await seal(KEY_A, SESSION, '{"hello":"world"}'),
     'a future version': await seal(KEY_A, SESSION, payload, 2),
+    'sealed before sessions had a sign-in time (no "b")': await seal(KEY_A, SESSION, withoutSignInTime),
+    'a sign-in time that is not a whole number': await seal(KEY_A, SESSION, payload.replace(/"b":\d+/, '"b":"now"')),
     'not base64': 'not a seal!',
     garbage: 'AAAA',
     empty: '',
@@ -551,6 +630,9 @@ test('a tampered, truncated or foreign session cookie reads as signed out and is
     assert.deepEqual(answer.setCookies, [`${SESSION}=; ${ATTRIBUTES}; Max-Age=0`], why);
   }
   assert.deepEqual(mock.requests, [], 'no upstream call for an unreadable cookie');
+  // The control: the same payload, well sealed, is a session.
+  const control = await sessionStatus(main, new Jar([[SESSION, await seal(KEY_A, SESSION, payload)]]));
+  assert.equal(control.json.signedIn, true, 'a well-formed payload opens');
 });
 
 test('8 parallel /session at access expiry share ONE refresh, and all stay signed in', async () => {
@@ -631,6 +713,70 @@ for (const mode of ['status:503', 'status:500', 'reset', 'hang', 'not-json']) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// FREEDOM_ID_SESSION_MAX_AGE: a session's whole life
+
+/** `session` sealed again with key A, its fields changed as given (to move its clock). */
+const resealed = (session, changes) => seal(KEY_A, SESSION, JSON.stringify({ ...session, ...changes }));
+
+test(`FREEDOM_ID_SESSION_MAX_AGE=${SHORT_MAX_AGE}: the session cookie lives ${SHORT_MAX_AGE} s from the sign-in, however long the refresh token does`, async () => {
+  const { maxAge, session } = await signedInJar(shortLived, { landing: '/', lifetime: SHORT_MAX_AGE });
+  assert.ok(maxAge <= SHORT_MAX_AGE && maxAge >= SHORT_MAX_AGE - 2, `Max-Age ${maxAge}`);
+  assert.ok(session.re - nowSeconds() > 86_000, "the mock's refresh token lives a day");
+  // The default (and longest) is 30 days: the main Worker's cookies end with the refresh token.
+  const { maxAge: long } = await signedInJar(main);
+  assert.ok(long > 86_400 - 5, `Max-Age ${long}`);
+});
+
+test(`FREEDOM_ID_SESSION_MAX_AGE=${SHORT_MAX_AGE}: a refresh renews the tokens but keeps the sign-in time, and its cookie ends with the session`, async () => {
+  const { session } = await signedInJar(shortLived, { landing: '/', lifetime: SHORT_MAX_AGE });
+  const now = nowSeconds();
+  // The same session as if signed in 250 s ago, its access token due.
+  const jar = new Jar([[SESSION, await resealed(session, { ae: now + 30, b: now - 250 })]]);
+  mock.reset();
+  const status = await sessionStatus(shortLived, jar);
+  assert.equal(status.json.signedIn, true);
+  assert.equal(refreshes().length, 1, 'refreshed');
+  const line = setCookieFor(status, SESSION);
+  const [, value, maxAge] = new RegExp(`^${SESSION}=([A-Za-z0-9_-]+); ${ATTRIBUTES}; Max-Age=(\\d+)$`).exec(line ?? '') ?? [];
+  assert.ok(value, `the renewed session is set: ${line}`);
+  assert.ok(Number(maxAge) <= 50 && Number(maxAge) >= 47, `the renewed cookie ends with the session, not the tokens: Max-Age ${maxAge}`);
+  const renewed = (await openSession(value)).session;
+  assert.equal(renewed.b, now - 250, 'the refresh kept the sign-in time');
+  assert.notEqual(renewed.a, session.a);
+  assert.ok(renewed.ae > now + 600 && renewed.re > now + 86_000, 'fresh tokens, for all that');
+});
+
+test(`FREEDOM_ID_SESSION_MAX_AGE=${SHORT_MAX_AGE}: past it the session is signed out and cleared, with no upstream call, whatever its tokens say`, async () => {
+  const { session } = await signedInJar(shortLived, { landing: '/', lifetime: SHORT_MAX_AGE });
+  const now = nowSeconds();
+  const cases = {
+    'just past its life': { b: now - SHORT_MAX_AGE },
+    'past its life, its access token due': { b: now - SHORT_MAX_AGE - 10, ae: now + 30 },
+    'past its life, its access token expired': { b: now - 3600, ae: now - 60 },
+    'a sign-in time in the future': { b: now + 3600 },
+  };
+  mock.reset();
+  for (const [why, changes] of Object.entries(cases)) {
+    const answer = await sessionStatus(shortLived, new Jar([[SESSION, await resealed(session, changes)]]));
+    assert.deepEqual(answer.json, { signedIn: false }, why);
+    assert.deepEqual(answer.setCookies, [`${SESSION}=; ${ATTRIBUTES}; Max-Age=0`], `${why}: cleared`);
+  }
+  assert.deepEqual(mock.requests, [], 'no refresh for a session past its life');
+  // The main Worker (30 days) still takes a session that old.
+  const elsewhere = await sessionStatus(main, new Jar([[SESSION, await resealed(session, { b: now - 3600 })]]));
+  assert.equal(elsewhere.json.signedIn, true);
+});
+
+test(`FREEDOM_ID_SESSION_MAX_AGE=${SHORT_MAX_AGE}: a refused refresh's dead marker lives as long as a session may`, async () => {
+  const { jar, value } = await signedInJar(shortLived, { accessTtlSeconds: 30, landing: '/', lifetime: SHORT_MAX_AGE });
+  mock.reset();
+  mock.setTokenMode('status:401');
+  const answer = await sessionStatus(shortLived, jar);
+  assert.deepEqual(answer.json, { signedIn: false });
+  assert.deepEqual(answer.setCookies, [`${DEAD}=${sealId(value)}; ${ATTRIBUTES}; Max-Age=${SHORT_MAX_AGE}`]);
+});
+
+// ---------------------------------------------------------------------------------------------
 // Key rotation
 
 test('rotation: an A-sealed session opens in a "B A" Worker, and its renewal is sealed by B', async () => {
@@ -702,6 +848,18 @@ test('POST /logout from this origin clears the session, the dead marker and ever
   assert.deepEqual(mock.requests, [], 'signing out calls nobody');
 });
 
+test('without the revocations binding POST /logout signs out this browser only: a copy of its cookie is still signed in', async () => {
+  const { jar, session } = await signedInJar(main);
+  const copy = jar.clone();
+  const answer = await call(main, '/logout', { method: 'POST', jar, headers: { origin: main.origin } });
+  assert.equal(answer.status, 303, answer.body);
+  assertCleared(answer, SESSION);
+  assert.equal((await sessionStatus(main, jar)).json.signedIn, false);
+  const status = await sessionStatus(main, copy);
+  assert.deepEqual(status.json, { signedIn: true, accessExpiresAt: session.ae, refreshExpiresAt: session.re });
+  assert.deepEqual(status.setCookies, []);
+});
+
 test('POST /logout without Origin but with Sec-Fetch-Site: same-origin signs out', async () => {
   const { jar } = await signedInJar(main);
   const answer = await call(main, '/logout', { method: 'POST', jar, headers: { 'sec-fetch-site': 'same-origin' } });
@@ -726,6 +884,10 @@ test('POST /logout from anywhere else is 403 CROSS_SITE_REQUEST and clears nothi
     { 'sec-fetch-site': 'cross-site' },
     { 'sec-fetch-site': 'same-site' },
     { 'sec-fetch-site': 'none' },
+    // This origin, but the browser says the request came from elsewhere.
+    { origin: main.origin, 'sec-fetch-site': 'cross-site' },
+    { origin: main.origin, 'sec-fetch-site': 'same-site' },
+    { origin: 'null', 'sec-fetch-site': 'same-site' },
   ];
   for (const headers of cases) {
     const answer = await call(main, '/logout', { method: 'POST', jar, headers });
@@ -782,7 +944,7 @@ test('a redirect URI on another origin with the state on: /login 500 MISCONFIGUR
 // Last: the logs
 
 test('no token, code, client secret, session secret, state or sealed cookie value is in any log line', () => {
-  const workers = { main, rotated, onlyB, stateOff, foreign };
+  const workers = { main, rotated, onlyB, stateOff, foreign, shortLived, limited };
   assert.ok(secrets.size > 100, `collected ${secrets.size} values`);
   assert.match(main.logs(), /"code":"STATE_MISMATCH"/, 'the logs were captured');
   for (const [name, worker] of Object.entries(workers)) {

@@ -152,7 +152,7 @@ test('past the rate limit /login is 429 RATE_LIMITED with Retry-After, and calls
     assert.equal(answer.headers.get('retry-after'), '60');
     assert.equal(mock.requests.length, 3);
     assert.equal((await from('203.0.113.8')).status, 302, 'another address has its own bucket');
-    assert.equal((await get('/healthz', { target: limited })).status, 200, 'only /login is limited');
+    assert.equal((await get('/healthz', { target: limited })).status, 200, '/healthz is not limited (only the sign-in routes and /revoke are)');
     assert.match(limited.logs(), /\{"event":"rate_limited","code":"RATE_LIMITED"/);
   } finally {
     await limited.close();

@@ -410,12 +410,8 @@ async fn send_shared(request: &UpstreamRequest, timeout_ms: u32, key: &str) -> R
         let done = future_to_promise(async move {
             let answer = crate::drivers::fetch::send(&request, timeout_ms).await;
             // Only a definite answer (tokens, or a refusal) is worth remembering: after an
-            // outage the next request tries again.
-            let definite = answer.body.is_ok()
-                && answer.status.is_some_and(|status| {
-                    (200..300).contains(&status) || (400..500).contains(&status)
-                });
-            if !definite {
+            // outage or an unreadable answer the next request tries again.
+            if !crate::token::is_definite_refresh(&answer) {
                 SHARED.with(|shared| shared.borrow_mut().retain(|(name, _)| *name != key));
             }
             *slot.borrow_mut() = Some(answer);

@@ -110,6 +110,16 @@ pub fn read_token_reply(call: TokenCall, reply: &Reply) -> Result<Tokens, Error>
     parse_token_answer(call, reply.status.unwrap_or(0), body)
 }
 
+/// Whether a refresh's reply settles it (new tokens, or a refusal), so that it may be shared
+/// with every request carrying the same sealed cookie. An outage or an answer that cannot be
+/// read never is: the next request tries again.
+pub fn is_definite_refresh(reply: &Reply) -> bool {
+    matches!(
+        read_token_reply(TokenCall::Refresh, reply),
+        Ok(_) | Err(Error::RefreshRejected { .. })
+    )
+}
+
 /// Reads a token answer with `status` and `body`.
 pub fn parse_token_answer(call: TokenCall, status: u16, body: &str) -> Result<Tokens, Error> {
     let refused = |upstream_code| match call {
@@ -216,6 +226,27 @@ mod tests {
 
     fn url() -> AbsoluteUrl {
         AbsoluteUrl::parse(crate::config::values::DEFAULT_TOKEN_URL).unwrap()
+    }
+
+    #[test]
+    fn only_tokens_or_a_refusal_settle_a_shared_refresh() {
+        let good = r#"{"access_token":"A","refresh_token":"R","access_expire_at":"2024-10-02T10:52:21.000000Z","refresh_expire_at":"2024-10-25T10:52:21.000000Z"}"#;
+        assert!(is_definite_refresh(&Reply::answered(200, good)));
+        assert!(is_definite_refresh(&Reply::answered(401, "")));
+        assert!(is_definite_refresh(&Reply::answered(
+            200,
+            r#"{"error":{"message":"no","code":1}}"#
+        )));
+        for unsettled in [
+            Reply::answered(200, "not json"),
+            Reply::answered(200, r#"{"access_token":"A"}"#),
+            Reply::answered(500, good),
+            Reply::answered(302, ""),
+            Reply::failed(None, Error::UpstreamNetwork),
+            Reply::failed(Some(200), Error::UpstreamTimeout { timeout_ms: 5 }),
+        ] {
+            assert!(!is_definite_refresh(&unsettled), "{unsettled:?}");
+        }
     }
 
     #[test]

@@ -10,6 +10,8 @@
 // The echo (any path not under /big), as JSON:
 //   { method, path, query, headers (as node:http reads them, names lowercased),
 //     rawHeaders ([name, value] pairs in order), bodyLength, bodySha256 (hex) }
+// With `?cache_control=<value>` the echo carries `Cache-Control: <value>` (to see whether the
+// Worker keeps the site's own caching); without it, no Cache-Control.
 // Paths under /big read (and discard) any request body, then stream BIG_BODY_BYTES; with
 // `?pause_ms=<n>` they pause n ms after the first chunk (to tell a streamed answer from a buffered one).
 // No dependencies: node: built-ins only. Listens on loopback only.
@@ -129,6 +131,8 @@ async function handle(state, req, res) {
   state.requests.push(echo);
   if (state.requests.length > 1000) state.requests.splice(0, state.requests.length - 1000);
   const body = JSON.stringify(echo);
+  const cacheControl = target.searchParams.get('cache_control');
+  if (cacheControl) res.setHeader('Cache-Control', cacheControl);
   res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
   res.end(req.method === 'HEAD' ? undefined : body);
 }

@@ -15,6 +15,11 @@ const www = path.join(root, 'www');
 export const WORKER_ORIGIN = '{WORKER_ORIGIN}';
 /** The session secret of the test deployments (at least 32 characters). */
 export const SESSION_SECRET = 'test-session-secret-0123456789abcdef';
+/**
+ * The FREEDOM_ID_REVOKE_KEY of the test deployments that bind FREEDOM_ID_REVOCATIONS (at least
+ * 32 characters, no whitespace, nothing a query string must escape): `/revoke?key=<it>`.
+ */
+export const REVOKE_KEY = 'test-revoke-key-0123456789abcdef-XYZ';
 
 /** The settings a working local deployment has, pointed at `mock`. */
 export function workingBindings(mock, overrides = {}) {
