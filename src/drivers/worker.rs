@@ -411,7 +411,7 @@ async fn send_shared(request: &UpstreamRequest, timeout_ms: u32, key: &str) -> R
             let answer = crate::drivers::fetch::send(&request, timeout_ms).await;
             // Only a definite answer (tokens, or a refusal) is worth remembering: after an
             // outage or an unreadable answer the next request tries again.
-            if !crate::token::is_definite_refresh(&answer) {
+            if !crate::freedom_id::token::is_definite_refresh(&answer) {
                 SHARED.with(|shared| shared.borrow_mut().retain(|(name, _)| *name != key));
             }
             *slot.borrow_mut() = Some(answer);
