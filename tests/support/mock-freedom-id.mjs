@@ -92,8 +92,8 @@ export const TOKEN_MODES = Object.freeze([
   'slow:<ms>',
 ]);
 
-// The faults `random-faults:<percent>` picks from, uniformly.
-const RANDOM_FAULTS = Object.freeze(['status:500', 'status:503', 'error-200', 'not-json', 'evil-link', 'reset', 'huge']);
+/** The faults `random-faults:<percent>` picks from, uniformly (each is also an authorize mode). */
+export const RANDOM_FAULTS = Object.freeze(['status:500', 'status:503', 'error-200', 'not-json', 'evil-link', 'reset', 'huge']);
 // What the number of each parameterised mode may be.
 const MODE_ARGUMENTS = {
   status: (value) => Number.isInteger(value) && value >= 200 && value <= 599,
