@@ -17,6 +17,7 @@ import { startMockFreedomId } from './support/mock-freedom-id.mjs';
 import { REVOKE_KEY, SESSION_SECRET, freePort, startWorker, workingBindings } from './support/worker.mjs';
 import { Jar } from './support/jar.mjs';
 import { seal, unseal } from './support/seal.mjs';
+import { TOKEN_FAULTS, faults } from './support/faults.mjs';
 import {
   BIG_BODY_BYTES,
   SITE_COOKIES,
@@ -779,15 +780,9 @@ test('a refused refresh on a guarded request signs out: 401 for an API caller, n
   assert.equal(origin.count, before);
 });
 
-// Refresh outages with the access token EXPIRED (not merely due): [mock mode, code, status].
-// The malformed 200s have a test of their own below.
-const EXPIRED_OUTAGES = [
-  ['status:503', 'UPSTREAM_STATUS', 502],
-  ['status:500', 'UPSTREAM_STATUS', 502],
-  ['redirect', 'UPSTREAM_STATUS', 502],
-  ['hang', 'UPSTREAM_TIMEOUT', 504],
-  ['reset', 'UPSTREAM_NETWORK', 502],
-];
+// Refresh outages with the access token EXPIRED (not merely due), with the code and status each
+// gives at the refresh (support/faults.mjs). The malformed 200s have a test of their own below.
+const EXPIRED_OUTAGES = faults(TOKEN_FAULTS, ['status:503', 'status:500', 'redirect', 'hang', 'reset']);
 
 test('an EXPIRED access token whose refresh hits an outage is never forwarded: the outage\'s code with Retry-After: 5, the session kept; once Freedom ID answers, the next request is', async () => {
   // An access token of 0 s: expired as soon as it is issued (the Worker drops the fraction).
@@ -795,7 +790,7 @@ test('an EXPIRED access token whose refresh hits an outage is never forwarded: t
   assert.ok(session.ae <= nowSeconds(), `the access token has expired (ae ${session.ae})`);
   mock.reset();
   const before = origin.count;
-  for (const [mode, code, status] of EXPIRED_OUTAGES) {
+  for (const { mode, refresh: { code, status } } of EXPIRED_OUTAGES) {
     mock.setTokenMode(mode);
     for (const method of ['GET', 'POST']) {
       const answer = await call(gated, '/app/data?x=1', { method, jar, body: method === 'POST' ? 'x' : undefined });
@@ -838,14 +833,14 @@ test('an EXPIRED access token whose refresh hits an outage is never forwarded: t
 });
 
 test('an EXPIRED access token whose refresh is answered with a malformed 200 is never forwarded: 502 UPSTREAM_MALFORMED with Retry-After: 5', async () => {
-  for (const mode of ['not-json', 'no-access-token', 'bad-expiry']) {
+  for (const { mode, refresh: { code, status } } of faults(TOKEN_FAULTS, ['not-json', 'no-access-token', 'bad-expiry'])) {
     mock.setTokenMode('ok');
     const { jar, session, value } = await signedInJar(gated, { accessTtlSeconds: 0 });
     mock.reset();
     mock.setTokenMode(mode);
     const before = origin.count;
     const answer = await call(gated, '/app/data', { jar });
-    assertProblem(answer, 'UPSTREAM_MALFORMED', 502);
+    assertProblem(answer, code, status);
     assert.equal(answer.headers.get('retry-after'), '5', mode);
     assert.deepEqual(answer.setCookies, [], `${mode}: the session stays`);
     assert.equal(refreshes().length, 1, mode);
@@ -858,10 +853,10 @@ test('an EXPIRED access token whose refresh is answered with a malformed 200 is 
 test('after a malformed refresh answer the next request retries the refresh, and once Freedom ID answers it is forwarded', async () => {
   const { jar } = await signedInJar(gated, { accessTtlSeconds: 0 });
   mock.reset();
-  mock.setTokenMode('not-json');
-  assertProblem(await call(gated, '/app/data', { jar }), 'UPSTREAM_MALFORMED', 502);
-  mock.setTokenMode('status:503');
-  assertProblem(await call(gated, '/app/data', { jar }), 'UPSTREAM_STATUS', 502);
+  for (const { mode, refresh: { code, status } } of faults(TOKEN_FAULTS, ['not-json', 'status:503'])) {
+    mock.setTokenMode(mode);
+    assertProblem(await call(gated, '/app/data', { jar }), code, status);
+  }
   assert.equal(refreshes().length, 2, 'the second request tried the refresh again');
   mock.setTokenMode('ok');
   siteEcho(await call(gated, '/app/data', { jar }), 'after Freedom ID recovered');
@@ -871,7 +866,7 @@ test('after a malformed refresh answer the next request retries the refresh, and
 test('an access token due but not yet expired is still forwarded when its refresh hits an outage', async () => {
   const { jar, session } = await signedInJar(gated, { accessTtlSeconds: 30 });
   mock.reset();
-  for (const mode of ['status:503', 'reset']) {
+  for (const { mode } of faults(TOKEN_FAULTS, ['status:503', 'reset'])) {
     mock.setTokenMode(mode);
     const answer = await call(gated, '/app/due', { jar });
     const echo = siteEcho(answer, mode);

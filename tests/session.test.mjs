@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { startMockFreedomId, TOKEN_MODES } from './support/mock-freedom-id.mjs';
 import { SESSION_SECRET, startWorker, workingBindings } from './support/worker.mjs';
 import { Jar } from './support/jar.mjs';
+import { TOKEN_FAULTS, faults } from './support/faults.mjs';
 import { seal, sealId, unseal } from './support/seal.mjs';
 
 const CLIENT_SECRET = 'demo-secret';
@@ -521,40 +522,14 @@ test('HEAD /callback is 405 with Allow: GET and spends nothing', async () => {
   assert.deepEqual(tokenRequests(), []);
 });
 
-// Every mode of the token endpoint at the exchange: [mode, expected status, code or null for a sign-in].
-const EXCHANGE_FAULTS = [
-  ['ok', 303, null],
-  ['status:400', 400, 'CODE_REJECTED'],
-  ['status:401', 400, 'CODE_REJECTED'],
-  ['status:500', 502, 'UPSTREAM_STATUS'],
-  ['status:503', 502, 'UPSTREAM_STATUS'],
-  ['error-200', 400, 'CODE_REJECTED'],
-  ['error-200-string-code', 400, 'CODE_REJECTED'],
-  ['validation-error', 400, 'CODE_REJECTED'],
-  ['redirect', 502, 'UPSTREAM_STATUS'],
-  ['not-json', 502, 'UPSTREAM_MALFORMED'],
-  ['no-access-token', 502, 'UPSTREAM_MALFORMED'],
-  ['bad-expiry', 502, 'UPSTREAM_MALFORMED'],
-  ['no-id', 303, null],
-  ['huge', 502, 'UPSTREAM_MALFORMED'],
-  ['huge-chunked', 502, 'UPSTREAM_MALFORMED'],
-  ['gzip-bomb', 502, 'UPSTREAM_MALFORMED'],
-  ['br-bomb', 502, 'UPSTREAM_MALFORMED'],
-  ['gzip-ok', 303, null],
-  ['hang', 504, 'UPSTREAM_TIMEOUT'],
-  ['hang-body', 504, 'UPSTREAM_TIMEOUT'],
-  ['reset', 502, 'UPSTREAM_NETWORK'],
-  ['slow:300', 303, null],
-];
-// Modes that really run the exchange (the code is spent even though the answer is unusable).
-const SPENDS_CODE = new Set(['huge', 'huge-chunked']);
-
+// Every mode of the token endpoint at the exchange (support/faults.mjs): the Worker's status, and
+// its code or null for a sign-in.
 test('the fault matrix covers every token endpoint mode', () => {
-  const covered = new Set(EXCHANGE_FAULTS.map(([mode]) => mode.split(':')[0]));
+  const covered = new Set(TOKEN_FAULTS.map(({ mode }) => mode.split(':')[0]));
   for (const mode of TOKEN_MODES) assert.ok(covered.has(mode.split(':')[0]), `${mode} is in the matrix`);
 });
 
-for (const [mode, status, code] of EXCHANGE_FAULTS) {
+for (const { mode, exchange: { status, code }, noId, spendsCode } of TOKEN_FAULTS) {
   test(`/callback with the token endpoint in ${mode} -> ${status} ${code ?? 'signed in'}`, async () => {
     const jar = new Jar();
     const { link, flowName } = await startSignIn(main, jar, '/after');
@@ -566,7 +541,7 @@ for (const [mode, status, code] of EXCHANGE_FAULTS) {
     assert.equal(tokenRequests().length, 1, 'one exchange, no retry');
     if (code === null) {
       const { session } = await assertSignedIn(answer, { flowName, landing: '/after' });
-      if (mode === 'no-id') assert.equal(session.i, null);
+      if (noId) assert.equal(session.i, null);
       else assert.match(session.i, /^[0-9a-f-]{36}$/);
       return;
     }
@@ -581,7 +556,8 @@ for (const [mode, status, code] of EXCHANGE_FAULTS) {
     // An upstream fault: the flow cookie stays, so a reload can try again.
     assert.deepEqual(answer.setCookies, [], 'an upstream fault clears nothing');
     assert.deepEqual(jar.names(FLOW_PREFIX), [flowName]);
-    if (!SPENDS_CODE.has(mode)) {
+    // Unless the mode ran the real exchange (the code is spent though the answer is unusable).
+    if (!spendsCode) {
       mock.setTokenMode('ok');
       const reload = await finish(main, jar, back);
       await assertSignedIn(reload, { flowName, landing: '/after' });
@@ -699,7 +675,7 @@ test('a refused refresh: signed out with a dead marker, the session cookie not c
   assert.equal((await sessionStatus(main, jar)).json.signedIn, true);
 });
 
-for (const mode of ['status:503', 'status:500', 'reset', 'hang', 'not-json']) {
+for (const { mode } of faults(TOKEN_FAULTS, ['status:503', 'status:500', 'reset', 'hang', 'not-json'])) {
   test(`an outage at refresh (${mode}) keeps the session: signed in, nothing cleared`, async () => {
     const { jar, value, session } = await signedInJar(main, { accessTtlSeconds: 30 });
     mock.reset();
