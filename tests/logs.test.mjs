@@ -12,21 +12,17 @@ import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { startMockFreedomId } from './support/mock-freedom-id.mjs';
-import { REVOKE_KEY, SESSION_SECRET, startWorker, workingBindings } from './support/worker.mjs';
+import { BASIC_CREDENTIALS as BASIC, CLIENT_ID, CLIENT_SECRET, REVOKE_KEY, SESSION_SECRET, startWorker, workingBindings } from './support/worker.mjs';
 import { Jar } from './support/jar.mjs';
 import { unseal } from './support/seal.mjs';
 import { startOriginServer } from './support/origin-server.mjs';
 import { AUTHORIZE_FAULTS, TOKEN_FAULTS, faultsWhere } from './support/faults.mjs';
+import { BROWSER_ACCEPT, FLOW_PREFIX, SESSION, Secrets, send, signInSteps } from './support/client.mjs';
 
-const CLIENT_SECRET = 'demo-secret';
-const BASIC = Buffer.from(`demo-client:${CLIENT_SECRET}`).toString('base64');
 /** A session secret too short to be accepted (the misconfigured Worker's). */
 const SHORT_SECRET = 'short-session-secret-value';
 const RAY = '8f7a1b2c3d4e5f60-DME';
 const AFTER_SIGN_IN = '/welcome';
-
-const SESSION = '__Host-freedom_id_session';
-const FLOW_PREFIX = '__Host-freedom_id_flow_';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const RANDOM_ID = /^[0-9a-f]{16}$/;
 
@@ -55,18 +51,16 @@ let off; // FREEDOM_ID_LOG=off, otherwise as `quiet`
 let bogus; // FREEDOM_ID_LOG=bogus and a session secret too short: misconfigured
 
 /** Every secret value seen during the file (tokens, codes, states, cookie values, ...). */
-const secrets = new Set([CLIENT_SECRET, BASIC, SESSION_SECRET, SHORT_SECRET, REVOKE_KEY]);
+const secrets = new Secrets([CLIENT_SECRET, BASIC, SESSION_SECRET, SHORT_SECRET, REVOKE_KEY]);
+const remember = (...values) => secrets.remember(...values);
 /** Every client address sent (CF-Connecting-IP), and the one Miniflare adds by itself. */
 const ips = new Set(['127.0.0.1']);
 /** Per Worker: every line it printed during a request, with the request it came from. */
 const attributed = new Map();
 
-function remember(...values) {
-  for (const value of values) if (typeof value === 'string' && value.length >= 8) secrets.add(value);
-}
 
 before(async () => {
-  mock = await startMockFreedomId({ clientId: 'demo-client', clientSecret: CLIENT_SECRET });
+  mock = await startMockFreedomId({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET });
   [site, origin] = await Promise.all([startOriginServer(), startOriginServer()]);
   const gate = (app) => ({ FREEDOM_ID_PROTECT: '/app', FREEDOM_ID_APP_ORIGIN: app.url, FREEDOM_ID_AFTER_SIGN_IN: AFTER_SIGN_IN });
   // One after another: startWorker picks a free port before Miniflare binds it, and Workers
@@ -110,8 +104,8 @@ after(async () => {
 beforeEach(() => mock.reset());
 
 // ---------------------------------------------------------------------------------------------
-// A browser, in small (as in session.test.mjs): a cookie jar, requests, the mock's sign-in page.
-
+// A browser, in small (support/client.mjs): a cookie jar, requests that also read the log lines
+// they caused, the mock's sign-in page.
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -145,26 +139,17 @@ function nextIp() {
  */
 async function call(worker, path, { method = 'GET', jar, cookie, accept, headers = {}, body, ray, ip, apply = true } = {}) {
   const sent = { ...headers };
-  const cookieHeader = cookie ?? jar?.header();
-  if (cookieHeader) sent.cookie = cookieHeader;
-  if (accept) sent.accept = accept;
   const address = ip ?? nextIp();
   ips.add(address);
   sent['cf-connecting-ip'] = address;
   if (ray === undefined) ray = requests % 2 ? `${randomBytes(8).toString('hex')}-DME` : null;
   if (ray !== null) sent['cf-ray'] = ray;
-  const init = { method, redirect: 'manual', headers: sent };
-  if (body !== undefined) init.body = body;
   await settle(worker);
   const mark = worker.logs().length;
   const started = Date.now();
-  const response = await fetch(new URL(path, worker.url), init);
-  const text = await response.text();
+  const answer = await send(worker, path, { method, jar, cookie, accept, headers: sent, body, apply, secrets });
   const wallMs = Date.now() - started;
   await settle(worker);
-  const setCookies = response.headers.getSetCookie();
-  for (const line of setCookies) remember(/^[^=]+=([^;]*)/.exec(line)[1]);
-  if (jar && apply) jar.apply(setCookies);
   const raw = worker.logs().slice(mark).split('\n').filter((line) => line !== '');
   const why = `${method} ${path}`;
   const lines = raw.map((line) => parseLine(line, why));
@@ -176,7 +161,7 @@ async function call(worker, path, { method = 'GET', jar, cookie, accept, headers
   }
   assert.equal(new Set(lines.map((line) => line.request_id)).size <= 1, true, `${why}: one request, one request_id: ${raw.join(' | ')}`);
   attributed.get(worker).push(...lines.map((line) => ({ line, ray, why })));
-  return { status: response.status, headers: response.headers, body: text, setCookies, lines, raw };
+  return { ...answer, lines, raw };
 }
 
 function parseLine(line, why) {
@@ -249,42 +234,8 @@ function assertEvents(answer, expected, why) {
   });
 }
 
-const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
-
-/** GET /login like a browser: 302 to the mock's sign-in page; the state and flow cookie remembered. */
-async function startSignIn(worker, jar, options = {}) {
-  const before = mock.requests.length;
-  const answer = await call(worker, '/login', { jar, ...options });
-  assert.equal(answer.status, 302, answer.body);
-  const link = new URL(answer.headers.get('location'));
-  assert.equal(link.origin, mock.origin);
-  remember(link.searchParams.get('track_id'));
-  const authorize = mock.requests.slice(before).filter((r) => r.endpoint === 'authorize');
-  const state = new URL(JSON.parse(authorize[0].body).redirect_uri).searchParams.get('state');
-  remember(state);
-  return { link, state, flowName: `${FLOW_PREFIX}${state.slice(0, 16)}`, answer };
-}
-
-/** The mock's sign-in page: GET the link, POST the decision; answers the callback URL. */
-async function decide(link, decision = 'continue') {
-  const page = await fetch(link);
-  assert.equal(page.status, 200);
-  await page.text();
-  const answer = await fetch(new URL('/login/decide', mock.origin), {
-    method: 'POST',
-    redirect: 'manual',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ track_id: link.searchParams.get('track_id'), decision }).toString(),
-  });
-  assert.equal(answer.status, 303);
-  const back = new URL(answer.headers.get('location'));
-  remember(back.searchParams.get('authorization_code'), back.searchParams.get('error_code'));
-  return back;
-}
-
-function finish(worker, jar, back, options = {}) {
-  return call(worker, `${back.pathname}${back.search}`, { jar, ...options });
-}
+/** The sign-in steps (support/client.mjs), each request made by `call`. */
+const { startSignIn, decide, finish } = signInSteps({ mock: () => mock, call, secrets });
 
 // The session cookie opened with the Worker's HKDF + AES-256-GCM, to learn its token pair.
 async function unsealSession(value) {

@@ -3,11 +3,12 @@
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { startMockFreedomId } from './support/mock-freedom-id.mjs';
-import { startWorker, workingBindings, workerdRssKiB } from './support/worker.mjs';
+import { BASIC_CREDENTIALS, CLIENT_ID, CLIENT_SECRET, startWorker, workingBindings, workerdRssKiB } from './support/worker.mjs';
 import { AUTHORIZE_FAULTS, faultsWhere } from './support/faults.mjs';
+import { assertProblem } from './support/client.mjs';
 
-const SECRET = 'demo-secret';
-const BASIC = `Basic ${Buffer.from(`demo-client:${SECRET}`).toString('base64')}`;
+const SECRET = CLIENT_SECRET;
+const BASIC = `Basic ${BASIC_CREDENTIALS}`;
 
 let mock;
 let worker;
@@ -25,20 +26,8 @@ async function get(path, { method = 'GET', accept, target = worker, headers = {}
   return { status: response.status, headers: response.headers, body };
 }
 
-function assertProblem(answer, code, status) {
-  assert.equal(answer.status, status, answer.body);
-  assert.equal(answer.headers.get('content-type'), 'application/problem+json');
-  assert.equal(answer.headers.get('location'), null, 'an error never redirects');
-  const problem = JSON.parse(answer.body);
-  assert.deepEqual(Object.keys(problem).sort(), ['code', 'detail', 'status', 'title', 'type']);
-  assert.equal(problem.code, code);
-  assert.equal(problem.status, status);
-  assert.equal(problem.type, `urn:freedom-id-edge:error:${code}`);
-  return problem;
-}
-
 before(async () => {
-  mock = await startMockFreedomId({ clientId: 'demo-client', clientSecret: SECRET });
+  mock = await startMockFreedomId({ clientId: CLIENT_ID, clientSecret: SECRET });
   worker = await startWorker(workingBindings(mock));
 });
 

@@ -11,6 +11,11 @@ import path from 'node:path';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const www = path.join(root, 'www');
 
+/** The client credentials of the test deployments (start the mock Freedom ID with them). */
+export const CLIENT_ID = 'demo-client';
+export const CLIENT_SECRET = 'demo-secret';
+/** Their HTTP Basic credentials as the Worker sends them to Freedom ID: base64 of `id:secret`. */
+export const BASIC_CREDENTIALS = Buffer.from(`${CLIENT_ID}:${CLIENT_SECRET}`).toString('base64');
 /** Stands for the Worker's own origin in binding values; startWorker fills it in. */
 export const WORKER_ORIGIN = '{WORKER_ORIGIN}';
 /** The session secret of the test deployments (at least 32 characters). */
@@ -24,8 +29,8 @@ export const REVOKE_KEY = 'test-revoke-key-0123456789abcdef-XYZ';
 /** The settings a working local deployment has, pointed at `mock`. */
 export function workingBindings(mock, overrides = {}) {
   return {
-    FREEDOM_ID_CLIENT_ID: 'demo-client',
-    FREEDOM_ID_CLIENT_SECRET: 'demo-secret',
+    FREEDOM_ID_CLIENT_ID: CLIENT_ID,
+    FREEDOM_ID_CLIENT_SECRET: CLIENT_SECRET,
     FREEDOM_ID_REDIRECT_URI: `${WORKER_ORIGIN}/callback`,
     FREEDOM_ID_GRANTS: 'openid read.email, read.phone',
     FREEDOM_ID_AUTHORIZE_URL: mock.authorizeUrl,
