@@ -619,7 +619,8 @@ async function successes(worker) {
   assert.equal((await call(worker, '/logout', { method: 'POST', jar, headers: { origin: worker.origin } })).status, 303);
 }
 
-async function failures(worker) {
+/** The failures: `ip` is a client address no request has used yet (past its limit of 1 a minute). */
+async function failures(worker, ip = '203.0.113.99') {
   const answers = [];
   // A forged callback: no flow cookie.
   const forged = await call(worker, `/callback?state=${'s'.repeat(43)}&authorization_code=${'c'.repeat(32)}`);
@@ -630,8 +631,8 @@ async function failures(worker) {
   answers.push(await call(worker, '/login'));
   mock.setMode('ok');
   // Past the rate limit (1 a minute).
-  assert.equal((await call(worker, '/login', { ip: '203.0.113.99' })).status, 302);
-  const limited = await call(worker, '/login', { ip: '203.0.113.99' });
+  assert.equal((await call(worker, '/login', { ip })).status, 302);
+  const limited = await call(worker, '/login', { ip });
   assert.equal(limited.status, 429);
   answers.push(limited);
   // A refused refresh.
@@ -665,18 +666,71 @@ test('FREEDOM_ID_LOG=off: nothing at all is printed for the same actions', async
 });
 
 // ---------------------------------------------------------------------------------------------
-// Last: the whole output of every Worker
+// Last: the whole output of every Worker. Each sweep first runs flows of its own (printEveryKind)
+// so that it stands alone (`--test-name-pattern`), then reads everything every Worker printed:
+// after the tests above, their lines too.
+
+const WORKERS = () => ({ all, quiet, off, bogus });
+
+/**
+ * A line of every kind the Workers print, from requests of this test: on `all` a sign-in, a
+ * refresh, a denial at the gate, a revocation and a refused one, a sign-out, a fault at /login
+ * and at /callback, a refused refresh and the rate limit; on the default and `off` Workers the
+ * successes and failures above; on the misconfigured one, its session routes. Nothing goes
+ * through `all`'s gate to the site: the site-down test has closed it. Answers how much the
+ * sweep has to read from it: the lines printed, the secret values and client addresses seen.
+ */
+async function printEveryKind() {
+  await Promise.all(Object.values(WORKERS()).map(settle));
+  const before = { lines: printedLines().length, secrets: secrets.size, ips: ips.size };
+
+  const { jar, session } = await signIn(all, { accessTtlSeconds: 30 });
+  assert.equal(JSON.parse((await call(all, '/session', { jar })).body).signedIn, true, 'refreshed');
+  assert.equal((await call(all, '/app/x', { accept: 'application/json' })).status, 401, 'gate denied');
+  assert.equal((await revoke(all, session.i)).status, 204, 'revoked');
+  assert.equal((await revoke(all, 'abc', { key: 'w'.repeat(40) })).status, 403, 'revocation refused');
+  assert.equal((await call(all, '/logout', { method: 'POST', jar, headers: { origin: all.origin } })).status, 303, 'signed out');
+  mock.setMode('status:503');
+  assert.equal((await call(all, '/login')).status, 502, '/login upstream fault');
+  mock.setMode('ok');
+  const callbackJar = new Jar();
+  const back = await decide((await startSignIn(all, callbackJar)).link);
+  mock.setTokenMode('status:500');
+  assert.equal((await finish(all, callbackJar, back)).status, 502, '/callback upstream fault');
+  mock.setTokenMode('ok');
+  const refused = await signIn(all, { accessTtlSeconds: 30 });
+  mock.setTokenMode('status:401');
+  assert.deepEqual(JSON.parse((await call(all, '/session', { jar: refused.jar })).body), { signedIn: false }, 'refused refresh');
+  mock.setTokenMode('ok');
+  const ip = nextIp();
+  for (let i = 0; i < 3; i += 1) await call(all, '/login', { ip });
+  assert.equal((await call(all, '/login', { ip })).status, 429, 'rate limited');
+
+  for (const worker of [quiet, off]) {
+    await successes(worker);
+    await failures(worker, nextIp());
+  }
+  for (const [method, path] of [['GET', '/login'], ['GET', '/session'], ['POST', '/logout']]) {
+    assert.equal((await call(bogus, path, { method, headers: { origin: bogus.origin } })).status, 500, `misconfigured ${method} ${path}`);
+  }
+
+  await Promise.all(Object.values(WORKERS()).map(settle));
+  return { lines: printedLines().length - before.lines, secrets: secrets.size - before.secrets, ips: ips.size - before.ips };
+}
+
+/** Every line the Workers (`names`, all four by default) printed so far, as [Worker name, line]. */
+function printedLines(names = Object.keys(WORKERS())) {
+  return names.flatMap((name) => WORKERS()[name].logs().split('\n').filter((line) => line !== '').map((line) => [name, line]));
+}
 
 test('every line every Worker printed is a contract line from a request, and none shows a secret, token, code, state, cookie value or address', async () => {
-  await Promise.all([all, quiet, off, bogus].map(settle));
-  let total = 0;
-  for (const [name, worker] of Object.entries({ all, quiet, off, bogus })) {
-    const printed = worker.logs().split('\n').filter((line) => line !== '');
+  const own = await printEveryKind();
+  for (const [name, worker] of Object.entries(WORKERS())) {
+    const printed = printedLines([name]).map(([, line]) => line);
     for (const line of printed) assertShape(parseLine(line, name), name);
     assert.deepEqual(printed.map((line) => JSON.parse(line)), attributed.get(worker).map(({ line }) => line), `${name}: every line came from a request`);
-    total += printed.length;
   }
-  assert.ok(total > 90, `${total} lines read`);
+  assert.ok(own.lines > 20, `${own.lines} lines of this test's own read`);
   // Random request ids are never reused across requests.
   const randomIds = new Map();
   for (const entries of attributed.values()) {
@@ -687,9 +741,9 @@ test('every line every Worker printed is a contract line from a request, and non
       randomIds.set(line.request_id, why);
     }
   }
-  assert.ok(secrets.size > 150, `collected ${secrets.size} values`);
-  assert.ok(ips.size > 100, `collected ${ips.size} addresses`);
-  for (const [name, worker] of Object.entries({ all, quiet, off, bogus })) {
+  assert.ok(own.secrets > 40, `collected ${own.secrets} values of this test's own`);
+  assert.ok(own.ips > 30, `collected ${own.ips} addresses of this test's own`);
+  for (const [name, worker] of Object.entries(WORKERS())) {
     const logs = worker.logs();
     for (const secret of secrets) assert.ok(!logs.includes(secret), `the ${name} Worker's log shows ${JSON.stringify(secret.slice(0, 24))}...`);
     for (const ip of ips) assert.ok(!logs.includes(ip), `the ${name} Worker's log shows the client address ${ip}`);
@@ -697,12 +751,12 @@ test('every line every Worker printed is a contract line from a request, and non
 });
 
 test('every line carries elapsed_ms (the contract lists it without "where there is one")', async () => {
+  const own = await printEveryKind();
+  assert.ok(own.lines > 0, 'this test printed lines of its own');
   const missing = new Map();
-  for (const [name, worker] of Object.entries({ all, quiet, bogus })) {
-    for (const line of worker.logs().split('\n').filter((l) => l !== '')) {
-      const parsed = JSON.parse(line);
-      if (!('elapsed_ms' in parsed)) missing.set(parsed.event, `${name}: ${line}`);
-    }
+  for (const [name, line] of printedLines(['all', 'quiet', 'bogus'])) {
+    const parsed = JSON.parse(line);
+    if (!('elapsed_ms' in parsed)) missing.set(parsed.event, `${name}: ${line}`);
   }
   assert.deepEqual([...missing.values()], [], `events without elapsed_ms: ${[...missing.keys()].join(', ')}`);
 });
