@@ -9,6 +9,9 @@
 // this site; an expired access token whose refresh hits an outage goes nowhere. POST
 // /revoke?key=<FREEDOM_ID_REVOKE_KEY> signs a token pair out; with KV, so does POST /logout for
 // every copy of its cookie. Needs `make build-worker` first.
+// One file: seven Worker configurations, one site and one mock, started once, serve the whole
+// route family; split by topic below (without a session, what is guarded, forwarding, refresh,
+// revocation, the site down, load and latency).
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';

@@ -7,7 +7,9 @@
 // address or user data. FREEDOM_ID_LOG=off|errors|all (default errors: failures only).
 // Every line a Worker printed is read here (worker.logs()): workerd prints nothing of its own
 // on these runs, so every non-empty line must be one of the Worker's JSON lines.
-// Needs `make build-worker` first.
+// Needs `make build-worker` first. One file: the last sweeps read the whole output of the four
+// Workers started once here, so the flows that print it stand beside them; split below (the
+// whole flow at FREEDOM_ID_LOG=all and its failures; misconfigured, default and off; the sweeps).
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';

@@ -5,7 +5,9 @@
 // /session refreshes it (one shared refresh per sealed cookie), /logout clears it all. The
 // session seals its sign-in time, and FREEDOM_ID_SESSION_MAX_AGE bounds its whole life; a flow
 // whose code had a definite answer is spent; /callback is rate-limited like /login.
-// Needs `make build-worker` first.
+// Needs `make build-worker` first. One file: seven Worker configurations and one mock, started
+// once, serve all the session routes; split by route below (/login, /callback, /session,
+// FREEDOM_ID_SESSION_MAX_AGE, key rotation, /logout, settings).
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { startMockFreedomId, TOKEN_MODES } from './support/mock-freedom-id.mjs';

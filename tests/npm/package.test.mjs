@@ -3,6 +3,10 @@
 // Freedom ID: the sign-in link, the browser's trip through the mock's sign-in page, the
 // callback (completeSignIn), the code exchange and the refresh, with every fault the mock can
 // play. Run with the machine's Node 20 (`make test` does). Needs `make build-npm` first.
+// One file because every test uses the one tarball packed and installed in before() (seconds
+// each time) and the secrets and errors collected across them; split by topic below (the
+// package itself, createAuthorizationLink, options, compressed answers, completeSignIn, token
+// faults, load and leaks).
 import { test, before, after, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';

@@ -1,4 +1,8 @@
 // Tests of the embedded Freedom ID mock: node --test tests/support/mock-freedom-id.test.mjs
+// One file for one module, its tests sharing one mock (reset before each); one describe per
+// area below: the authorize endpoint, its modes, the HTTP controls, the sign-in page, the token
+// endpoint's exchange, refresh, lifetimes and modes, compressed answers, the lifecycle, and the
+// fault table (support/faults.mjs) checked against the mock.
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
