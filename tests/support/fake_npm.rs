@@ -177,16 +177,21 @@ pub fn details(error: &NpmError) -> Vec<(&'static str, String)> {
         .collect()
 }
 
+/// The headers of a client-authenticated JSON POST (a link, an exchange), as the npm core sends them.
+pub fn client_post_headers() -> Vec<(&'static str, String)> {
+    vec![
+        ("Authorization", BASIC.to_owned()),
+        ("Accept", "application/json".to_owned()),
+        ("Accept-Encoding", "identity".to_owned()),
+        ("Content-Type", "application/json".to_owned()),
+    ]
+}
+
 pub fn exchange_sent(code: &str, timeout_ms: u32) -> Sent {
     (
         Method::Post,
         TOKEN_URL.to_owned(),
-        vec![
-            ("Authorization", BASIC.to_owned()),
-            ("Accept", "application/json".to_owned()),
-            ("Accept-Encoding", "identity".to_owned()),
-            ("Content-Type", "application/json".to_owned()),
-        ],
+        client_post_headers(),
         Some(format!(r#"{{"authorization_code":"{code}"}}"#)),
         BodyRule::SuccessAndClientError,
         timeout_ms,
