@@ -105,7 +105,7 @@ beforeEach(() => mock.reset());
 const call = (worker, path, options) => send(worker, path, { secrets, ...options });
 const { startSignIn, decide, finish } = signInSteps({ mock: () => mock, call, secrets });
 
-/** One request through node:http (`options` as http.request takes them), answered as `call` answers. */
+/** One request through node:http (`options` as http.request takes them), answered as `call` answers but for `bytes`. */
 function nodeRequest(worker, path, options, body) {
   return new Promise((resolve, reject) => {
     const sending = http.request(new URL(path, worker.url), options, (response) => {

@@ -60,7 +60,6 @@ const ips = new Set(['127.0.0.1']);
 /** Per Worker: every line it printed during a request, with the request it came from. */
 const attributed = new Map();
 
-
 before(async () => {
   mock = await startMockFreedomId({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET });
   [site, origin] = await Promise.all([startOriginServer(), startOriginServer()]);
