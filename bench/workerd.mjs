@@ -1,20 +1,24 @@
 // What bench/run.mjs and bench/profile.mjs share on the workerd side: the helper processes (mock
-// Freedom ID, the site behind the gate), the Workers in Miniflare configured as
-// tests/support/worker.mjs and wrangler.toml configure them, the routes as load scenarios with
-// their inputs made ahead (codes, flow and session cookies sealed here with WebCrypto, exactly
-// as the Workers seal them), a keep-alive HTTP client, and workerd's CPU time from /proc.
+// Freedom ID, the site behind the gate), the Workers in Miniflare configured as the tests
+// configure them (tests/support/workerd-config.mjs: wrangler.toml's compatibility date, www/ and
+// its _headers, the test deployments' settings), the routes as load scenarios with their inputs
+// made ahead (codes, flow and session cookies sealed with WebCrypto by tests/support/seal.mjs,
+// exactly as the Workers seal them), a keep-alive HTTP client, and workerd's CPU time from /proc.
 import { spawn } from 'node:child_process';
 import { webcrypto } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { FLOW_PREFIX, SESSION } from '../tests/support/client.mjs';
+import { seal as sealWith } from '../tests/support/seal.mjs';
+import { freePort, rustWorker, workerdOptions, workingBindings } from '../tests/support/workerd-config.mjs';
+
+export { COMPATIBILITY_DATE, freePort } from '../tests/support/workerd-config.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 export const rel = (...parts) => path.join(root, ...parts);
-export const COMPATIBILITY_DATE = '2026-07-01'; // as wrangler.toml and tests/support/worker.mjs
 export const SESSION_SECRET = 'bench-session-secret-0123456789abcdef';
 export const GUARDED_PATH = '/members/page?x=1';
 
@@ -60,34 +64,8 @@ export function control(mock, what, n) {
   });
 }
 
-/** A TCP port on 127.0.0.1 that was free a moment ago (a Worker must know its own origin). */
-export async function freePort() {
-  const server = createServer();
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 // ---------------------------------------------------------------------------------------------
 // The Workers in Miniflare
-
-/** www/_headers in the shape Miniflare's asset worker takes (as tests/support/worker.mjs). */
-function staticHeaders(www) {
-  const rules = {};
-  let pattern = null;
-  for (const line of readFileSync(path.join(www, '_headers'), 'utf8').split('\n')) {
-    if (!line.trim() || line.trim().startsWith('#')) continue;
-    if (!/^\s/.test(line)) {
-      pattern = line.trim();
-      rules[pattern] = { set: {} };
-    } else if (pattern) {
-      const at = line.indexOf(':');
-      rules[pattern].set[line.slice(0, at).trim()] = line.slice(at + 1).trim();
-    }
-  }
-  return { version: 2, rules };
-}
 
 /**
  * The [assets] routing of a wrangler.toml, as wrangler hands it to workerd: `run_worker_first`
@@ -109,20 +87,15 @@ export function assetRouting(wranglerToml) {
   };
 }
 
-/** The bindings every Worker gets (the null one ignores them): the Worker's own origin first. */
+/** The bindings every Worker gets (the null one ignores them): the tests' working ones, guarding /members. */
 export function bindings(origin, mock, site) {
-  return {
-    FREEDOM_ID_CLIENT_ID: 'demo-client',
-    FREEDOM_ID_CLIENT_SECRET: 'demo-secret',
+  return workingBindings(mock, {
     FREEDOM_ID_REDIRECT_URI: `${origin}/callback`,
-    FREEDOM_ID_GRANTS: 'openid read.email, read.phone',
-    FREEDOM_ID_AUTHORIZE_URL: mock.authorizeUrl,
-    FREEDOM_ID_TOKEN_URL: mock.tokenUrl,
     FREEDOM_ID_SESSION_SECRET: SESSION_SECRET,
     FREEDOM_ID_TIMEOUT_MS: '5000',
     FREEDOM_ID_PROTECT: '/members',
     FREEDOM_ID_APP_ORIGIN: site.url,
-  };
+  });
 }
 
 /**
@@ -131,23 +104,21 @@ export function bindings(origin, mock, site) {
  * assets (www/ with its _headers) and asset routing for all.
  */
 export function workerOptions(kind, { art, port, mock, site, routing, inspectorPort }) {
-  const www = rel('www');
   const common = {
-    modules: true,
-    compatibilityDate: COMPATIBILITY_DATE,
-    bindings: bindings(`http://127.0.0.1:${port}`, mock, site),
-    host: '127.0.0.1',
-    port,
-    assets: { directory: www, routerConfig: { has_user_worker: true, ...routing.routerConfig }, assetConfig: { headers: staticHeaders(www) } },
+    ...workerdOptions({
+      port,
+      bindings: bindings(`http://127.0.0.1:${port}`, mock, site),
+      routerConfig: routing.routerConfig,
+      handleRuntimeStdio(stdout, stderr) {
+        stdout.resume();
+        stderr.resume();
+      },
+    }),
     ...(inspectorPort ? { inspectorPort } : {}),
-    handleRuntimeStdio(stdout, stderr) {
-      stdout.resume();
-      stderr.resume();
-    },
   };
   switch (kind) {
     case 'rust':
-      return { ...common, scriptPath: path.join(art.build, 'index.js'), modulesRoot: art.build, modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }] };
+      return { ...common, ...rustWorker(art.build) };
     case 'js':
       return { ...common, scriptPath: rel('bench/js-worker/worker.js'), modulesRoot: rel('bench/js-worker') };
     case 'null':
@@ -223,30 +194,10 @@ export function cpuMs(pid) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Sealed cookies, made here as the Workers make them (src/session/seal.rs): HKDF-SHA256 -> AES-256-GCM,
-// a fresh IV, the cookie's name as associated data, base64url(1 || IV || ciphertext).
+// Sealed cookies, made as the Workers make them (tests/support/seal.mjs, as src/session/seal.rs),
+// with the benchmark's session secret.
 
-const { subtle } = webcrypto;
-let sealKey;
-export async function seal(name, plaintext) {
-  sealKey ??= subtle
-    .importKey('raw', new TextEncoder().encode(SESSION_SECRET), 'HKDF', false, ['deriveKey'])
-    .then((base) =>
-      subtle.deriveKey(
-        { name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(0), info: new TextEncoder().encode('freedom-id-edge cookie seal v1') },
-        base,
-        { name: 'AES-GCM', length: 256 },
-        false,
-        ['encrypt', 'decrypt'],
-      ),
-    );
-  const iv = webcrypto.getRandomValues(new Uint8Array(12));
-  const sealed = await subtle.encrypt({ name: 'AES-GCM', iv, additionalData: new TextEncoder().encode(name) }, await sealKey, new TextEncoder().encode(plaintext));
-  return Buffer.concat([Buffer.from([1]), iv, Buffer.from(sealed)]).toString('base64url');
-}
-
-const SESSION = '__Host-freedom_id_session';
-const FLOW_PREFIX = '__Host-freedom_id_flow_';
+const seal = (name, plaintext) => sealWith(SESSION_SECRET, name, plaintext);
 const nowSecs = () => Math.floor(Date.now() / 1000);
 const unix = (iso) => Math.floor(Date.parse(iso) / 1000);
 

@@ -3,7 +3,8 @@
 // Sign-ins complete in the Worker (/callback -> sealed session cookie -> 303 to /); the start
 // page reads GET /session. Screenshots of each step land in test-results/screenshots/
 // (git-ignored). Chromium treats http://127.0.0.1 as a secure context, so the Worker's
-// `Secure` `__Host-` cookies work here as on https.
+// `Secure` `__Host-` cookies work here as on https. One file: one Chromium, one Worker and one
+// mock serve the whole demo, each test a visit a user makes.
 import { test, before, after, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';

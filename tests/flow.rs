@@ -2,6 +2,8 @@
 //! answers: `/login` -> `/callback` -> `/session` (refresh, refusal, outage) -> `/logout`.
 //! The fake driver's "AEAD" is a keyed checksum, enough to tell a tampered cookie, another
 //! key or another cookie name; the real AES-GCM runs in workerd (tests/worker.test.mjs).
+//! One file: each test walks a whole sign-in through every route, on the one fake driver
+//! (support/fake_edge.rs); the security round's walks are tests/flow_security.rs.
 
 #[path = "support/fake_edge.rs"]
 mod fake_edge;

@@ -40,12 +40,7 @@ fn a_link_gets_a_fresh_state_by_default_and_sends_the_documented_request() {
         (
             Method::Post,
             AUTHORIZE_URL.to_owned(),
-            vec![
-                ("Authorization", BASIC.to_owned()),
-                ("Accept", "application/json".to_owned()),
-                ("Accept-Encoding", "identity".to_owned()),
-                ("Content-Type", "application/json".to_owned()),
-            ],
+            client_post_headers(),
             Some(format!(
                 r#"{{"redirect_uri":"{REDIRECT_URI}?state={state}","grants":["openid","read.email"]}}"#
             )),

@@ -1,7 +1,8 @@
 //! Security round 3, natively through the Worker's flows: an expired token never reaches the
 //! site during an outage, sign-out ends the session for every copy of its cookie, sessions
 //! have a bounded life, `/callback` is rate-limited and spends its flow, the gate refuses
-//! cross-site writes, and `/revoke` needs its key.
+//! cross-site writes, and `/revoke` needs its key. One file for that round's walks, on the
+//! fake driver the whole-flow tests share (support/fake_edge.rs).
 
 #[path = "support/fake_edge.rs"]
 mod fake_edge;

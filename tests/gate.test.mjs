@@ -9,14 +9,22 @@
 // this site; an expired access token whose refresh hits an outage goes nowhere. POST
 // /revoke?key=<FREEDOM_ID_REVOKE_KEY> signs a token pair out; with KV, so does POST /logout for
 // every copy of its cookie. Needs `make build-worker` first.
+// One file: seven Worker configurations, one site and one mock, started once, serve the whole
+// route family; split by topic below (without a session, what is guarded, forwarding, refresh,
+// revocation, the site down, load and latency).
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import { startMockFreedomId } from './support/mock-freedom-id.mjs';
-import { REVOKE_KEY, SESSION_SECRET, freePort, startWorker, workingBindings } from './support/worker.mjs';
+import { BASIC_CREDENTIALS as BASIC, CLIENT_ID, CLIENT_SECRET, REVOKE_KEY, SESSION_SECRET, freePort, startWorker, workingBindings } from './support/worker.mjs';
 import { Jar } from './support/jar.mjs';
 import { seal, unseal } from './support/seal.mjs';
+import { TOKEN_FAULTS, faults } from './support/faults.mjs';
+import {
+  ATTRIBUTES, BROWSER_ACCEPT, DEAD, FLOW_PREFIX, SESSION, Secrets,
+  assertCleared, assertProblem, send, setCookieFor, signInSteps,
+} from './support/client.mjs';
 import {
   BIG_BODY_BYTES,
   SITE_COOKIES,
@@ -25,15 +33,7 @@ import {
   startOriginServer,
 } from './support/origin-server.mjs';
 
-const CLIENT_SECRET = 'demo-secret';
-const BASIC = Buffer.from(`demo-client:${CLIENT_SECRET}`).toString('base64');
 const AFTER_SIGN_IN = '/welcome';
-
-const SESSION = '__Host-freedom_id_session';
-const DEAD = '__Host-freedom_id_dead';
-const FLOW_PREFIX = '__Host-freedom_id_flow_';
-const ATTRIBUTES = 'Path=/; HttpOnly; Secure; SameSite=Lax';
-const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
 const IDENTITY = ['x-freedom-id-access-token', 'x-freedom-id-token-id', 'x-freedom-id-access-expires-at'];
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -49,15 +49,12 @@ let lenient; // PROTECT "/app", the site, FREEDOM_ID_GATE_CSRF=off, SESSION_MAX_
 let keyless; // PROTECT "/app", the site, KV revocations bound but no FREEDOM_ID_REVOKE_KEY
 let badSettings; // FREEDOM_ID_SESSION_MAX_AGE, FREEDOM_ID_GATE_CSRF and FREEDOM_ID_REVOKE_KEY all invalid
 /** Every secret value seen during the file; none may reach a log line. */
-const secrets = new Set([CLIENT_SECRET, BASIC, SESSION_SECRET, REVOKE_KEY]);
+const secrets = new Secrets([CLIENT_SECRET, BASIC, SESSION_SECRET, REVOKE_KEY]);
+const remember = (...values) => secrets.remember(...values);
 const SHORT_MAX_AGE = 300;
 
-function remember(...values) {
-  for (const value of values) if (typeof value === 'string' && value.length >= 8) secrets.add(value);
-}
-
 before(async () => {
-  mock = await startMockFreedomId({ clientId: 'demo-client', clientSecret: CLIENT_SECRET });
+  mock = await startMockFreedomId({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET });
   origin = await startOriginServer();
   closedPort = await freePort();
   const site = { FREEDOM_ID_APP_ORIGIN: origin.url, FREEDOM_ID_AFTER_SIGN_IN: AFTER_SIGN_IN };
@@ -99,68 +96,19 @@ after(async () => {
 beforeEach(() => mock.reset());
 
 // ---------------------------------------------------------------------------------------------
-// A browser, in small: a cookie jar, requests, the mock's sign-in page (as in session.test.mjs).
-
+// A browser, in small (support/client.mjs): a cookie jar, requests, the mock's sign-in page.
 
 /**
  * One request to `worker`, with `jar`'s cookies (or `cookie`); the answer's Set-Cookie lines go
  * into the jar unless `apply` is false. A ReadableStream `body` is sent chunked.
  */
-async function call(worker, path, { method = 'GET', jar, cookie, accept, headers = {}, body, apply = true } = {}) {
-  const sent = { ...headers };
-  const cookieHeader = cookie ?? jar?.header();
-  if (cookieHeader) sent.cookie = cookieHeader;
-  if (accept) sent.accept = accept;
-  const init = { method, redirect: 'manual', headers: sent };
-  if (body !== undefined) {
-    init.body = body;
-    if (body instanceof ReadableStream) init.duplex = 'half';
-  }
-  const response = await fetch(new URL(path, worker.url), init);
-  const bytes = Buffer.from(await response.arrayBuffer());
-  const setCookies = response.headers.getSetCookie();
-  for (const line of setCookies) remember(/^[^=]+=([^;]*)/.exec(line)[1]);
-  if (jar && apply) jar.apply(setCookies);
-  return { status: response.status, headers: response.headers, bytes, body: bytes.toString('utf8'), setCookies };
-}
+const call = (worker, path, options) => send(worker, path, { secrets, ...options });
+const { startSignIn, decide, finish } = signInSteps({ mock: () => mock, call, secrets });
 
-/**
- * A GET through node:http, for headers fetch() will not send as given (fetch always sends
- * `Sec-Fetch-Mode: cors`).
- */
-function rawGet(worker, path, headers) {
+/** One request through node:http (`options` as http.request takes them), answered as `call` answers but for `bytes`. */
+function nodeRequest(worker, path, options, body) {
   return new Promise((resolve, reject) => {
-    const request = http.request(new URL(path, worker.url), { method: 'GET', headers }, (response) => {
-      const chunks = [];
-      response.on('data', (chunk) => chunks.push(chunk));
-      response.on('end', () => {
-        const setCookie = response.headers['set-cookie'] ?? [];
-        resolve({
-          status: response.statusCode,
-          headers: new Headers(Object.entries(response.headers).flatMap(([k, v]) => (Array.isArray(v) ? v.map((x) => [k, x]) : [[k, v]]))),
-          body: Buffer.concat(chunks).toString('utf8'),
-          setCookies: setCookie,
-        });
-      });
-      response.on('error', reject);
-    });
-    request.on('error', reject);
-    request.end();
-  });
-}
-
-/**
- * A request on a connection of its own (node:http, no keep-alive), for answers the Worker gives
- * without reading the request body: workerd may then drop the connection, and fetch() reusing
- * it would fail now and then for a reason that is not the test's.
- */
-function freshRequest(worker, path, { method = 'POST', jar, accept, headers = {}, body } = {}) {
-  const sent = { ...headers, connection: 'close' };
-  if (jar?.header()) sent.cookie = jar.header();
-  if (accept) sent.accept = accept;
-  if (body !== undefined) sent['content-length'] = Buffer.byteLength(body);
-  return new Promise((resolve, reject) => {
-    const request = http.request(new URL(path, worker.url), { method, headers: sent, agent: false }, (response) => {
+    const sending = http.request(new URL(path, worker.url), options, (response) => {
       const chunks = [];
       response.on('data', (chunk) => chunks.push(chunk));
       response.on('end', () => {
@@ -175,31 +123,28 @@ function freshRequest(worker, path, { method = 'POST', jar, accept, headers = {}
       });
       response.on('error', reject);
     });
-    request.on('error', reject);
-    request.end(body);
+    sending.on('error', reject);
+    sending.end(body);
   });
 }
 
-/** The Set-Cookie line for cookie `name`, if any (at most one). */
-function setCookieFor(answer, name) {
-  const lines = answer.setCookies.filter((line) => line.startsWith(`${name}=`));
-  assert.ok(lines.length <= 1, `one Set-Cookie for ${name} at most: ${JSON.stringify(answer.setCookies)}`);
-  return lines[0];
-}
+/**
+ * A GET through node:http, for headers fetch() will not send as given (fetch always sends
+ * `Sec-Fetch-Mode: cors`).
+ */
+const rawGet = (worker, path, headers) => nodeRequest(worker, path, { method: 'GET', headers });
 
-function assertCleared(answer, name) {
-  assert.equal(setCookieFor(answer, name), `${name}=; ${ATTRIBUTES}; Max-Age=0`, `${name} cleared: ${JSON.stringify(answer.setCookies)}`);
-}
-
-function assertProblem(answer, code, status) {
-  assert.equal(answer.status, status, `${code}: ${answer.body}`);
-  assert.equal(answer.headers.get('content-type'), 'application/problem+json', `${code}: content-type`);
-  assert.equal(answer.headers.get('location'), null, 'an error never redirects');
-  const problem = JSON.parse(answer.body);
-  assert.equal(problem.code, code);
-  assert.equal(problem.status, status);
-  assert.equal(problem.type, `urn:freedom-id-edge:error:${code}`);
-  return problem;
+/**
+ * A request on a connection of its own (node:http, no keep-alive), for answers the Worker gives
+ * without reading the request body: workerd may then drop the connection, and fetch() reusing
+ * it would fail now and then for a reason that is not the test's.
+ */
+function freshRequest(worker, path, { method = 'POST', jar, accept, headers = {}, body } = {}) {
+  const sent = { ...headers, connection: 'close' };
+  if (jar?.header()) sent.cookie = jar.header();
+  if (accept) sent.accept = accept;
+  if (body !== undefined) sent['content-length'] = Buffer.byteLength(body);
+  return nodeRequest(worker, path, { method, headers: sent, agent: false }, body);
 }
 
 /** 401 SIGN_IN_REQUIRED with `WWW-Authenticate: FreedomID`. */
@@ -234,37 +179,10 @@ async function revocations(worker) {
   return new Map(keys.map(({ name, expiration }) => [name, expiration]));
 }
 
-async function startSignIn(worker, jar, returnTo) {
-  const query = returnTo === undefined ? '' : `?return_to=${encodeURIComponent(returnTo)}`;
-  const answer = await call(worker, `/login${query}`, { jar });
-  assert.equal(answer.status, 302, answer.body);
-  const link = new URL(answer.headers.get('location'));
-  assert.equal(link.origin, mock.origin);
-  return { link, answer };
-}
-
-/** The mock's sign-in page: GET the link, POST Continue; answers the callback URL it sends back to. */
-async function decide(link) {
-  const page = await fetch(link);
-  assert.equal(page.status, 200);
-  await page.text();
-  const answer = await fetch(new URL('/login/decide', mock.origin), {
-    method: 'POST',
-    redirect: 'manual',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ track_id: link.searchParams.get('track_id'), decision: 'continue' }).toString(),
-  });
-  assert.equal(answer.status, 303);
-  const back = new URL(answer.headers.get('location'));
-  remember(back.searchParams.get('authorization_code'));
-  return back;
-}
-
 /** A whole sign-in on `worker`; answers the callback's answer. */
 async function signIn(worker, jar, returnTo) {
-  const { link } = await startSignIn(worker, jar, returnTo);
-  const back = await decide(link);
-  return call(worker, `${back.pathname}${back.search}`, { jar });
+  const { link } = await startSignIn(worker, jar, { returnTo });
+  return finish(worker, jar, await decide(link));
 }
 
 // The session cookie, opened with the Worker's HKDF + AES-256-GCM, to learn the tokens it holds.
@@ -779,15 +697,9 @@ test('a refused refresh on a guarded request signs out: 401 for an API caller, n
   assert.equal(origin.count, before);
 });
 
-// Refresh outages with the access token EXPIRED (not merely due): [mock mode, code, status].
-// The malformed 200s have a test of their own below.
-const EXPIRED_OUTAGES = [
-  ['status:503', 'UPSTREAM_STATUS', 502],
-  ['status:500', 'UPSTREAM_STATUS', 502],
-  ['redirect', 'UPSTREAM_STATUS', 502],
-  ['hang', 'UPSTREAM_TIMEOUT', 504],
-  ['reset', 'UPSTREAM_NETWORK', 502],
-];
+// Refresh outages with the access token EXPIRED (not merely due), with the code and status each
+// gives at the refresh (support/faults.mjs). The malformed 200s have a test of their own below.
+const EXPIRED_OUTAGES = faults(TOKEN_FAULTS, ['status:503', 'status:500', 'redirect', 'hang', 'reset']);
 
 test('an EXPIRED access token whose refresh hits an outage is never forwarded: the outage\'s code with Retry-After: 5, the session kept; once Freedom ID answers, the next request is', async () => {
   // An access token of 0 s: expired as soon as it is issued (the Worker drops the fraction).
@@ -795,7 +707,7 @@ test('an EXPIRED access token whose refresh hits an outage is never forwarded: t
   assert.ok(session.ae <= nowSeconds(), `the access token has expired (ae ${session.ae})`);
   mock.reset();
   const before = origin.count;
-  for (const [mode, code, status] of EXPIRED_OUTAGES) {
+  for (const { mode, refresh: { code, status } } of EXPIRED_OUTAGES) {
     mock.setTokenMode(mode);
     for (const method of ['GET', 'POST']) {
       const answer = await call(gated, '/app/data?x=1', { method, jar, body: method === 'POST' ? 'x' : undefined });
@@ -838,14 +750,14 @@ test('an EXPIRED access token whose refresh hits an outage is never forwarded: t
 });
 
 test('an EXPIRED access token whose refresh is answered with a malformed 200 is never forwarded: 502 UPSTREAM_MALFORMED with Retry-After: 5', async () => {
-  for (const mode of ['not-json', 'no-access-token', 'bad-expiry']) {
+  for (const { mode, refresh: { code, status } } of faults(TOKEN_FAULTS, ['not-json', 'no-access-token', 'bad-expiry'])) {
     mock.setTokenMode('ok');
     const { jar, session, value } = await signedInJar(gated, { accessTtlSeconds: 0 });
     mock.reset();
     mock.setTokenMode(mode);
     const before = origin.count;
     const answer = await call(gated, '/app/data', { jar });
-    assertProblem(answer, 'UPSTREAM_MALFORMED', 502);
+    assertProblem(answer, code, status);
     assert.equal(answer.headers.get('retry-after'), '5', mode);
     assert.deepEqual(answer.setCookies, [], `${mode}: the session stays`);
     assert.equal(refreshes().length, 1, mode);
@@ -858,10 +770,10 @@ test('an EXPIRED access token whose refresh is answered with a malformed 200 is 
 test('after a malformed refresh answer the next request retries the refresh, and once Freedom ID answers it is forwarded', async () => {
   const { jar } = await signedInJar(gated, { accessTtlSeconds: 0 });
   mock.reset();
-  mock.setTokenMode('not-json');
-  assertProblem(await call(gated, '/app/data', { jar }), 'UPSTREAM_MALFORMED', 502);
-  mock.setTokenMode('status:503');
-  assertProblem(await call(gated, '/app/data', { jar }), 'UPSTREAM_STATUS', 502);
+  for (const { mode, refresh: { code, status } } of faults(TOKEN_FAULTS, ['not-json', 'status:503'])) {
+    mock.setTokenMode(mode);
+    assertProblem(await call(gated, '/app/data', { jar }), code, status);
+  }
   assert.equal(refreshes().length, 2, 'the second request tried the refresh again');
   mock.setTokenMode('ok');
   siteEcho(await call(gated, '/app/data', { jar }), 'after Freedom ID recovered');
@@ -871,7 +783,7 @@ test('after a malformed refresh answer the next request retries the refresh, and
 test('an access token due but not yet expired is still forwarded when its refresh hits an outage', async () => {
   const { jar, session } = await signedInJar(gated, { accessTtlSeconds: 30 });
   mock.reset();
-  for (const mode of ['status:503', 'reset']) {
+  for (const { mode } of faults(TOKEN_FAULTS, ['status:503', 'reset'])) {
     mock.setTokenMode(mode);
     const answer = await call(gated, '/app/due', { jar });
     const echo = siteEcho(answer, mode);

@@ -5,25 +5,26 @@
 // /session refreshes it (one shared refresh per sealed cookie), /logout clears it all. The
 // session seals its sign-in time, and FREEDOM_ID_SESSION_MAX_AGE bounds its whole life; a flow
 // whose code had a definite answer is spent; /callback is rate-limited like /login.
-// Needs `make build-worker` first.
+// Needs `make build-worker` first. One file: seven Worker configurations and one mock, started
+// once, serve all the session routes; split by route below (/login, /callback, /session,
+// FREEDOM_ID_SESSION_MAX_AGE, key rotation, /logout, settings).
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { startMockFreedomId, TOKEN_MODES } from './support/mock-freedom-id.mjs';
-import { SESSION_SECRET, startWorker, workingBindings } from './support/worker.mjs';
+import { BASIC_CREDENTIALS as BASIC, CLIENT_ID, CLIENT_SECRET, SESSION_SECRET, startWorker, workingBindings } from './support/worker.mjs';
 import { Jar } from './support/jar.mjs';
+import { TOKEN_FAULTS, faults } from './support/faults.mjs';
+import {
+  ATTRIBUTES, BROWSER_ACCEPT, DEAD, FLOW_PREFIX, SESSION, Secrets,
+  assertCleared, assertHtmlProblem, assertProblem, send, setCookieFor, signInSteps,
+} from './support/client.mjs';
 import { seal, sealId, unseal } from './support/seal.mjs';
 
-const CLIENT_SECRET = 'demo-secret';
-const BASIC = Buffer.from(`demo-client:${CLIENT_SECRET}`).toString('base64');
 /** Key A seals in the main Worker; B is the key rotated in. */
 const KEY_A = SESSION_SECRET;
 const KEY_B = 'rotated-session-secret-B-fedcba9876543210';
 const AFTER_SIGN_IN = '/welcome';
 
-const SESSION = '__Host-freedom_id_session';
-const DEAD = '__Host-freedom_id_dead';
-const FLOW_PREFIX = '__Host-freedom_id_flow_';
-const ATTRIBUTES = 'Path=/; HttpOnly; Secure; SameSite=Lax';
 const FLOW_MAX_AGE = 15 * 60;
 const THIRTY_DAYS = 30 * 24 * 60 * 60;
 /** The shortLived Worker's FREEDOM_ID_SESSION_MAX_AGE (the least it accepts). */
@@ -39,14 +40,11 @@ let foreign; // a redirect URI on another origin, state on
 let shortLived; // FREEDOM_ID_SESSION_MAX_AGE=300, key A
 let limited; // a rate limit of 1 a minute per client address, key A
 /** Every secret value seen during the file; none may reach a log line. */
-const secrets = new Set([CLIENT_SECRET, BASIC, KEY_A, KEY_B]);
-
-function remember(...values) {
-  for (const value of values) if (typeof value === 'string' && value.length >= 8) secrets.add(value);
-}
+const secrets = new Secrets([CLIENT_SECRET, BASIC, KEY_A, KEY_B]);
+const remember = (...values) => secrets.remember(...values);
 
 before(async () => {
-  mock = await startMockFreedomId({ clientId: 'demo-client', clientSecret: CLIENT_SECRET });
+  mock = await startMockFreedomId({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET });
   [main, rotated, onlyB, stateOff, foreign, shortLived, limited] = await Promise.all([
     startWorker(workingBindings(mock, { FREEDOM_ID_AFTER_SIGN_IN: AFTER_SIGN_IN })),
     startWorker(workingBindings(mock, { FREEDOM_ID_SESSION_SECRET: `${KEY_B} ${KEY_A}` })),
@@ -66,103 +64,18 @@ after(async () => {
 beforeEach(() => mock.reset());
 
 // ---------------------------------------------------------------------------------------------
-// A browser, in small: a cookie jar, requests, the mock's sign-in page.
-
+// A browser, in small (support/client.mjs): a cookie jar, requests, the mock's sign-in page.
 
 /** One request to `worker`, with `jar`'s cookies; the answer's Set-Cookie lines go into the jar. */
-async function call(worker, path, { method = 'GET', jar, cookie, accept, headers = {}, apply = true } = {}) {
-  const sent = { ...headers };
-  const cookieHeader = cookie ?? jar?.header();
-  if (cookieHeader) sent.cookie = cookieHeader;
-  if (accept) sent.accept = accept;
-  const response = await fetch(new URL(path, worker.url), { method, redirect: 'manual', headers: sent });
-  const body = await response.text();
-  const setCookies = response.headers.getSetCookie();
-  for (const line of setCookies) remember(/^[^=]+=([^;]*)/.exec(line)[1]);
-  if (jar && apply) jar.apply(setCookies);
-  return { status: response.status, headers: response.headers, body, setCookies };
-}
+const call = (worker, path, options) => send(worker, path, { secrets, ...options });
+const { startSignIn, decide, finish } = signInSteps({ mock: () => mock, call, secrets });
 
-/** The Set-Cookie line for cookie `name`, if any. */
-function setCookieFor(answer, name) {
-  const lines = answer.setCookies.filter((line) => line.startsWith(`${name}=`));
-  assert.ok(lines.length <= 1, `one Set-Cookie for ${name} at most: ${JSON.stringify(answer.setCookies)}`);
-  return lines[0];
-}
-
-function assertCleared(answer, name) {
-  assert.equal(setCookieFor(answer, name), `${name}=; ${ATTRIBUTES}; Max-Age=0`, `${name} cleared`);
-}
-
-function assertProblem(answer, code, status) {
-  assert.equal(answer.status, status, `${code}: ${answer.body}`);
-  assert.equal(answer.headers.get('content-type'), 'application/problem+json');
-  assert.equal(answer.headers.get('location'), null, 'an error never redirects');
-  const problem = JSON.parse(answer.body);
-  assert.equal(problem.code, code);
-  assert.equal(problem.status, status);
-  assert.equal(problem.type, `urn:freedom-id-edge:error:${code}`);
-  return problem;
-}
-
-function assertHtmlProblem(answer, code, status) {
-  assert.equal(answer.status, status, answer.body);
-  assert.equal(answer.headers.get('content-type'), 'text/html; charset=utf-8');
-  assert.match(answer.body, new RegExp(`<code>${code}</code>`));
-}
-
-const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
 const tokenRequests = () => mock.requests.filter((r) => r.endpoint === 'token');
 const refreshes = () => tokenRequests().filter((r) => r.method === 'PATCH');
 
-/**
- * GET /login (with `returnTo`) like a browser: 302 to the mock's sign-in page, a flow cookie
- * set. Returns the link, the state (as sent to Freedom ID in the redirect URI), the flow
- * cookie's name and the answer.
- */
-async function startSignIn(worker, jar, returnTo) {
-  const before = mock.requests.length;
-  const query = returnTo === undefined ? '' : `?return_to=${encodeURIComponent(returnTo)}`;
-  const answer = await call(worker, `/login${query}`, { jar });
-  assert.equal(answer.status, 302, answer.body);
-  const link = new URL(answer.headers.get('location'));
-  assert.equal(link.origin, mock.origin);
-  const authorize = mock.requests.slice(before).filter((r) => r.endpoint === 'authorize');
-  assert.equal(authorize.length, 1);
-  const redirectUri = new URL(JSON.parse(authorize[0].body).redirect_uri);
-  assert.equal(`${redirectUri.origin}${redirectUri.pathname}`, `${worker.origin}/callback`);
-  const state = redirectUri.searchParams.get('state');
-  assert.match(state, /^[A-Za-z0-9_-]{32,}$/);
-  remember(state);
-  return { link, state, flowName: `${FLOW_PREFIX}${state.slice(0, 16)}`, answer };
-}
-
-/** The mock's sign-in page: GET the link, POST the decision; answers the callback URL it sends back to. */
-async function decide(link, decision = 'continue') {
-  const page = await fetch(link);
-  assert.equal(page.status, 200);
-  const trackId = link.searchParams.get('track_id');
-  assert.match(await page.text(), new RegExp(`name="track_id" value="${trackId}"`));
-  const answer = await fetch(new URL('/login/decide', mock.origin), {
-    method: 'POST',
-    redirect: 'manual',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ track_id: trackId, decision }).toString(),
-  });
-  assert.equal(answer.status, 303);
-  const back = new URL(answer.headers.get('location'));
-  remember(back.searchParams.get('authorization_code'));
-  return back;
-}
-
-/** Follows the mock's redirect back to the Worker's /callback, with the jar's cookies. */
-function finish(worker, jar, back, options = {}) {
-  return call(worker, `${back.pathname}${back.search}`, { jar, ...options });
-}
-
 /** A whole sign-in; answers the callback's answer with the state and the code spent. */
 async function signIn(worker, jar, { returnTo } = {}) {
-  const { link, state, flowName } = await startSignIn(worker, jar, returnTo);
+  const { link, state, flowName } = await startSignIn(worker, jar, { returnTo });
   const back = await decide(link);
   const answer = await finish(worker, jar, back);
   return { answer, state, flowName, code: back.searchParams.get('authorization_code'), back };
@@ -240,7 +153,7 @@ async function signedInJar(worker, { accessTtlSeconds = 3600, landing = AFTER_SI
 
 test('GET /login sets a sealed 15-minute flow cookie named by the state, and 302s to the link', async () => {
   const jar = new Jar();
-  const { answer, state, flowName } = await startSignIn(main, jar, '/app');
+  const { answer, state, flowName } = await startSignIn(main, jar, { returnTo: '/app' });
   assert.equal(answer.headers.get('cache-control'), 'no-store');
   assert.equal(answer.setCookies.length, 1, JSON.stringify(answer.setCookies));
   const [line] = answer.setCookies;
@@ -257,8 +170,8 @@ test('GET /login sets a sealed 15-minute flow cookie named by the state, and 302
 
 test('two tabs signing in at once both succeed, each with its own flow cookie', async () => {
   const jar = new Jar();
-  const tab1 = await startSignIn(main, jar, '/tab-one');
-  const tab2 = await startSignIn(main, jar, '/tab-two');
+  const tab1 = await startSignIn(main, jar, { returnTo: '/tab-one' });
+  const tab2 = await startSignIn(main, jar, { returnTo: '/tab-two' });
   assert.notEqual(tab1.flowName, tab2.flowName);
   assert.deepEqual(jar.names(FLOW_PREFIX), [tab1.flowName, tab2.flowName]);
   const [back1, back2] = await Promise.all([decide(tab1.link), decide(tab2.link)]);
@@ -521,43 +434,17 @@ test('HEAD /callback is 405 with Allow: GET and spends nothing', async () => {
   assert.deepEqual(tokenRequests(), []);
 });
 
-// Every mode of the token endpoint at the exchange: [mode, expected status, code or null for a sign-in].
-const EXCHANGE_FAULTS = [
-  ['ok', 303, null],
-  ['status:400', 400, 'CODE_REJECTED'],
-  ['status:401', 400, 'CODE_REJECTED'],
-  ['status:500', 502, 'UPSTREAM_STATUS'],
-  ['status:503', 502, 'UPSTREAM_STATUS'],
-  ['error-200', 400, 'CODE_REJECTED'],
-  ['error-200-string-code', 400, 'CODE_REJECTED'],
-  ['validation-error', 400, 'CODE_REJECTED'],
-  ['redirect', 502, 'UPSTREAM_STATUS'],
-  ['not-json', 502, 'UPSTREAM_MALFORMED'],
-  ['no-access-token', 502, 'UPSTREAM_MALFORMED'],
-  ['bad-expiry', 502, 'UPSTREAM_MALFORMED'],
-  ['no-id', 303, null],
-  ['huge', 502, 'UPSTREAM_MALFORMED'],
-  ['huge-chunked', 502, 'UPSTREAM_MALFORMED'],
-  ['gzip-bomb', 502, 'UPSTREAM_MALFORMED'],
-  ['br-bomb', 502, 'UPSTREAM_MALFORMED'],
-  ['gzip-ok', 303, null],
-  ['hang', 504, 'UPSTREAM_TIMEOUT'],
-  ['hang-body', 504, 'UPSTREAM_TIMEOUT'],
-  ['reset', 502, 'UPSTREAM_NETWORK'],
-  ['slow:300', 303, null],
-];
-// Modes that really run the exchange (the code is spent even though the answer is unusable).
-const SPENDS_CODE = new Set(['huge', 'huge-chunked']);
-
+// Every mode of the token endpoint at the exchange (support/faults.mjs): the Worker's status, and
+// its code or null for a sign-in.
 test('the fault matrix covers every token endpoint mode', () => {
-  const covered = new Set(EXCHANGE_FAULTS.map(([mode]) => mode.split(':')[0]));
+  const covered = new Set(TOKEN_FAULTS.map(({ mode }) => mode.split(':')[0]));
   for (const mode of TOKEN_MODES) assert.ok(covered.has(mode.split(':')[0]), `${mode} is in the matrix`);
 });
 
-for (const [mode, status, code] of EXCHANGE_FAULTS) {
+for (const { mode, exchange: { status, code }, noId, spendsCode } of TOKEN_FAULTS) {
   test(`/callback with the token endpoint in ${mode} -> ${status} ${code ?? 'signed in'}`, async () => {
     const jar = new Jar();
-    const { link, flowName } = await startSignIn(main, jar, '/after');
+    const { link, flowName } = await startSignIn(main, jar, { returnTo: '/after' });
     const back = await decide(link);
     mock.setTokenMode(mode);
     const started = Date.now();
@@ -566,7 +453,7 @@ for (const [mode, status, code] of EXCHANGE_FAULTS) {
     assert.equal(tokenRequests().length, 1, 'one exchange, no retry');
     if (code === null) {
       const { session } = await assertSignedIn(answer, { flowName, landing: '/after' });
-      if (mode === 'no-id') assert.equal(session.i, null);
+      if (noId) assert.equal(session.i, null);
       else assert.match(session.i, /^[0-9a-f-]{36}$/);
       return;
     }
@@ -581,7 +468,8 @@ for (const [mode, status, code] of EXCHANGE_FAULTS) {
     // An upstream fault: the flow cookie stays, so a reload can try again.
     assert.deepEqual(answer.setCookies, [], 'an upstream fault clears nothing');
     assert.deepEqual(jar.names(FLOW_PREFIX), [flowName]);
-    if (!SPENDS_CODE.has(mode)) {
+    // Unless the mode ran the real exchange (the code is spent though the answer is unusable).
+    if (!spendsCode) {
       mock.setTokenMode('ok');
       const reload = await finish(main, jar, back);
       await assertSignedIn(reload, { flowName, landing: '/after' });
@@ -699,7 +587,7 @@ test('a refused refresh: signed out with a dead marker, the session cookie not c
   assert.equal((await sessionStatus(main, jar)).json.signedIn, true);
 });
 
-for (const mode of ['status:503', 'status:500', 'reset', 'hang', 'not-json']) {
+for (const { mode } of faults(TOKEN_FAULTS, ['status:503', 'status:500', 'reset', 'hang', 'not-json'])) {
   test(`an outage at refresh (${mode}) keeps the session: signed in, nothing cleared`, async () => {
     const { jar, value, session } = await signedInJar(main, { accessTtlSeconds: 30 });
     mock.reset();

@@ -10,7 +10,8 @@
 // A real leak still shows: it grows past the bound, or the isolate runs out of heap.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startMockFreedomId } from './support/mock-freedom-id.mjs';
+import { RANDOM_FAULTS, startMockFreedomId } from './support/mock-freedom-id.mjs';
+import { AUTHORIZE_FAULTS, faults } from './support/faults.mjs';
 import { startWorker, workingBindings, workerdRssKiB } from './support/worker.mjs';
 
 const COUNT = Number(process.env.SOAK_COUNT || 5000);
@@ -18,17 +19,10 @@ const CONCURRENCY = 32;
 const WARM_UP = Number(process.env.SOAK_WARM_UP || 15000);
 process.env.MINIFLARE_WORKERD_V8_FLAGS ??= '--max-heap-size=64';
 
-/** What each fault the mock can inject must turn into. */
-const EXPECTED = {
-  ok: 'REDIRECT',
-  'status:500': 'UPSTREAM_STATUS',
-  'status:503': 'UPSTREAM_STATUS',
-  'error-200': 'UPSTREAM_STATUS',
-  'not-json': 'UPSTREAM_MALFORMED',
-  huge: 'UPSTREAM_MALFORMED',
-  'evil-link': 'UNTRUSTED_LINK',
-  reset: 'UPSTREAM_NETWORK',
-};
+/** What each fault the mock can inject, and `ok`, must turn into (support/faults.mjs): its code, or the redirect. */
+const EXPECTED = Object.fromEntries(
+  faults(AUTHORIZE_FAULTS, ['ok', ...RANDOM_FAULTS]).map(({ mode, code }) => [mode, code ?? 'REDIRECT']),
+);
 
 let mock;
 let worker;

@@ -9,6 +9,9 @@
 //! those. If the rule is ever loosened or tightened on purpose, update the reference too.
 //!
 //! Native only: proptest is not a wasm32 dev-dependency.
+//!
+//! One file: the generators and the properties they feed belong together (the generators are
+//! checked below to reach both outcomes); split into "Generators" and "Properties".
 #![cfg(not(target_arch = "wasm32"))]
 
 #[path = "support/reference_origin.rs"]

@@ -9,6 +9,7 @@
 //     require): the same flow script, and the README's Deno.serve and Bun.serve servers;
 //   - tsc --strict over Node ESM, Node CommonJS and Workers callers, deno check over the
 //     Deno example; one .wasm in the tarball; the README's examples are these fixtures.
+// One file: the tarball is packed and installed once for every runtime, split by runtime below.
 // Run with Node 22 (Miniflare and wrangler need it; `make package` does, with SYSTEM_NODE set to
 // the machine's Node 20). Needs `make build-npm` first.
 import { test, before, after } from 'node:test';

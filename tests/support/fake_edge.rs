@@ -34,6 +34,23 @@ pub fn run<F: Future>(future: F) -> F::Output {
     }
 }
 
+/// The next scripted upstream reply: both fakes (this one and `fake_npm.rs`'s) answer every
+/// upstream call from their script, in order.
+pub fn next_reply(replies: &RefCell<VecDeque<Reply>>) -> Reply {
+    replies
+        .borrow_mut()
+        .pop_front()
+        .expect("a scripted upstream reply")
+}
+
+/// The "random" bytes both fakes hand out: a counter, so that a test can tell how many were drawn.
+pub fn counted_bytes(counter: &Cell<u8>, out: &mut [u8]) {
+    for byte in out {
+        counter.set(counter.get().wrapping_add(1));
+        *byte = counter.get();
+    }
+}
+
 /// One upstream call as sent: method, URL, body, and the Authorization of a shared call.
 pub type Sent = (Method, String, Option<String>, Option<String>);
 
@@ -111,17 +128,11 @@ impl Effects for Fake {
             request.body.clone(),
             share.map(|_| authorization),
         ));
-        self.replies
-            .borrow_mut()
-            .pop_front()
-            .expect("a scripted upstream reply")
+        next_reply(&self.replies)
     }
 
     fn random(&self, out: &mut [u8]) {
-        for byte in out {
-            self.counter.set(self.counter.get().wrapping_add(1));
-            *byte = self.counter.get();
-        }
+        counted_bytes(&self.counter, out);
     }
 
     async fn encrypt(

@@ -15,7 +15,7 @@ pub use freedom_id_edge::flow::npm::{
 pub use freedom_id_edge::freedom_id::token::Tokens;
 pub use freedom_id_edge::freedom_id::upstream::{BodyRule, Method, Reply, UpstreamRequest};
 
-use super::fake_edge::{run, token_answer};
+use super::fake_edge::{counted_bytes, next_reply, run, token_answer};
 
 pub const SECRET: &str = "demo-secret";
 /// `Basic base64("demo-client:demo-secret")`.
@@ -85,17 +85,11 @@ pub type Sent = (
 impl NpmEffects for Fake {
     async fn send(&self, request: &UpstreamRequest, timeout_ms: u32) -> Reply {
         self.sent.borrow_mut().push((request.clone(), timeout_ms));
-        self.replies
-            .borrow_mut()
-            .pop_front()
-            .expect("a scripted upstream reply")
+        next_reply(&self.replies)
     }
 
     fn random(&self, out: &mut [u8]) {
-        for byte in out {
-            self.counter.set(self.counter.get().wrapping_add(1));
-            *byte = self.counter.get();
-        }
+        counted_bytes(&self.counter, out);
     }
 }
 
@@ -183,16 +177,21 @@ pub fn details(error: &NpmError) -> Vec<(&'static str, String)> {
         .collect()
 }
 
+/// The headers of a client-authenticated JSON POST (a link, an exchange), as the npm core sends them.
+pub fn client_post_headers() -> Vec<(&'static str, String)> {
+    vec![
+        ("Authorization", BASIC.to_owned()),
+        ("Accept", "application/json".to_owned()),
+        ("Accept-Encoding", "identity".to_owned()),
+        ("Content-Type", "application/json".to_owned()),
+    ]
+}
+
 pub fn exchange_sent(code: &str, timeout_ms: u32) -> Sent {
     (
         Method::Post,
         TOKEN_URL.to_owned(),
-        vec![
-            ("Authorization", BASIC.to_owned()),
-            ("Accept", "application/json".to_owned()),
-            ("Accept-Encoding", "identity".to_owned()),
-            ("Content-Type", "application/json".to_owned()),
-        ],
+        client_post_headers(),
         Some(format!(r#"{{"authorization_code":"{code}"}}"#)),
         BodyRule::SuccessAndClientError,
         timeout_ms,

@@ -12,7 +12,10 @@
 //
 //   node tests/support/mock-freedom-id.mjs [--port 8788]   (env MOCK_PORT, MOCK_CLIENT_ID, MOCK_CLIENT_SECRET)
 //
-// No dependencies: node: built-ins only (Node >= 20). Listens on loopback only.
+// No dependencies: node: built-ins only (Node >= 20). Listens on loopback only. One file on
+// purpose: `make dev` and tests in other processes run it as a script, and its sections below
+// (modes and lifetimes, routing, the answers of each endpoint, the sign-in page, the CLI) share
+// one state; what each mode yields in the Worker and the package is support/faults.mjs.
 //
 // Endpoints, as Freedom ID's public docs describe them; each also answers without the /api prefix, as
 // the Russian partner guide writes the paths:
@@ -92,8 +95,8 @@ export const TOKEN_MODES = Object.freeze([
   'slow:<ms>',
 ]);
 
-// The faults `random-faults:<percent>` picks from, uniformly.
-const RANDOM_FAULTS = Object.freeze(['status:500', 'status:503', 'error-200', 'not-json', 'evil-link', 'reset', 'huge']);
+/** The faults `random-faults:<percent>` picks from, uniformly (each is also an authorize mode). */
+export const RANDOM_FAULTS = Object.freeze(['status:500', 'status:503', 'error-200', 'not-json', 'evil-link', 'reset', 'huge']);
 // What the number of each parameterised mode may be.
 const MODE_ARGUMENTS = {
   status: (value) => Number.isInteger(value) && value >= 200 && value <= 599,

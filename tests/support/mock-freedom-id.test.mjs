@@ -1,4 +1,8 @@
 // Tests of the embedded Freedom ID mock: node --test tests/support/mock-freedom-id.test.mjs
+// One file for one module, its tests sharing one mock (reset before each); one describe per
+// area below: the authorize endpoint, its modes, the HTTP controls, the sign-in page, the token
+// endpoint's exchange, refresh, lifetimes and modes, compressed answers, the lifecycle, and the
+// fault table (support/faults.mjs) checked against the mock.
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -7,7 +11,8 @@ import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 
-import { MODES, TOKEN_MODES, startMockFreedomId } from './mock-freedom-id.mjs';
+import { MODES, RANDOM_FAULTS, TOKEN_MODES, startMockFreedomId } from './mock-freedom-id.mjs';
+import { AUTHORIZE_FAULTS, TOKEN_FAULTS, fault } from './faults.mjs';
 
 const MOCK_PATH = fileURLToPath(new URL('./mock-freedom-id.mjs', import.meta.url));
 const BASIC = `Basic ${Buffer.from('demo-client:demo-secret').toString('base64')}`;
@@ -1180,6 +1185,66 @@ describe('lifecycle', () => {
     for (const secret of secrets) assert.ok(!stdout.includes(secret) && !stderr.includes(secret), 'log leaked a code or token');
     for (const secret of ['cli-secret-value', Buffer.from('cli-id:cli-secret-value').toString('base64'), 'body-marker']) {
       assert.ok(!stdout.includes(secret) && !stderr.includes(secret), `log leaked ${secret}`);
+    }
+  });
+});
+
+// support/faults.mjs says what each mode yields; these keep it and the mock in step: every mode
+// the mock has an outcome there, every mode there is one the mock takes, and what the table
+// says the mock does (its status, whether it spends the code) is what it does.
+describe('the fault table (support/faults.mjs)', () => {
+  const family = (mode) => mode.split(':')[0];
+
+  for (const [endpoint, modes, table, set] of [
+    ['authorize', MODES, AUTHORIZE_FAULTS, (mode) => mock.setMode(mode)],
+    ['token', TOKEN_MODES, TOKEN_FAULTS, (mode) => mock.setTokenMode(mode)],
+  ]) {
+    test(`every ${endpoint} mode has an outcome in the table, and every mode there is one the mock takes`, () => {
+      const covered = new Set(table.map(({ mode }) => family(mode)));
+      for (const mode of modes) {
+        if (family(mode) === 'random-faults') {
+          // Random: each fault it can pick has its outcome (the soak checks every answer against it).
+          for (const picked of RANDOM_FAULTS) assert.doesNotThrow(() => fault(table, picked), `${picked}, picked by ${mode}`);
+        } else {
+          assert.ok(covered.has(family(mode)), `the mock's ${endpoint} mode ${mode} has no outcome in support/faults.mjs`);
+        }
+      }
+      assert.equal(new Set(table.map(({ mode }) => mode)).size, table.length, 'each mode once');
+      for (const { mode } of table) assert.equal(set(mode), mode, `support/faults.mjs lists ${mode}, which the mock takes`);
+    });
+  }
+
+  /** The status the mock answers `send(signal)` with; null when it never answers (or resets). */
+  async function answered(send) {
+    try {
+      const res = await send(AbortSignal.timeout(700));
+      await res.body?.cancel();
+      return res.status;
+    } catch {
+      return null;
+    }
+  }
+
+  test('each authorize mode answers with the status the table gives it', async () => {
+    for (const { mode, upstream } of AUTHORIZE_FAULTS) {
+      mock.setMode(mode);
+      assert.equal(await answered((signal) => authorize({ signal })), upstream, mode);
+    }
+  });
+
+  test('each token mode answers with the status the table gives it, and spends the code (or rotates the refresh token) as it says', async () => {
+    for (const { mode, upstream, spendsCode } of TOKEN_FAULTS) {
+      mock.setTokenMode('ok');
+      const pair = await newPair();
+      const code = mock.issueCode();
+      mock.setTokenMode(mode);
+      assert.equal(await answered((signal) => exchange(code, { signal })), upstream, `${mode}: the exchange`);
+      assert.equal(mock.codeStatus(code).spent, spendsCode, `${mode}: the code ${spendsCode ? 'is' : 'is not'} spent`);
+      const refreshed = await answered((signal) => refresh(pair.refresh_token, { signal }));
+      assert.equal(refreshed, upstream, `${mode}: the refresh`);
+      mock.setTokenMode('ok');
+      const again = await answered((signal) => refresh(pair.refresh_token, { signal }));
+      assert.equal(again, spendsCode ? 401 : 200, `${mode}: the refresh token ${spendsCode ? 'was' : 'was not'} used up`);
     }
   });
 });

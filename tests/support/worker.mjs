@@ -1,57 +1,27 @@
 // Runs the built Worker (build/index.js + its wasm) in workerd through Miniflare, listening on
-// 127.0.0.1, configured as wrangler.toml configures it (www/ as assets with its _headers, an
-// optional rate limiter, optional KV), with everything the Worker logs captured.
+// 127.0.0.1, configured as wrangler.toml configures it (support/workerd-config.mjs: www/ as assets
+// with its _headers; here also an optional rate limiter and KV), with everything the Worker logs
+// captured.
 import { Miniflare } from 'miniflare';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
-import path from 'node:path';
+import { WORKER_ORIGIN, freePort, rustWorker, workerdOptions } from './workerd-config.mjs';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const www = path.join(root, 'www');
+export {
+  BASIC_CREDENTIALS,
+  CLIENT_ID,
+  CLIENT_SECRET,
+  SESSION_SECRET,
+  WORKER_ORIGIN,
+  freePort,
+  workingBindings,
+} from './workerd-config.mjs';
 
-/** Stands for the Worker's own origin in binding values; startWorker fills it in. */
-export const WORKER_ORIGIN = '{WORKER_ORIGIN}';
-/** The session secret of the test deployments (at least 32 characters). */
-export const SESSION_SECRET = 'test-session-secret-0123456789abcdef';
 /**
  * The FREEDOM_ID_REVOKE_KEY of the test deployments that bind FREEDOM_ID_REVOCATIONS (at least
  * 32 characters, no whitespace, nothing a query string must escape): `/revoke?key=<it>`.
  */
 export const REVOKE_KEY = 'test-revoke-key-0123456789abcdef-XYZ';
-
-/** The settings a working local deployment has, pointed at `mock`. */
-export function workingBindings(mock, overrides = {}) {
-  return {
-    FREEDOM_ID_CLIENT_ID: 'demo-client',
-    FREEDOM_ID_CLIENT_SECRET: 'demo-secret',
-    FREEDOM_ID_REDIRECT_URI: `${WORKER_ORIGIN}/callback`,
-    FREEDOM_ID_GRANTS: 'openid read.email, read.phone',
-    FREEDOM_ID_AUTHORIZE_URL: mock.authorizeUrl,
-    FREEDOM_ID_TOKEN_URL: mock.tokenUrl,
-    FREEDOM_ID_SESSION_SECRET: SESSION_SECRET,
-    FREEDOM_ID_TIMEOUT_MS: '1000',
-    ...overrides,
-  };
-}
-
-/** www/_headers in the shape Miniflare's asset worker takes (wrangler parses it the same way). */
-function staticHeaders() {
-  const rules = {};
-  let pattern = null;
-  for (const line of readFileSync(path.join(www, '_headers'), 'utf8').split('\n')) {
-    if (!line.trim() || line.trim().startsWith('#')) continue;
-    if (!/^\s/.test(line)) {
-      pattern = line.trim();
-      rules[pattern] = { set: {} };
-    } else if (pattern) {
-      const at = line.indexOf(':');
-      rules[pattern].set[line.slice(0, at).trim()] = line.slice(at + 1).trim();
-    }
-  }
-  return { version: 2, rules };
-}
 
 /**
  * Starts the Worker. Bindings set to `undefined` are left out. `rateLimit` ({limit, period})
@@ -75,24 +45,17 @@ export async function startWorker(bindings, { port = 0, rateLimit, kv } = {}) {
     stream.on('data', (chunk) => { output += chunk; });
   };
   const mf = new Miniflare({
-    modules: true,
-    scriptPath: path.join(root, 'build/index.js'),
-    modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
-    compatibilityDate: '2026-07-01',
-    bindings: filled,
-    host: '127.0.0.1',
-    port,
-    assets: {
-      directory: www,
-      routerConfig: { has_user_worker: true },
-      assetConfig: { headers: staticHeaders() },
-    },
+    ...workerdOptions({
+      port,
+      bindings: filled,
+      handleRuntimeStdio(stdout, stderr) {
+        capture(stdout);
+        capture(stderr);
+      },
+    }),
+    ...rustWorker(),
     ...(rateLimit ? { ratelimits: { FREEDOM_ID_RATE_LIMITER: { namespace_id: '1001', simple: rateLimit } } } : {}),
     ...(kv ? { kvNamespaces: kv } : {}),
-    handleRuntimeStdio(stdout, stderr) {
-      capture(stdout);
-      capture(stderr);
-    },
   });
   const url = await mf.ready;
   return {
@@ -102,15 +65,6 @@ export async function startWorker(bindings, { port = 0, rateLimit, kv } = {}) {
     logs: () => output,
     close: () => mf.dispose(),
   };
-}
-
-/** A TCP port on 127.0.0.1 that was free a moment ago, for a Worker that must know its own URL. */
-export async function freePort() {
-  const server = createServer();
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** Resident memory (KiB) of the workerd processes this test process started. */
