@@ -4,7 +4,9 @@
 //! address or user data: the fields are fixed, and the only value from outside is the
 //! token pair's id, cut to its first [`TOKEN_ID_PREFIX_CHARS`] characters.
 
-use crate::base::json::write_string;
+use serde::Serialize;
+
+use crate::base::json;
 pub use crate::config::values::LogLevel;
 use crate::error::ErrorCode;
 
@@ -143,39 +145,33 @@ impl Event {
 
     /// The JSON line. `request_id` is the `cf-ray` header or a random id.
     pub fn line(&self, request_id: &str) -> String {
-        let mut out = String::from("{\"event\":");
-        write_string(&mut out, self.name.as_str());
-        if let Some(code) = self.code {
-            out.push_str(",\"code\":");
-            write_string(&mut out, code.as_str());
-        }
-        out.push_str(",\"upstream_status\":");
-        match self.upstream_status {
-            Some(status) => out.push_str(&status.to_string()),
-            None => out.push_str("null"),
-        }
-        if let Some(elapsed) = self.elapsed_ms {
-            out.push_str(&format!(",\"elapsed_ms\":{elapsed}"));
-        }
-        out.push_str(",\"request_id\":");
-        write_string(&mut out, request_id);
-        if let Some(token_id) = &self.token_id {
-            out.push_str(",\"token_id\":");
-            write_string(&mut out, token_id);
-        }
-        if !self.problems.is_empty() {
-            out.push_str(",\"problems\":[");
-            for (index, name) in self.problems.iter().enumerate() {
-                if index > 0 {
-                    out.push(',');
-                }
-                write_string(&mut out, name);
-            }
-            out.push(']');
-        }
-        out.push('}');
-        out
+        json::to_string(&EventLine {
+            event: self.name.as_str(),
+            code: self.code.map(ErrorCode::as_str),
+            upstream_status: self.upstream_status,
+            elapsed_ms: self.elapsed_ms,
+            request_id,
+            token_id: self.token_id.as_deref(),
+            problems: &self.problems,
+        })
     }
+}
+
+/// One event line's fields, in this order; `upstream_status` is always there (`null` when
+/// no answer came), the others only when known.
+#[derive(Serialize)]
+struct EventLine<'a> {
+    event: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<&'static str>,
+    upstream_status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    elapsed_ms: Option<u64>,
+    request_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    problems: &'a [&'static str],
 }
 
 /// A request id from `cf-ray` when it is plain (letters, digits, `-`, at most 64), else

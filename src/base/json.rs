@@ -1,435 +1,335 @@
-//! The little JSON this crate needs, without a JSON library in the wasm.
+//! JSON through serde: the engine every JSON document the core reads goes through, and the
+//! lenient member type that lets a wrong-typed member be judged by the core's rules instead
+//! of failing its whole document.
 //!
-//! Writing: string escaping for the bodies and cookies we build. Reading: a strict RFC 8259
-//! reader that checks a whole document and picks out the top-level members a caller names
-//! (the authorize and token answers, the `/revoke` body, the sealed cookies' payloads).
-//! Over 500 lines because it is a complete reader with its tests: every malformed document
-//! it refuses is pinned here.
+//! Every shape the crate reads or writes is a serde type next to the code that owns it (the
+//! authorize and token answers in `freedom_id/`, the sealed payloads in `session/`, the
+//! answers in `web/`, the event lines in `log.rs`). Writing is `serde_json` everywhere.
+//! Reading goes through a [`JsonEngine`], which each driver provides: natively and by default
+//! in the wasm, [`SerdeJson`] (`serde_json` compiled in); the engine comparison in
+//! `BENCHMARKS.md` says why the wasm builds keep it.
+//!
 //! Bodies are capped at 64 KiB before they get here and nesting at [`MAX_DEPTH`], so a
 //! hostile upstream can cost neither memory nor stack.
 
-use core::fmt::Write as _;
+use core::fmt;
+use core::marker::PhantomData;
 
-/// The deepest nesting accepted; the authorize answer needs 3.
-pub const MAX_DEPTH: usize = 32;
+use serde::de::{self, DeserializeOwned, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
 
-/// Appends `text` to `out` as a JSON string literal, quotes included.
-pub fn write_string(out: &mut String, text: &str) {
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            // U+2028/2029 are valid JSON but break some JavaScript string handling.
-            c if c < ' ' || c == '\u{2028}' || c == '\u{2029}' => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
-/// What the authorize answer's top-level object holds, as far as we care.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct AuthorizeBody {
-    /// `redirect_uri` when it is present and a string.
-    pub redirect_uri: Option<String>,
-    /// `redirect_uri` is present but not a string.
-    pub redirect_uri_not_string: bool,
-    /// An `error` member with a value other than `null`.
-    pub has_error: bool,
-}
-
-/// Why a body is not acceptable JSON for us.
+/// Why a document could not be read into its type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum JsonError {
-    /// Not well-formed JSON, or nested deeper than [`MAX_DEPTH`].
-    Syntax,
-    /// Well-formed, but not an object at the top.
-    NotAnObject,
-    /// `redirect_uri` appears twice: readers may disagree on which one counts.
-    DuplicateRedirectUri,
-    /// A member [`read_fields`] was asked for appears twice.
-    DuplicateMember,
+    /// Not well-formed JSON (or nested too deeply), or not an object at the top.
+    Malformed,
+    /// A member the type reads appears twice: readers may disagree on which one counts, so
+    /// such a document is refused. A repeated member the type does not read is ignored.
+    Duplicate,
 }
 
-impl core::fmt::Display for JsonError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+impl fmt::Display for JsonError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            JsonError::Syntax => "not well-formed JSON, or nested too deeply",
-            JsonError::NotAnObject => "not a JSON object at the top",
-            JsonError::DuplicateRedirectUri => "redirect_uri appears twice",
-            JsonError::DuplicateMember => "a member appears twice",
+            JsonError::Malformed => "not a well-formed JSON object",
+            JsonError::Duplicate => "a member appears twice",
         })
     }
 }
 
 impl std::error::Error for JsonError {}
 
-/// Reads an authorize answer: a JSON object, checked in full.
-pub fn read_authorize_body(text: &str) -> Result<AuthorizeBody, JsonError> {
-    let mut reader = Reader::at_object(text)?;
-    let mut body = AuthorizeBody::default();
-    let mut seen_redirect_uri = false;
-    reader.read_object_members(|reader, key| {
-        match key.as_str() {
-            "redirect_uri" => {
-                if seen_redirect_uri {
-                    return Err(JsonError::DuplicateRedirectUri);
-                }
-                seen_redirect_uri = true;
-                if reader.peek() == Some(b'"') {
-                    body.redirect_uri = Some(reader.read_string()?);
-                } else {
-                    reader.skip_value(1)?;
-                    body.redirect_uri_not_string = true;
-                }
-            }
-            "error" => {
-                let is_null = reader.peek() == Some(b'n');
-                reader.skip_value(1)?;
-                body.has_error |= !is_null;
-            }
-            _ => reader.skip_value(1)?,
-        }
-        Ok(())
-    })?;
-    reader.skip_whitespace();
-    if !reader.at_end() {
-        return Err(JsonError::Syntax);
+/// Reads JSON text into a serde type. The drivers choose the engine; the core only asks.
+pub trait JsonEngine {
+    /// `text`, a JSON object at the top, as a `T`. The upstream answers read every member
+    /// leniently ([`Member`]), so their only failures are the two [`JsonError`]s; our own
+    /// sealed payloads are strict, and any failure of theirs is [`JsonError::Malformed`].
+    fn decode<T: DeserializeOwned>(&self, text: &str) -> Result<T, JsonError> {
+        SerdeJson.decode(text)
     }
-    Ok(body)
 }
 
-/// One top-level member of an object read by [`read_fields`].
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Field {
+/// `serde_json`, compiled in.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SerdeJson;
+
+impl JsonEngine for SerdeJson {
+    fn decode<T: DeserializeOwned>(&self, text: &str) -> Result<T, JsonError> {
+        if !nesting_within(text, MAX_DEPTH) {
+            return Err(JsonError::Malformed);
+        }
+        serde_json::from_str::<Object<T>>(text)
+            .map(|object| object.0)
+            .map_err(|error| classify(&error.to_string()))
+    }
+}
+
+/// The deepest nesting of arrays and objects accepted; the answers need 3.
+pub const MAX_DEPTH: usize = 32;
+
+/// Whether no array or object in `text` is nested deeper than `max`: the same limit as before
+/// serde, kept because `serde_json` skips an unread member however deep it goes. Counts
+/// brackets outside strings only; whether the text is JSON at all is serde's to say.
+pub fn nesting_within(text: &str, max: usize) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0_usize, false, false);
+    for byte in text.bytes() {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return false;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    true
+}
+
+/// A JSON object at the top, read as `T`: serde's derived structs would also take an array
+/// of their fields in order, which no answer we read is.
+pub struct Object<T>(pub T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Object<T>, D::Error> {
+        deserializer.deserialize_map(ObjectVisitor(PhantomData))
+    }
+}
+
+struct ObjectVisitor<T>(PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectVisitor<T> {
+    type Value = Object<T>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Object<T>, A::Error> {
+        T::deserialize(de::value::MapAccessDeserializer::new(map)).map(Object)
+    }
+}
+
+/// Which [`JsonError`] a serde error message is. serde's derived types report a repeated
+/// field as ``duplicate field `name` ``; with every member lenient, any other failure is the
+/// document's syntax or its top-level type.
+pub fn classify(message: &str) -> JsonError {
+    if message.starts_with("duplicate field") {
+        JsonError::Duplicate
+    } else {
+        JsonError::Malformed
+    }
+}
+
+/// `value` as JSON text. The types written here cannot fail to serialize (no maps with
+/// non-string keys, no floats that are not finite).
+pub fn to_string<T: Serialize + ?Sized>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+/// A member read without failing its document: absent, `null`, a value of the type
+/// wanted, or another JSON value (whose content is skipped, never kept).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Member<T> {
     /// Not in the object.
+    #[default]
     Absent,
     /// `null`.
     Null,
-    /// A string, decoded.
-    String(String),
-    /// A number, as written.
-    Number(String),
-    /// An object, as its raw text (read it again with [`read_fields`]).
-    Object(String),
-    /// `true`, `false` or an array.
+    /// A value of the kind wanted.
+    Value(T),
+    /// Any other value.
     Other,
 }
 
-impl Field {
-    /// The string, when the member is one.
-    pub fn as_str(&self) -> Option<&str> {
+impl<T> Member<T> {
+    /// The value, when the member holds one of the kind wanted.
+    pub fn value(&self) -> Option<&T> {
         match self {
-            Field::String(text) => Some(text),
+            Member::Value(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value, owned.
+    pub fn into_value(self) -> Option<T> {
+        match self {
+            Member::Value(value) => Some(value),
             _ => None,
         }
     }
 
     /// Whether the member is there with a value other than `null`.
     pub fn is_present(&self) -> bool {
-        !matches!(self, Field::Absent | Field::Null)
+        !matches!(self, Member::Absent | Member::Null)
     }
 }
 
-/// Reads a whole JSON object strictly and returns the top-level members named in `keys`, in
-/// that order. A named member given twice is [`JsonError::DuplicateMember`]: readers may
-/// disagree on which one counts.
-pub fn read_fields<const N: usize>(text: &str, keys: [&str; N]) -> Result<[Field; N], JsonError> {
-    let mut reader = Reader::at_object(text)?;
-    let mut fields = core::array::from_fn(|_| Field::Absent);
-    reader.read_object_members(|reader, key| {
-        let Some(index) = keys.iter().position(|wanted| *wanted == key) else {
-            return reader.skip_value(1);
-        };
-        let slot = fields.get_mut(index).ok_or(JsonError::Syntax)?;
-        if *slot != Field::Absent {
-            return Err(JsonError::DuplicateMember);
+/// A kind of JSON value a [`Member`] can want: each method takes the value if it is of the
+/// kind, and `None` leaves the member [`Member::Other`]. Containers that are not wanted are
+/// drained unread.
+pub trait Leaf: Sized {
+    /// A string.
+    fn from_str(_text: &str) -> Option<Self> {
+        None
+    }
+    /// A number: serde hands a whole number over as `u64` or `i64`, others as `f64`.
+    fn from_number(_number: Number) -> Option<Self> {
+        None
+    }
+    /// `true` or `false`.
+    fn from_bool(_value: bool) -> Option<Self> {
+        None
+    }
+    /// An object.
+    fn from_map<'de, A: MapAccess<'de>>(mut map: A) -> Result<Option<Self>, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+    /// An array.
+    fn from_seq<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<Option<Self>, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+}
+
+/// A JSON number as serde hands it over.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Number {
+    /// A whole number from 0.
+    Unsigned(u64),
+    /// A negative whole number.
+    Signed(i64),
+    /// Anything else.
+    Float(f64),
+}
+
+impl Leaf for String {
+    fn from_str(text: &str) -> Option<String> {
+        Some(text.to_owned())
+    }
+}
+
+impl Leaf for u64 {
+    fn from_number(number: Number) -> Option<u64> {
+        match number {
+            Number::Unsigned(value) => Some(value),
+            _ => None,
         }
-        let start = reader.pos;
-        *slot = match reader.peek() {
-            Some(b'"') => Field::String(reader.read_string()?),
-            Some(b'n') => {
-                reader.skip_value(1)?;
-                Field::Null
-            }
-            Some(b'-' | b'0'..=b'9') => {
-                reader.skip_number()?;
-                Field::Number(reader.text_since(start)?)
-            }
-            Some(b'{') => {
-                reader.skip_value(1)?;
-                Field::Object(reader.text_since(start)?)
-            }
-            _ => {
-                reader.skip_value(1)?;
-                Field::Other
-            }
-        };
-        Ok(())
-    })?;
-    reader.skip_whitespace();
-    if !reader.at_end() {
-        return Err(JsonError::Syntax);
     }
-    Ok(fields)
 }
 
-struct Reader<'a> {
-    bytes: &'a [u8],
-    pos: usize,
+impl Leaf for bool {
+    fn from_bool(value: bool) -> Option<bool> {
+        Some(value)
+    }
 }
 
-impl<'a> Reader<'a> {
-    /// A reader positioned at the `{` of `text`: [`JsonError::NotAnObject`] for another
-    /// well-formed value, [`JsonError::Syntax`] for anything else.
-    fn at_object(text: &'a str) -> Result<Reader<'a>, JsonError> {
-        let mut reader = Reader {
-            bytes: text.as_bytes(),
-            pos: 0,
-        };
-        reader.skip_whitespace();
-        if reader.peek() != Some(b'{') {
-            reader.skip_value(0)?;
-            reader.skip_whitespace();
-            return Err(if reader.at_end() {
-                JsonError::NotAnObject
-            } else {
-                JsonError::Syntax
-            });
-        }
-        Ok(reader)
+/// Any value but `null`, its content skipped: for members whose presence is what counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Present;
+
+impl Leaf for Present {
+    fn from_str(_: &str) -> Option<Present> {
+        Some(Present)
+    }
+    fn from_number(_: Number) -> Option<Present> {
+        Some(Present)
+    }
+    fn from_bool(_: bool) -> Option<Present> {
+        Some(Present)
+    }
+    fn from_map<'de, A: MapAccess<'de>>(mut map: A) -> Result<Option<Present>, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Some(Present))
+    }
+    fn from_seq<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<Option<Present>, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Some(Present))
+    }
+}
+
+impl<'de, T: Leaf> Deserialize<'de> for Member<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Member<T>, D::Error> {
+        deserializer.deserialize_any(MemberVisitor(PhantomData))
+    }
+}
+
+struct MemberVisitor<T>(PhantomData<T>);
+
+impl<T> MemberVisitor<T> {
+    fn kind(value: Option<T>) -> Member<T> {
+        value.map_or(Member::Other, Member::Value)
+    }
+}
+
+impl<'de, T: Leaf> Visitor<'de> for MemberVisitor<T> {
+    type Value = Member<T>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
     }
 
-    fn peek(&self) -> Option<u8> {
-        self.bytes.get(self.pos).copied()
+    fn visit_unit<E: de::Error>(self) -> Result<Member<T>, E> {
+        Ok(Member::Null)
     }
 
-    /// The text from `start` to the current position (a value just read).
-    fn text_since(&self, start: usize) -> Result<String, JsonError> {
-        let bytes = self.bytes.get(start..self.pos).ok_or(JsonError::Syntax)?;
-        core::str::from_utf8(bytes)
-            .map(str::to_owned)
-            .map_err(|_| JsonError::Syntax)
+    fn visit_none<E: de::Error>(self) -> Result<Member<T>, E> {
+        Ok(Member::Null)
     }
 
-    fn at_end(&self) -> bool {
-        self.pos >= self.bytes.len()
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Member<T>, D::Error> {
+        deserializer.deserialize_any(self)
     }
 
-    fn next(&mut self) -> Result<u8, JsonError> {
-        let byte = self.peek().ok_or(JsonError::Syntax)?;
-        self.pos += 1;
-        Ok(byte)
+    fn visit_bool<E: de::Error>(self, value: bool) -> Result<Member<T>, E> {
+        Ok(Self::kind(T::from_bool(value)))
     }
 
-    fn expect(&mut self, wanted: u8) -> Result<(), JsonError> {
-        if self.next()? == wanted {
-            Ok(())
+    fn visit_u64<E: de::Error>(self, value: u64) -> Result<Member<T>, E> {
+        Ok(Self::kind(T::from_number(Number::Unsigned(value))))
+    }
+
+    fn visit_i64<E: de::Error>(self, value: i64) -> Result<Member<T>, E> {
+        // serde_json hands every whole number from 0 over as u64; others may not.
+        Ok(Self::kind(T::from_number(match u64::try_from(value) {
+            Ok(unsigned) => Number::Unsigned(unsigned),
+            Err(_) => Number::Signed(value),
+        })))
+    }
+
+    fn visit_f64<E: de::Error>(self, value: f64) -> Result<Member<T>, E> {
+        // JavaScript's numbers are all f64: a whole one in u64's range is a whole number.
+        let whole = value.fract() == 0.0 && (0.0..18_446_744_073_709_551_616.0).contains(&value);
+        Ok(Self::kind(T::from_number(if whole {
+            Number::Unsigned(value as u64)
         } else {
-            Err(JsonError::Syntax)
-        }
+            Number::Float(value)
+        })))
     }
 
-    fn skip_whitespace(&mut self) {
-        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
-            self.pos += 1;
-        }
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<Member<T>, E> {
+        Ok(Self::kind(T::from_str(text)))
     }
 
-    /// Reads `{ "key": value, ... }`, handing each key to `member` with the reader
-    /// positioned at the value, which `member` must consume.
-    fn read_object_members(
-        &mut self,
-        mut member: impl FnMut(&mut Self, String) -> Result<(), JsonError>,
-    ) -> Result<(), JsonError> {
-        self.expect(b'{')?;
-        self.skip_whitespace();
-        if self.peek() == Some(b'}') {
-            self.pos += 1;
-            return Ok(());
-        }
-        loop {
-            self.skip_whitespace();
-            if self.peek() != Some(b'"') {
-                return Err(JsonError::Syntax);
-            }
-            let key = self.read_string()?;
-            self.skip_whitespace();
-            self.expect(b':')?;
-            self.skip_whitespace();
-            member(self, key)?;
-            self.skip_whitespace();
-            match self.next()? {
-                b',' => continue,
-                b'}' => return Ok(()),
-                _ => return Err(JsonError::Syntax),
-            }
-        }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Member<T>, A::Error> {
+        Ok(Self::kind(T::from_map(map)?))
     }
 
-    fn skip_value(&mut self, depth: usize) -> Result<(), JsonError> {
-        if depth > MAX_DEPTH {
-            return Err(JsonError::Syntax);
-        }
-        self.skip_whitespace();
-        match self.peek().ok_or(JsonError::Syntax)? {
-            b'{' => self.read_object_members(|reader, _| reader.skip_value(depth + 1)),
-            b'[' => self.skip_array(depth),
-            b'"' => self.skip_string(),
-            b't' => self.skip_literal(b"true"),
-            b'f' => self.skip_literal(b"false"),
-            b'n' => self.skip_literal(b"null"),
-            b'-' | b'0'..=b'9' => self.skip_number(),
-            _ => Err(JsonError::Syntax),
-        }
-    }
-
-    fn skip_array(&mut self, depth: usize) -> Result<(), JsonError> {
-        self.expect(b'[')?;
-        self.skip_whitespace();
-        if self.peek() == Some(b']') {
-            self.pos += 1;
-            return Ok(());
-        }
-        loop {
-            self.skip_value(depth + 1)?;
-            self.skip_whitespace();
-            match self.next()? {
-                b',' => continue,
-                b']' => return Ok(()),
-                _ => return Err(JsonError::Syntax),
-            }
-        }
-    }
-
-    fn skip_literal(&mut self, literal: &[u8]) -> Result<(), JsonError> {
-        if self
-            .bytes
-            .get(self.pos..)
-            .is_some_and(|rest| rest.starts_with(literal))
-        {
-            self.pos += literal.len();
-            Ok(())
-        } else {
-            Err(JsonError::Syntax)
-        }
-    }
-
-    fn skip_digits(&mut self) -> usize {
-        let start = self.pos;
-        while matches!(self.peek(), Some(b'0'..=b'9')) {
-            self.pos += 1;
-        }
-        self.pos - start
-    }
-
-    fn skip_number(&mut self) -> Result<(), JsonError> {
-        if self.peek() == Some(b'-') {
-            self.pos += 1;
-        }
-        match self.peek() {
-            Some(b'0') => self.pos += 1,
-            Some(b'1'..=b'9') => {
-                self.skip_digits();
-            }
-            _ => return Err(JsonError::Syntax),
-        }
-        if self.peek() == Some(b'.') {
-            self.pos += 1;
-            if self.skip_digits() == 0 {
-                return Err(JsonError::Syntax);
-            }
-        }
-        if matches!(self.peek(), Some(b'e' | b'E')) {
-            self.pos += 1;
-            if matches!(self.peek(), Some(b'+' | b'-')) {
-                self.pos += 1;
-            }
-            if self.skip_digits() == 0 {
-                return Err(JsonError::Syntax);
-            }
-        }
-        Ok(())
-    }
-
-    fn skip_string(&mut self) -> Result<(), JsonError> {
-        self.string_contents(|_| {})
-    }
-
-    fn read_string(&mut self) -> Result<String, JsonError> {
-        let mut out = String::new();
-        self.string_contents(|c| out.push(c))?;
-        Ok(out)
-    }
-
-    /// Walks a string literal, handing each decoded character to `sink`.
-    fn string_contents(&mut self, mut sink: impl FnMut(char)) -> Result<(), JsonError> {
-        self.expect(b'"')?;
-        loop {
-            let start = self.pos;
-            // Copy unescaped runs whole; the input is a &str, so runs are valid UTF-8.
-            while let Some(byte) = self.peek() {
-                if byte == b'"' || byte == b'\\' || byte < 0x20 {
-                    break;
-                }
-                self.pos += 1;
-            }
-            let run = self.bytes.get(start..self.pos).ok_or(JsonError::Syntax)?;
-            let run = core::str::from_utf8(run).map_err(|_| JsonError::Syntax)?;
-            run.chars().for_each(&mut sink);
-            match self.next()? {
-                b'"' => return Ok(()),
-                b'\\' => sink(self.read_escape()?),
-                _ => return Err(JsonError::Syntax),
-            }
-        }
-    }
-
-    fn read_escape(&mut self) -> Result<char, JsonError> {
-        Ok(match self.next()? {
-            b'"' => '"',
-            b'\\' => '\\',
-            b'/' => '/',
-            b'b' => '\u{8}',
-            b'f' => '\u{c}',
-            b'n' => '\n',
-            b'r' => '\r',
-            b't' => '\t',
-            b'u' => {
-                let first = self.read_hex4()?;
-                let code = if (0xD800..0xDC00).contains(&first) {
-                    self.expect(b'\\')?;
-                    self.expect(b'u')?;
-                    let second = self.read_hex4()?;
-                    if !(0xDC00..0xE000).contains(&second) {
-                        return Err(JsonError::Syntax);
-                    }
-                    0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00)
-                } else {
-                    first
-                };
-                char::from_u32(code).ok_or(JsonError::Syntax)?
-            }
-            _ => return Err(JsonError::Syntax),
-        })
-    }
-
-    fn read_hex4(&mut self) -> Result<u32, JsonError> {
-        let mut value = 0;
-        for _ in 0..4 {
-            let digit = (self.next()? as char)
-                .to_digit(16)
-                .ok_or(JsonError::Syntax)?;
-            value = value * 16 + digit;
-        }
-        Ok(value)
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Member<T>, A::Error> {
+        Ok(Self::kind(T::from_seq(seq)?))
     }
 }
 
@@ -437,161 +337,108 @@ impl<'a> Reader<'a> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn written_strings_round_trip_through_a_real_parser() {
-        let samples = [
-            "plain",
-            "quote \" back \\ slash",
-            "line\nfeed\ttab\r",
-            "\u{1}\u{1f}",
-            "ü 🎉 \u{2028}",
-        ];
-        for sample in samples {
-            let mut out = String::new();
-            write_string(&mut out, sample);
-            let parsed: String = serde_json::from_str(&out).unwrap();
-            assert_eq!(parsed, sample, "{out}");
-        }
+    #[derive(Debug, Default, Deserialize, PartialEq)]
+    #[serde(default)]
+    struct Sample {
+        text: Member<String>,
+        count: Member<u64>,
+        flag: Member<bool>,
+        seen: Member<Present>,
+    }
+
+    fn read(text: &str) -> Result<Sample, JsonError> {
+        SerdeJson.decode(text)
     }
 
     #[test]
-    fn picks_out_the_members_we_need() {
-        let cases = [
-            (
-                r#"{"redirect_uri":"https://x.kz/login?a=1&b=2"}"#,
-                Some("https://x.kz/login?a=1&b=2"),
-                false,
-                false,
-            ),
-            (
-                r#" { "other": [1, {"redirect_uri": "nested"}], "redirect_uri" : "a\/b\u0041\ud83c\udf89" } "#,
-                Some("a/bA🎉"),
-                false,
-                false,
-            ),
-            (
-                r#"{"error":{"message":"nope","code":100101}}"#,
-                None,
-                false,
-                true,
-            ),
-            (
-                r#"{"error":null,"redirect_uri":"x"}"#,
-                Some("x"),
-                false,
-                false,
-            ),
-            (r#"{"redirect_uri":42,"error":false}"#, None, true, true),
-            (r#"{"redirect_uri":null}"#, None, true, false),
-            (r#"{}"#, None, false, false),
-            (
-                r#"{"n":-0.5e+10,"t":true,"f":false,"e":[],"o":{}}"#,
-                None,
-                false,
-                false,
-            ),
-        ];
-        for (text, uri, not_string, has_error) in cases {
-            let body = read_authorize_body(text).unwrap_or_else(|e| panic!("{text}: {e:?}"));
-            assert_eq!(body.redirect_uri.as_deref(), uri, "{text}");
-            assert_eq!(body.redirect_uri_not_string, not_string, "{text}");
-            assert_eq!(body.has_error, has_error, "{text}");
-        }
-    }
+    fn members_are_read_by_kind_without_failing_the_document() {
+        let sample = read(r#"{"text":"a\"b","count":7,"flag":true,"seen":{"x":[1,{}]}}"#).unwrap();
+        assert_eq!(sample.text, Member::Value("a\"b".to_owned()));
+        assert_eq!(sample.count, Member::Value(7));
+        assert_eq!(sample.flag, Member::Value(true));
+        assert_eq!(sample.seen, Member::Value(Present));
 
-    #[test]
-    fn refuses_anything_but_one_well_formed_object() {
-        let syntax = [
-            "",
-            " ",
-            "{",
-            "}",
-            "{\"a\"}",
-            "{\"a\":}",
-            "{\"a\":1,}",
-            "{a:1}",
-            "{\"a\":01}",
-            "{\"a\":1.}",
-            "{\"a\":.5}",
-            "{\"a\":1e}",
-            "{\"a\":tru}",
-            "{\"a\":\"\\x\"}",
-            "{\"a\":\"\u{1}\"}",
-            "{\"a\":\"\\ud800\"}",
-            "{\"a\":\"\\udc00\"}",
-            "{\"a\":\"unterminated}",
-            "{} {}",
-            "{}x",
-            "{\"a\":[1 2]}",
-            "<html>Bad gateway</html>",
-            "{'a':1}",
-        ];
-        for text in syntax {
-            assert_eq!(
-                read_authorize_body(text),
-                Err(JsonError::Syntax),
-                "{text:?}"
+        let wrong = read(r#"{"text":1,"count":"7","flag":null,"seen":null,"other":[1]}"#).unwrap();
+        assert_eq!(wrong.text, Member::Other);
+        assert_eq!(wrong.count, Member::Other);
+        assert_eq!(wrong.flag, Member::Null);
+        assert!(!wrong.seen.is_present());
+        assert_eq!(read("{}").unwrap(), Sample::default());
+        for not_whole in ["-1", "1.5", "1e400", "18446744073709551616"] {
+            let sample = read(&format!(r#"{{"count":{not_whole}}}"#));
+            assert!(
+                matches!(
+                    sample,
+                    Ok(Sample {
+                        count: Member::Other,
+                        ..
+                    }) | Err(JsonError::Malformed)
+                ),
+                "{not_whole}: {sample:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_repeated_member_is_refused_only_when_it_is_read() {
+        assert_eq!(
+            read(r#"{"text":"a","text":"b"}"#),
+            Err(JsonError::Duplicate)
+        );
+        assert!(read(r#"{"unknown":1,"unknown":2}"#).is_ok());
+    }
+
+    #[test]
+    fn anything_but_one_well_formed_object_is_malformed() {
         for text in [
-            "[]",
-            "\"https://x.kz\"",
+            "",
             "null",
-            "42",
-            " [ {\"redirect_uri\": \"x\"} ] ",
+            "[]",
+            "\"x\"",
+            "1",
+            "{",
+            "{\"text\":}",
+            "{} {}",
+            "{\"a\":1,}",
+            "{'a':1}",
+            "{\"text\":\"\\ud800\"}",
+            "{\"a\":NaN}",
         ] {
-            assert_eq!(
-                read_authorize_body(text),
-                Err(JsonError::NotAnObject),
-                "{text:?}"
-            );
+            assert_eq!(read(text), Err(JsonError::Malformed), "{text:?}");
         }
-        let twice = r#"{"redirect_uri":"https://a.kz","redirect_uri":"https://evil.com"}"#;
-        assert_eq!(
-            read_authorize_body(twice),
-            Err(JsonError::DuplicateRedirectUri)
-        );
-    }
-
-    #[test]
-    fn read_fields_picks_top_level_members_by_kind() {
-        let text = r#"{"a":"x\u0041","b":-12.5e1,"c":{"code":"1", "n":[1]},"d":null,"e":[1],"f":true,"other":{"a":"inner"}}"#;
-        let [a, b, c, d, e, f, g] = read_fields(text, ["a", "b", "c", "d", "e", "f", "g"]).unwrap();
-        assert_eq!(a, Field::String("xA".into()));
-        assert_eq!(b, Field::Number("-12.5e1".into()));
-        assert_eq!(c, Field::Object(r#"{"code":"1", "n":[1]}"#.into()));
-        let [code] = read_fields(
-            c.as_str().map_or(r#"{"code":"1", "n":[1]}"#, |t| t),
-            ["code"],
-        )
-        .unwrap();
-        assert_eq!(code.as_str(), Some("1"));
-        assert_eq!(
-            (d, e, f, g),
-            (Field::Null, Field::Other, Field::Other, Field::Absent)
-        );
-        assert!(!Field::Null.is_present() && Field::Other.is_present());
-        assert_eq!(
-            read_fields(r#"{"a":1,"a":2}"#, ["a"]),
-            Err(JsonError::DuplicateMember)
-        );
-        assert!(
-            read_fields(r#"{"b":1,"b":2}"#, ["a"]).is_ok(),
-            "unasked members may repeat"
-        );
-        assert_eq!(read_fields("[1]", ["a"]), Err(JsonError::NotAnObject));
-        assert_eq!(read_fields("{\"a\":1} x", ["a"]), Err(JsonError::Syntax));
     }
 
     #[test]
     fn deep_nesting_is_refused_without_exhausting_the_stack() {
-        let deep = format!("{{\"a\":{}{}}}", "[".repeat(100_000), "]".repeat(100_000));
-        assert_eq!(read_authorize_body(&deep), Err(JsonError::Syntax));
+        let deep = format!("{{\"x\":{}{}}}", "[".repeat(100_000), "]".repeat(100_000));
+        assert_eq!(read(&deep), Err(JsonError::Malformed));
+        let too_deep = format!(
+            "{{\"x\":{}{}}}",
+            "[".repeat(MAX_DEPTH),
+            "]".repeat(MAX_DEPTH)
+        );
+        assert_eq!(read(&too_deep), Err(JsonError::Malformed));
         let fine = format!(
-            "{{\"a\":{}{}}}",
+            "{{\"x\":{}{}}}",
             "[".repeat(MAX_DEPTH - 1),
             "]".repeat(MAX_DEPTH - 1)
         );
-        assert!(read_authorize_body(&fine).is_ok());
+        assert!(read(&fine).is_ok());
+        // Brackets inside strings are text, escaped quotes included.
+        let text = format!("{{\"x\":\"\\\"{}\"}}", "[".repeat(100));
+        assert!(read(&text).is_ok(), "{text}");
+    }
+
+    #[test]
+    fn written_strings_round_trip() {
+        for text in [
+            "plain",
+            "quote\" backslash\\ newline\n",
+            "\u{1}\u{1f}",
+            "ünïcode ✓",
+        ] {
+            let written = to_string(text);
+            assert_eq!(serde_json::from_str::<String>(&written).unwrap(), text);
+        }
     }
 }

@@ -8,3 +8,7 @@ pub mod panic_hook;
 pub mod webcrypto;
 #[cfg(feature = "worker")]
 pub mod worker;
+
+/// The JSON engine the drivers hand the core: `serde_json`, compiled in (BENCHMARKS.md, "JSON
+/// engine", measured it against the runtime's `JSON.parse`).
+pub type Json = crate::base::json::SerdeJson;

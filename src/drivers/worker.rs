@@ -4,6 +4,7 @@
 //! decision is in `flow.rs`. Errors are answered with their own status (an `Err` out of
 //! `#[event(fetch)]` would become an opaque 500).
 
+use crate::base::json::{JsonEngine, JsonError};
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -229,6 +230,12 @@ impl Edge<'_> {
     }
 }
 
+impl JsonEngine for Edge<'_> {
+    fn decode<T: serde::de::DeserializeOwned>(&self, text: &str) -> Result<T, JsonError> {
+        crate::drivers::Json::default().decode(text)
+    }
+}
+
 impl Effects for Edge<'_> {
     async fn send(&self, request: &UpstreamRequest, timeout_ms: u32, share: Option<&str>) -> Reply {
         match share {
@@ -411,7 +418,10 @@ async fn send_shared(request: &UpstreamRequest, timeout_ms: u32, key: &str) -> R
             let answer = crate::drivers::fetch::send(&request, timeout_ms).await;
             // Only a definite answer (tokens, or a refusal) is worth remembering: after an
             // outage or an unreadable answer the next request tries again.
-            if !crate::freedom_id::token::is_definite_refresh(&answer) {
+            if !crate::freedom_id::token::is_definite_refresh(
+                &answer,
+                &crate::drivers::Json::default(),
+            ) {
                 SHARED.with(|shared| shared.borrow_mut().retain(|(name, _)| *name != key));
             }
             *slot.borrow_mut() = Some(answer);

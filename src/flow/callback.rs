@@ -56,7 +56,7 @@ pub(super) async fn callback<E: Effects>(
         &code,
     );
     let reply = fx.send(&upstream, settings.timeout_ms, None).await;
-    let result = read_token_reply(TokenCall::Exchange, &reply);
+    let result = read_token_reply(TokenCall::Exchange, &reply, fx);
     if let (Some(id), Ok(_) | Err(Error::CodeRejected { .. })) = (&flow_id, &result) {
         // A definite answer spends the flow: replaying its cookie with another guessed code
         // costs no further token-endpoint call (in this isolate; the cookie is cleared too).
@@ -104,6 +104,6 @@ pub(super) async fn open_flow<E: Effects>(
 ) -> Option<(String, Flow)> {
     let value = cookie_value(request.cookie, name)?;
     let (iv, _) = decode_sealed(value)?;
-    let flow = Flow::decode(&open(fx, settings, name, value).await?)?;
+    let flow = Flow::decode(&open(fx, settings, name, value).await?, fx)?;
     (!flow.expired(now_secs(fx))).then(|| (seal_id(&iv), flow))
 }

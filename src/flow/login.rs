@@ -42,7 +42,7 @@ pub(super) async fn login<E: Effects>(
     let upstream =
         AuthorizeRequest::new(settings, state.as_ref().map(|s| s.secret())).to_upstream();
     let reply = fx.send(&upstream, settings.timeout_ms, None).await;
-    let link = match read_reply(&reply, &settings.authorize_url) {
+    let link = match read_reply(&reply, &settings.authorize_url, fx) {
         Ok(link) => link,
         Err(error) => return failed(fx, request, &error, reply.status, started),
     };

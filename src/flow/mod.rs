@@ -28,6 +28,7 @@ mod session;
 pub use session::{lookup_session, SessionLookup};
 
 use crate::base::cookies::cookie_value;
+use crate::base::json::JsonEngine;
 use crate::base::rate_limit::rate_limit_key;
 use crate::base::url::AbsoluteUrl;
 use crate::config::settings::{Problem, ProblemReason, Setting, Settings, SettingsError};
@@ -43,7 +44,7 @@ use crate::web::{self as http, problem, route, Answer, Client, Message, NoRoute,
 /// The I/O a flow asks its driver to perform. Every method is infallible from the flow's
 /// point of view: failures come back as data (`Reply`'s error, `None`).
 #[allow(async_fn_in_trait)] // single-threaded drivers (wasm): no `Send` bound wanted
-pub trait Effects {
+pub trait Effects: JsonEngine {
     /// Sends `request` within `timeout_ms`. Calls with the same `share` key that overlap
     /// may be performed once and their reply shared.
     async fn send(&self, request: &UpstreamRequest, timeout_ms: u32, share: Option<&str>) -> Reply;

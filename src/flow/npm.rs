@@ -22,6 +22,7 @@ pub use options::{
 
 use core::fmt;
 
+use crate::base::json::JsonEngine;
 use crate::base::secret::{AuthorizationCode, CsrfState};
 use crate::config::values::StateMode;
 use crate::error::{Error, ErrorCode};
@@ -39,7 +40,7 @@ pub const MESSAGE_PREFIX: &str = "freedom-id-edge: ";
 /// The I/O the npm flows ask their driver to perform. Failures come back as data (the
 /// [`Reply`]'s error).
 #[allow(async_fn_in_trait)] // single-threaded drivers (wasm): no `Send` bound wanted
-pub trait NpmEffects {
+pub trait NpmEffects: JsonEngine {
     /// Sends `request` within `timeout_ms` for the whole answer, by the rules of
     /// [`UpstreamRequest`] (no redirect followed, the body capped and read only when asked).
     async fn send(&self, request: &UpstreamRequest, timeout_ms: u32) -> Reply;
@@ -174,7 +175,7 @@ pub async fn create_authorization_link<E: NpmEffects>(
     let request = AuthorizeRequest::new(settings, state.as_ref().map(CsrfState::secret));
     let reply = fx.send(&request.to_upstream(), settings.timeout_ms).await;
     let link =
-        read_reply(&reply, &settings.authorize_url).map_err(|error| NpmError::from(&error))?;
+        read_reply(&reply, &settings.authorize_url, fx).map_err(|error| NpmError::from(&error))?;
     Ok(SignInLink { link, state })
 }
 
@@ -216,7 +217,7 @@ pub async fn refresh_tokens<E: NpmEffects>(
 ) -> Result<Tokens, NpmError> {
     let request = refresh_request(&options.endpoint.url, &options.refresh_token);
     let reply = fx.send(&request, options.endpoint.timeout_ms).await;
-    read_token_reply(TokenCall::Refresh, &reply).map_err(|error| NpmError::from(&error))
+    read_token_reply(TokenCall::Refresh, &reply, fx).map_err(|error| NpmError::from(&error))
 }
 
 async fn exchange<E: NpmEffects>(
@@ -227,5 +228,5 @@ async fn exchange<E: NpmEffects>(
 ) -> Result<Tokens, NpmError> {
     let request = exchange_request(&endpoint.url, &client.id, &client.secret, code);
     let reply = fx.send(&request, endpoint.timeout_ms).await;
-    read_token_reply(TokenCall::Exchange, &reply).map_err(|error| NpmError::from(&error))
+    read_token_reply(TokenCall::Exchange, &reply, fx).map_err(|error| NpmError::from(&error))
 }

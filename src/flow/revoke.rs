@@ -1,5 +1,6 @@
 //! `POST /revoke`: Freedom ID's back-channel sign-out, accepted only with its key.
 
+use crate::base::json::Member;
 use crate::base::secret::constant_time_eq;
 use crate::config::settings::Settings;
 use crate::error::ErrorCode;
@@ -7,6 +8,13 @@ use crate::log::{Event, EventName};
 use crate::web::{self as http, problem, Answer, Message};
 
 use super::*;
+
+/// The `/revoke` body: `{"id": "<token pair id>"}`; other members are ignored.
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+struct RevokeBody {
+    id: Member<String>,
+}
 
 /// `POST /revoke?key=<FREEDOM_ID_REVOKE_KEY> {"id": "<token id>"}`: Freedom ID's
 /// back-channel sign-out. Only with the key (compared in constant time); the answer is the
@@ -42,10 +50,10 @@ pub(super) async fn revoke<E: Effects>(
         );
     }
     let id = fx.body(MAX_REVOKE_BODY).await.and_then(|body| {
-        let [id] = crate::base::json::read_fields(&body, ["id"]).ok()?;
-        id.as_str()
+        let body: RevokeBody = fx.decode(&body).ok()?;
+        body.id
+            .into_value()
             .filter(|id| crate::freedom_id::token::is_token_id(id))
-            .map(str::to_owned)
     });
     let Some(id) = id else {
         return problem(

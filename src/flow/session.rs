@@ -88,7 +88,7 @@ pub(super) async fn open_session<E: Effects>(
     settings: &Settings,
     value: &str,
 ) -> Option<Session> {
-    decode_session(&open(fx, settings, SESSION_COOKIE, value).await?)
+    decode_session(&open(fx, settings, SESSION_COOKIE, value).await?, fx)
 }
 
 pub(super) async fn refresh<E: Effects>(
@@ -108,7 +108,7 @@ pub(super) async fn refresh<E: Effects>(
             .elapsed(started, fx.now_ms())
             .token_id(tokens.id.as_deref())
     };
-    match read_token_reply(TokenCall::Refresh, &reply) {
+    match read_token_reply(TokenCall::Refresh, &reply, fx) {
         Ok(renewed) => {
             emit(fx, request, event(EventName::SessionRefreshed));
             let renewed = Session {

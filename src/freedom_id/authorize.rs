@@ -10,7 +10,9 @@
 //! 200 {"redirect_uri": "https://passport.freedompay.kz/login?track_id=...&expire_at=..."}
 //! ```
 
-use crate::base::json::{self, JsonError};
+use serde::{Deserialize, Serialize};
+
+use crate::base::json::{self, JsonEngine, JsonError, Member, Present, SerdeJson};
 use crate::base::secret::AuthorizationHeader;
 use crate::base::url::AbsoluteUrl;
 use crate::config::settings::Settings;
@@ -39,18 +41,11 @@ impl AuthorizeRequest {
             Some(state) => redirect_uri_with_state(settings.redirect_uri.as_str(), state),
             None => settings.redirect_uri.as_str().to_owned(),
         };
-        let redirect_uri = redirect_uri.as_str();
-        let mut body = String::with_capacity(64 + redirect_uri.len());
-        body.push_str("{\"redirect_uri\":");
-        json::write_string(&mut body, redirect_uri);
-        body.push_str(",\"grants\":[");
-        for (index, grant) in settings.grants.iter().enumerate() {
-            if index > 0 {
-                body.push(',');
-            }
-            json::write_string(&mut body, grant.as_str());
-        }
-        body.push_str("]}");
+        let grants: Vec<&str> = settings.grants.iter().map(|grant| grant.as_str()).collect();
+        let body = json::to_string(&AuthorizeBody {
+            redirect_uri: &redirect_uri,
+            grants: &grants,
+        });
         AuthorizeRequest {
             url: settings.authorize_url.as_str().to_owned(),
             authorization: AuthorizationHeader::basic(&settings.client_id, &settings.client_secret),
@@ -68,6 +63,23 @@ impl AuthorizeRequest {
             body_rule: BodyRule::Success,
         }
     }
+}
+
+/// The authorize call's body: `{"redirect_uri": "...", "grants": [...]}`.
+#[derive(Serialize)]
+struct AuthorizeBody<'a> {
+    redirect_uri: &'a str,
+    grants: &'a [&'a str],
+}
+
+/// The authorize answer's members we read, each leniently: the core's rules judge them.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct AuthorizeAnswer {
+    /// The sign-in link.
+    pub redirect_uri: Member<String>,
+    /// Any value but `null` is an error, even under HTTP 200.
+    pub error: Member<Present>,
 }
 
 /// A sign-in link that passed the trust rule.
@@ -92,34 +104,48 @@ pub fn check_status(status: u16) -> Result<(), Error> {
 }
 
 /// Reads what the authorize call brought back: a failure as it is, a non-2xx status as
-/// [`Error::UpstreamStatus`], else the body by [`parse_body`].
-pub fn read_reply(reply: &Reply, authorize_url: &AbsoluteUrl) -> Result<AuthorizationLink, Error> {
+/// [`Error::UpstreamStatus`], else the body, decoded by `json`, by [`check_answer`].
+pub fn read_reply(
+    reply: &Reply,
+    authorize_url: &AbsoluteUrl,
+    json: &impl JsonEngine,
+) -> Result<AuthorizationLink, Error> {
     let body = reply.body.as_ref().map_err(Clone::clone)?;
     let status = reply.status.unwrap_or(0);
     check_status(status)?;
-    parse_body(status, body, authorize_url)
+    check_answer(status, json.decode(body), authorize_url)
 }
 
-/// Reads a 2xx answer's body into a trusted link.
+/// Reads a 2xx answer's body into a trusted link, with `serde_json`.
 pub fn parse_body(
     status: u16,
     body: &str,
     authorize_url: &AbsoluteUrl,
 ) -> Result<AuthorizationLink, Error> {
-    let parsed = json::read_authorize_body(body).map_err(|error| {
+    check_answer(status, SerdeJson.decode(body), authorize_url)
+}
+
+/// Judges a decoded 2xx answer: an `error` member is the status's error, a missing or
+/// non-string `redirect_uri` is [`Malformed::NoRedirectUri`], and the link must pass
+/// [`trust_link`].
+pub fn check_answer(
+    status: u16,
+    answer: Result<AuthorizeAnswer, JsonError>,
+    authorize_url: &AbsoluteUrl,
+) -> Result<AuthorizationLink, Error> {
+    let answer = answer.map_err(|error| {
         Error::UpstreamMalformed(match error {
-            JsonError::Syntax | JsonError::NotAnObject => Malformed::NotJson,
-            JsonError::DuplicateRedirectUri | JsonError::DuplicateMember => {
-                Malformed::DuplicateRedirectUri
-            }
+            JsonError::Duplicate => Malformed::DuplicateRedirectUri,
+            _ => Malformed::NotJson,
         })
     })?;
     // One documented Freedom ID answer carries its error under HTTP 200.
-    if parsed.has_error {
+    if answer.error.is_present() {
         return Err(Error::UpstreamStatus { status });
     }
-    let link = parsed
+    let link = answer
         .redirect_uri
+        .into_value()
         .ok_or(Error::UpstreamMalformed(Malformed::NoRedirectUri))?;
     trust_link(&link, authorize_url)
 }

@@ -12,7 +12,9 @@
 //! ```
 //! A refresh answer carries a new refresh token: the old one is used up from then on.
 
-use crate::base::json::{self, Field, JsonError};
+use serde::{Deserialize, Serialize};
+
+use crate::base::json::{self, JsonEngine, JsonError, Leaf, Member, Number, SerdeJson};
 use crate::base::secret::{
     AccessToken, AuthorizationCode, AuthorizationHeader, ClientId, ClientSecret, RefreshToken,
 };
@@ -52,6 +54,92 @@ pub enum TokenCall {
     Refresh,
 }
 
+/// The exchange call's body: `{"authorization_code": "..."}`.
+#[derive(Serialize)]
+struct ExchangeBody<'a> {
+    authorization_code: &'a str,
+}
+
+/// A token answer's members we read, each leniently: the core's rules judge them.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct TokenAnswer {
+    /// Freedom ID's `{"error": {...}}`: any value but `null` is a refusal.
+    pub error: Member<ErrorMember>,
+    /// The token pair's id.
+    pub id: Member<String>,
+    /// The access token.
+    pub access_token: Member<String>,
+    /// The refresh token.
+    pub refresh_token: Member<String>,
+    /// When the access token expires (ISO-8601, UTC).
+    pub access_expire_at: Member<String>,
+    /// When the refresh token expires (ISO-8601, UTC).
+    pub refresh_expire_at: Member<String>,
+}
+
+/// What an error answer's body holds, as far as we read it: `{"error": {"code": ...}}`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ErrorAnswer {
+    /// The `error` member.
+    pub error: Member<ErrorMember>,
+}
+
+/// The `error` member: any value, of which an object's `code` is read.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ErrorMember {
+    /// Its `code`, when it is an object with one.
+    pub code: Member<ErrorCodeText>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct ErrorObject {
+    code: Member<ErrorCodeText>,
+}
+
+impl Leaf for ErrorMember {
+    fn from_str(_: &str) -> Option<ErrorMember> {
+        Some(ErrorMember::default())
+    }
+    fn from_number(_: Number) -> Option<ErrorMember> {
+        Some(ErrorMember::default())
+    }
+    fn from_bool(_: bool) -> Option<ErrorMember> {
+        Some(ErrorMember::default())
+    }
+    fn from_map<'de, A: serde::de::MapAccess<'de>>(
+        map: A,
+    ) -> Result<Option<ErrorMember>, A::Error> {
+        let object = ErrorObject::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+        Ok(Some(ErrorMember { code: object.code }))
+    }
+    fn from_seq<'de, A: serde::de::SeqAccess<'de>>(
+        mut seq: A,
+    ) -> Result<Option<ErrorMember>, A::Error> {
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(Some(ErrorMember::default()))
+    }
+}
+
+/// Freedom ID's error `code`: a number (written back in decimal) or a string.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ErrorCodeText(pub String);
+
+impl Leaf for ErrorCodeText {
+    fn from_str(text: &str) -> Option<ErrorCodeText> {
+        Some(ErrorCodeText(text.to_owned()))
+    }
+    fn from_number(number: Number) -> Option<ErrorCodeText> {
+        Some(ErrorCodeText(match number {
+            Number::Unsigned(value) => value.to_string(),
+            Number::Signed(value) => value.to_string(),
+            Number::Float(value) => value.to_string(),
+        }))
+    }
+}
+
 /// The exchange request: `POST` with the Basic header and `{"authorization_code": code}`.
 pub fn exchange_request(
     token_url: &AbsoluteUrl,
@@ -59,10 +147,9 @@ pub fn exchange_request(
     client_secret: &ClientSecret,
     code: &AuthorizationCode,
 ) -> UpstreamRequest {
-    let mut body = String::with_capacity(32 + code.secret().len());
-    body.push_str("{\"authorization_code\":");
-    json::write_string(&mut body, code.secret());
-    body.push('}');
+    let body = json::to_string(&ExchangeBody {
+        authorization_code: code.secret(),
+    });
     UpstreamRequest {
         method: Method::Post,
         url: token_url.as_str().to_owned(),
@@ -102,82 +189,78 @@ fn is_plain_text(text: &str, max: usize) -> bool {
             .all(|b| b.is_ascii_graphic() && !matches!(b, b'"' | b'\\' | b',' | b';'))
 }
 
-/// Reads what a token call brought back: a failure as it is; a 2xx with tokens; a 2xx with
-/// an `error` member or a 4xx as the call's refusal; any other status as
-/// [`Error::UpstreamStatus`].
-pub fn read_token_reply(call: TokenCall, reply: &Reply) -> Result<Tokens, Error> {
+/// Reads what a token call brought back, its body decoded by `json`: a failure as it is; a
+/// 2xx with tokens; a 2xx with an `error` member or a 4xx as the call's refusal; any other
+/// status as [`Error::UpstreamStatus`].
+pub fn read_token_reply(
+    call: TokenCall,
+    reply: &Reply,
+    json: &impl JsonEngine,
+) -> Result<Tokens, Error> {
     let body = reply.body.as_ref().map_err(Clone::clone)?;
-    parse_token_answer(call, reply.status.unwrap_or(0), body)
+    let status = reply.status.unwrap_or(0);
+    if (400..500).contains(&status) {
+        // The body only says why; an unreadable one is still a refusal.
+        let answer: Option<ErrorAnswer> = json.decode(body).ok();
+        return Err(refusal(
+            call,
+            status,
+            answer.and_then(|a| a.error.into_value()),
+        ));
+    }
+    if !(200..300).contains(&status) {
+        return Err(Error::UpstreamStatus { status });
+    }
+    check_token_answer(call, status, json.decode(body))
 }
 
 /// Whether a refresh's reply settles it (new tokens, or a refusal), so that it may be shared
 /// with every request carrying the same sealed cookie. An outage or an answer that cannot be
 /// read never is: the next request tries again.
-pub fn is_definite_refresh(reply: &Reply) -> bool {
+pub fn is_definite_refresh(reply: &Reply, json: &impl JsonEngine) -> bool {
     matches!(
-        read_token_reply(TokenCall::Refresh, reply),
+        read_token_reply(TokenCall::Refresh, reply, json),
         Ok(_) | Err(Error::RefreshRejected { .. })
     )
 }
 
-/// Reads a token answer with `status` and `body`.
+/// Reads a token answer with `status` and `body`, with `serde_json`.
 pub fn parse_token_answer(call: TokenCall, status: u16, body: &str) -> Result<Tokens, Error> {
-    let refused = |upstream_code| match call {
-        TokenCall::Exchange => Error::CodeRejected {
-            status,
-            upstream_code,
-        },
-        TokenCall::Refresh => Error::RefreshRejected {
-            status,
-            upstream_code,
-        },
-    };
-    if (400..500).contains(&status) {
-        // The body only says why; an unreadable one is still a refusal.
-        return Err(refused(error_code_in(body)));
-    }
-    if !(200..300).contains(&status) {
-        return Err(Error::UpstreamStatus { status });
-    }
-    let [error, id, access, refresh, access_at, refresh_at] = json::read_fields(
-        body,
-        [
-            "error",
-            "id",
-            "access_token",
-            "refresh_token",
-            "access_expire_at",
-            "refresh_expire_at",
-        ],
-    )
-    .map_err(|error| {
+    read_token_reply(call, &Reply::answered(status, body), &SerdeJson)
+}
+
+/// Judges a decoded 2xx token answer: an `error` member is the call's refusal; the tokens
+/// must be token text, the `id` (when given) header-safe, the expiry times ISO-8601 UTC.
+pub fn check_token_answer(
+    call: TokenCall,
+    status: u16,
+    answer: Result<TokenAnswer, JsonError>,
+) -> Result<Tokens, Error> {
+    let answer = answer.map_err(|error| {
         Error::UpstreamMalformed(match error {
-            JsonError::DuplicateMember | JsonError::DuplicateRedirectUri => Malformed::BadTokens,
-            JsonError::Syntax | JsonError::NotAnObject => Malformed::NotJson,
+            JsonError::Duplicate => Malformed::BadTokens,
+            _ => Malformed::NotJson,
         })
     })?;
     // Freedom ID documents errors under HTTP 200 too.
-    if error.is_present() {
-        return Err(refused(error_code(&error)));
+    if answer.error.is_present() {
+        return Err(refusal(call, status, answer.error.into_value()));
     }
-    let token = |field: &Field| {
-        field
-            .as_str()
-            .filter(|text| is_token_text(text))
-            .map(str::to_owned)
-    };
-    let (Some(access), Some(refresh)) = (token(&access), token(&refresh)) else {
+    let token = |member: Member<String>| member.into_value().filter(|text| is_token_text(text));
+    let (Some(access), Some(refresh)) = (token(answer.access_token), token(answer.refresh_token))
+    else {
         return Err(Error::UpstreamMalformed(Malformed::BadTokens));
     };
-    let id = match &id {
-        Field::Absent | Field::Null => None,
-        Field::String(text) if is_plain_text(text, MAX_ID_LEN) => Some(text.clone()),
+    let id = match answer.id {
+        Member::Absent | Member::Null => None,
+        Member::Value(text) if is_plain_text(&text, MAX_ID_LEN) => Some(text),
         _ => return Err(Error::UpstreamMalformed(Malformed::BadTokens)),
     };
-    let instant = |field: &Field| field.as_str().and_then(parse_utc_instant);
-    let (Some(access_expires_at), Some(refresh_expires_at)) =
-        (instant(&access_at), instant(&refresh_at))
-    else {
+    let instant = |member: &Member<String>| member.value().and_then(|text| parse_utc_instant(text));
+    let (Some(access_expires_at), Some(refresh_expires_at)) = (
+        instant(&answer.access_expire_at),
+        instant(&answer.refresh_expire_at),
+    ) else {
         return Err(Error::UpstreamMalformed(Malformed::BadExpiry));
     };
     Ok(Tokens {
@@ -189,24 +272,23 @@ pub fn parse_token_answer(call: TokenCall, status: u16, body: &str) -> Result<To
     })
 }
 
-/// `error.code` of an error body, if the body is one and the code is plain.
-fn error_code_in(body: &str) -> Option<String> {
-    let [error] = json::read_fields(body, ["error"]).ok()?;
-    error_code(&error)
-}
-
-/// The `code` inside an `error` member: a number or a string of at most 32 digits, letters,
-/// `-`, `_` or `.`; anything else is left out rather than echoed.
-fn error_code(error: &Field) -> Option<String> {
-    let Field::Object(object) = error else {
-        return None;
-    };
-    let [code] = json::read_fields(object, ["code"]).ok()?;
-    let text = match code {
-        Field::Number(text) | Field::String(text) => text,
-        _ => return None,
-    };
-    plain_code(&text).then_some(text)
+/// The call's refusal, with the `code` of its `error` member when that is plain; anything
+/// else is left out rather than echoed.
+fn refusal(call: TokenCall, status: u16, error: Option<ErrorMember>) -> Error {
+    let upstream_code = error
+        .and_then(|error| error.code.into_value())
+        .map(|code| code.0)
+        .filter(|text| plain_code(text));
+    match call {
+        TokenCall::Exchange => Error::CodeRejected {
+            status,
+            upstream_code,
+        },
+        TokenCall::Refresh => Error::RefreshRejected {
+            status,
+            upstream_code,
+        },
+    }
 }
 
 /// Whether `text` is a short code safe to show: 1 to 32 ASCII letters, digits, `-`, `_`, `.`.
@@ -231,12 +313,12 @@ mod tests {
     #[test]
     fn only_tokens_or_a_refusal_settle_a_shared_refresh() {
         let good = r#"{"access_token":"A","refresh_token":"R","access_expire_at":"2024-10-02T10:52:21.000000Z","refresh_expire_at":"2024-10-25T10:52:21.000000Z"}"#;
-        assert!(is_definite_refresh(&Reply::answered(200, good)));
-        assert!(is_definite_refresh(&Reply::answered(401, "")));
-        assert!(is_definite_refresh(&Reply::answered(
-            200,
-            r#"{"error":{"message":"no","code":1}}"#
-        )));
+        assert!(is_definite_refresh(&Reply::answered(200, good), &SerdeJson));
+        assert!(is_definite_refresh(&Reply::answered(401, ""), &SerdeJson));
+        assert!(is_definite_refresh(
+            &Reply::answered(200, r#"{"error":{"message":"no","code":1}}"#),
+            &SerdeJson
+        ));
         for unsettled in [
             Reply::answered(200, "not json"),
             Reply::answered(200, r#"{"access_token":"A"}"#),
@@ -245,7 +327,10 @@ mod tests {
             Reply::failed(None, Error::UpstreamNetwork),
             Reply::failed(Some(200), Error::UpstreamTimeout { timeout_ms: 5 }),
         ] {
-            assert!(!is_definite_refresh(&unsettled), "{unsettled:?}");
+            assert!(
+                !is_definite_refresh(&unsettled, &SerdeJson),
+                "{unsettled:?}"
+            );
         }
     }
 
@@ -451,10 +536,10 @@ mod tests {
     fn failures_before_an_answer_pass_through() {
         let reply = Reply::failed(None, Error::UpstreamTimeout { timeout_ms: 5 });
         assert_eq!(
-            read_token_reply(TokenCall::Refresh, &reply).unwrap_err(),
+            read_token_reply(TokenCall::Refresh, &reply, &SerdeJson).unwrap_err(),
             Error::UpstreamTimeout { timeout_ms: 5 }
         );
         let ok = Reply::answered(200, ANSWER);
-        assert!(read_token_reply(TokenCall::Refresh, &ok).is_ok());
+        assert!(read_token_reply(TokenCall::Refresh, &ok, &SerdeJson).is_ok());
     }
 }

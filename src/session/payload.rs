@@ -2,7 +2,9 @@
 //! `/login` to `/callback`, and the session cookie that carries the token pair and when the
 //! sign-in happened. Their names and lifetimes are in `rules.rs`.
 
-use crate::base::json::{self, write_string, Field};
+use serde::{Deserialize, Serialize};
+
+use crate::base::json::{self, JsonEngine};
 use crate::base::secret::{AccessToken, CsrfState, RefreshToken};
 use crate::freedom_id::token::{is_token_text, Tokens};
 
@@ -18,31 +20,36 @@ pub struct Flow {
     pub created_at: u64,
 }
 
+/// The flow cookie's sealed payload: `{"s": state, "r": return_to, "t": created_at}`.
+/// Borrowed (`&str`) to write, owned to read.
+#[derive(Serialize, Deserialize)]
+struct FlowPayload<S> {
+    s: S,
+    r: Option<S>,
+    t: u64,
+}
+
 impl Flow {
-    /// The sealed payload: `{"s": state, "r": return_to, "t": created_at}`.
+    /// The sealed payload (see `FlowPayload`).
     pub fn encode(&self) -> String {
-        let mut out = String::from("{\"s\":");
-        write_string(&mut out, self.state.secret());
-        out.push_str(",\"r\":");
-        match &self.return_to {
-            Some(path) => write_string(&mut out, path),
-            None => out.push_str("null"),
-        }
-        out.push_str(&format!(",\"t\":{}}}", self.created_at));
-        out
+        json::to_string(&FlowPayload {
+            s: self.state.secret(),
+            r: self.return_to.as_deref(),
+            t: self.created_at,
+        })
     }
 
-    /// Reads a payload made by [`Flow::encode`].
-    pub fn decode(text: &str) -> Option<Flow> {
-        let [state, return_to, created_at] = json::read_fields(text, ["s", "r", "t"]).ok()?;
+    /// Reads a payload made by [`Flow::encode`], decoded by `json`.
+    pub fn decode(text: &str, json: &impl JsonEngine) -> Option<Flow> {
+        let payload: FlowPayload<String> = json.decode(text).ok()?;
+        let return_to = match payload.r {
+            None => None,
+            Some(path) => Some(crate::base::return_to::local_path(&path)?.to_owned()),
+        };
         Some(Flow {
-            state: CsrfState::new(state.as_str()?),
-            return_to: match return_to {
-                Field::Null => None,
-                Field::String(path) => Some(crate::base::return_to::local_path(&path)?.to_owned()),
-                _ => return None,
-            },
-            created_at: whole_number(&created_at)?,
+            state: CsrfState::new(payload.s),
+            return_to,
+            created_at: payload.t,
         })
     }
 }
@@ -57,59 +64,48 @@ pub struct Session {
     pub began_at: u64,
 }
 
-/// The sealed session payload: `{"i": id, "a": access, "r": refresh, "ae": n, "re": n,
-/// "b": n}`.
-pub fn encode_session(session: &Session) -> String {
-    let tokens = &session.tokens;
-    let mut out = String::from("{\"i\":");
-    match &tokens.id {
-        Some(id) => write_string(&mut out, id),
-        None => out.push_str("null"),
-    }
-    out.push_str(",\"a\":");
-    write_string(&mut out, tokens.access_token.secret());
-    out.push_str(",\"r\":");
-    write_string(&mut out, tokens.refresh_token.secret());
-    out.push_str(&format!(
-        ",\"ae\":{},\"re\":{},\"b\":{}}}",
-        tokens.access_expires_at, tokens.refresh_expires_at, session.began_at
-    ));
-    out
+/// The session cookie's sealed payload: `{"i": id, "a": access, "r": refresh, "ae": n,
+/// "re": n, "b": n}`. Borrowed (`&str`) to write, owned to read; a payload without `b`
+/// (sealed before sessions had a bounded life) does not read: its sign-in time cannot be
+/// known.
+#[derive(Serialize, Deserialize)]
+struct SessionPayload<S> {
+    i: Option<S>,
+    a: S,
+    r: S,
+    ae: u64,
+    re: u64,
+    b: u64,
 }
 
-/// Reads a payload made by [`encode_session`]. A payload without `b` (sealed before
-/// sessions had a bounded life) is refused: its sign-in time cannot be known.
-pub fn decode_session(text: &str) -> Option<Session> {
-    let [id, access, refresh, access_at, refresh_at, began_at] =
-        json::read_fields(text, ["i", "a", "r", "ae", "re", "b"]).ok()?;
-    let token = |field: &Field| {
-        field
-            .as_str()
-            .filter(|t| is_token_text(t))
-            .map(str::to_owned)
-    };
-    let tokens = Tokens {
-        id: match id {
-            Field::Null => None,
-            Field::String(id) => Some(id),
-            _ => return None,
-        },
-        access_token: AccessToken::new(token(&access)?),
-        refresh_token: RefreshToken::new(token(&refresh)?),
-        access_expires_at: whole_number(&access_at)?,
-        refresh_expires_at: whole_number(&refresh_at)?,
-    };
-    Some(Session {
-        tokens,
-        began_at: whole_number(&began_at)?,
+/// The sealed session payload (see `SessionPayload`).
+pub fn encode_session(session: &Session) -> String {
+    let tokens = &session.tokens;
+    json::to_string(&SessionPayload {
+        i: tokens.id.as_deref(),
+        a: tokens.access_token.secret(),
+        r: tokens.refresh_token.secret(),
+        ae: tokens.access_expires_at,
+        re: tokens.refresh_expires_at,
+        b: session.began_at,
     })
 }
 
-fn whole_number(field: &Field) -> Option<u64> {
-    match field {
-        Field::Number(digits) => digits.parse().ok(),
-        _ => None,
-    }
+/// Reads a payload made by [`encode_session`], decoded by `json`.
+pub fn decode_session(text: &str, json: &impl JsonEngine) -> Option<Session> {
+    let payload: SessionPayload<String> = json.decode(text).ok()?;
+    let token = |text: String| is_token_text(&text).then_some(text);
+    let tokens = Tokens {
+        id: payload.i,
+        access_token: AccessToken::new(token(payload.a)?),
+        refresh_token: RefreshToken::new(token(payload.r)?),
+        access_expires_at: payload.ae,
+        refresh_expires_at: payload.re,
+    };
+    Some(Session {
+        tokens,
+        began_at: payload.b,
+    })
 }
 
 #[cfg(test)]
@@ -135,12 +131,13 @@ pub(crate) mod sample {
 mod tests {
     use super::sample::sample as tokens;
     use super::*;
+    use crate::base::json::SerdeJson;
 
     #[test]
     fn session_payload_round_trips_and_stays_small() {
         let original = tokens(1_700_000_000, 1_702_000_000);
         let text = encode_session(&original);
-        let read = decode_session(&text).unwrap();
+        let read = decode_session(&text, &SerdeJson).unwrap();
         assert_eq!(read.began_at, 1_699_996_400);
         let (read, original) = (read.tokens, original.tokens);
         assert_eq!(read.id.as_deref(), Some("8a1c-id"));
@@ -160,7 +157,10 @@ mod tests {
             began_at: 1,
         };
         assert_eq!(
-            decode_session(&encode_session(&no_id)).unwrap().tokens.id,
+            decode_session(&encode_session(&no_id), &SerdeJson)
+                .unwrap()
+                .tokens
+                .id,
             None
         );
         for bad in [
@@ -172,7 +172,7 @@ mod tests {
             // Sealed before sessions had a bounded life: no sign-in time.
             r#"{"i":null,"a":"a","r":"r","ae":1,"re":2}"#,
         ] {
-            assert!(decode_session(bad).is_none(), "{bad}");
+            assert!(decode_session(bad, &SerdeJson).is_none(), "{bad}");
         }
     }
 
@@ -183,7 +183,7 @@ mod tests {
             return_to: Some("/app?x=\"1\"".into()),
             created_at: 1_700_000_000,
         };
-        let read = Flow::decode(&flow.encode()).unwrap();
+        let read = Flow::decode(&flow.encode(), &SerdeJson).unwrap();
         assert_eq!(read.state.secret(), "st4te-_");
         assert_eq!(read.return_to.as_deref(), Some("/app?x=\"1\""));
         assert_eq!(read.created_at, 1_700_000_000);
@@ -191,7 +191,10 @@ mod tests {
             return_to: None,
             ..flow
         };
-        assert_eq!(Flow::decode(&none.encode()).unwrap().return_to, None);
-        assert!(Flow::decode(r#"{"s":"x","r":"//evil.com","t":1}"#).is_none());
+        assert_eq!(
+            Flow::decode(&none.encode(), &SerdeJson).unwrap().return_to,
+            None
+        );
+        assert!(Flow::decode(r#"{"s":"x","r":"//evil.com","t":1}"#, &SerdeJson).is_none());
     }
 }

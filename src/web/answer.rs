@@ -2,7 +2,9 @@
 //! that are not errors (redirects, `/session`, `/healthz`, `204`). `drivers/worker.rs` only
 //! copies an [`Answer`] into a response.
 
-use crate::base::json::write_string;
+use serde::Serialize;
+
+use crate::base::json;
 use crate::config::settings::{Settings, SettingsError};
 use crate::freedom_id::authorize::AuthorizationLink;
 
@@ -82,13 +84,31 @@ pub fn see_other(location: &str) -> Answer {
 /// `GET /session`: `{"signedIn": true, "accessExpiresAt": n, "refreshExpiresAt": n}` or
 /// `{"signedIn": false}`. Never a token.
 pub fn session_status(expiry: Option<(u64, u64)>) -> Answer {
-    let body = match expiry {
-        Some((access, refresh)) => format!(
-            "{{\"signedIn\":true,\"accessExpiresAt\":{access},\"refreshExpiresAt\":{refresh}}}"
-        ),
-        None => "{\"signedIn\":false}".to_owned(),
-    };
+    let body = json::to_string(&SessionStatus {
+        signed_in: expiry.is_some(),
+        access_expires_at: expiry.map(|(access, _)| access),
+        refresh_expires_at: expiry.map(|(_, refresh)| refresh),
+    });
     Answer::new(200, "application/json", body)
+}
+
+/// `/session`'s body; the expiry times only when signed in.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SessionStatus {
+    signed_in: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    access_expires_at: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_expires_at: Option<u64>,
+}
+
+/// `/healthz`'s body: `{"status": "ok"}`, or `"misconfigured"` with the settings' names.
+#[derive(Serialize)]
+struct Health<'a> {
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    problems: Option<Vec<&'a str>>,
 }
 
 /// `first`, then the headers every Worker answer has: never cached, no MIME sniffing.
@@ -121,18 +141,22 @@ pub fn no_content() -> Answer {
 /// `GET /healthz`: 200 when every setting is valid, else 503 naming (never showing) the bad ones.
 pub fn healthz(settings: &Result<Settings, SettingsError>) -> Answer {
     match settings {
-        Ok(_) => Answer::new(200, "application/json", "{\"status\":\"ok\"}".to_owned()),
-        Err(error) => {
-            let mut body = String::from("{\"status\":\"misconfigured\",\"problems\":[");
-            for (index, name) in error.setting_names().into_iter().enumerate() {
-                if index > 0 {
-                    body.push(',');
-                }
-                write_string(&mut body, name);
-            }
-            body.push_str("]}");
-            Answer::new(503, "application/json", body)
-        }
+        Ok(_) => Answer::new(
+            200,
+            "application/json",
+            json::to_string(&Health {
+                status: "ok",
+                problems: None,
+            }),
+        ),
+        Err(error) => Answer::new(
+            503,
+            "application/json",
+            json::to_string(&Health {
+                status: "misconfigured",
+                problems: Some(error.setting_names()),
+            }),
+        ),
     }
 }
 

@@ -1,7 +1,9 @@
 //! Error answers: problem+json (RFC 9457) for programs, a small HTML page for browsers, and
 //! the public text of each failure (never a value, an upstream body or a secret).
 
-use crate::base::json::write_string;
+use serde::Serialize;
+
+use crate::base::json;
 use crate::base::text::html_escape;
 use crate::error::{Error, ErrorCode};
 use crate::freedom_id::authorize::AuthorizationLink;
@@ -69,17 +71,25 @@ pub fn problem_type(code: ErrorCode) -> String {
     format!("urn:freedom-id-edge:error:{}", code.as_str())
 }
 
+/// A problem+json body (RFC 9457), with our stable `code` beside the standard members.
+#[derive(Serialize)]
+struct ProblemJson<'a> {
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'static str,
+    status: u16,
+    code: &'static str,
+    detail: &'a str,
+}
+
 fn problem_json(code: ErrorCode, detail: &str) -> String {
-    let mut body = String::from("{\"type\":");
-    write_string(&mut body, &problem_type(code));
-    body.push_str(",\"title\":");
-    write_string(&mut body, code.title());
-    body.push_str(&format!(",\"status\":{},\"code\":", code.http_status()));
-    write_string(&mut body, code.as_str());
-    body.push_str(",\"detail\":");
-    write_string(&mut body, detail);
-    body.push('}');
-    body
+    json::to_string(&ProblemJson {
+        kind: problem_type(code),
+        title: code.title(),
+        status: code.http_status(),
+        code: code.as_str(),
+        detail,
+    })
 }
 
 /// The HTML error page, with a way on: back to sign in, or to the start page.

@@ -114,6 +114,9 @@ impl Fake {
     }
 }
 
+/// The core's default JSON engine (`serde_json`), as the wasm builds use it.
+impl freedom_id_edge::base::json::JsonEngine for Fake {}
+
 impl Effects for Fake {
     async fn send(
         &self,

@@ -82,6 +82,9 @@ pub type Sent = (
     u32,
 );
 
+/// The core's default JSON engine (`serde_json`), as the wasm builds use it.
+impl freedom_id_edge::base::json::JsonEngine for Fake {}
+
 impl NpmEffects for Fake {
     async fn send(&self, request: &UpstreamRequest, timeout_ms: u32) -> Reply {
         self.sent.borrow_mut().push((request.clone(), timeout_ms));

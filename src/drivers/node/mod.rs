@@ -11,6 +11,8 @@
 mod options;
 
 use js_sys::{Object, Reflect};
+
+use crate::base::json::{JsonEngine, JsonError};
 use wasm_bindgen::prelude::*;
 
 use crate::drivers::fetch::send;
@@ -24,6 +26,12 @@ use options::JsOptions;
 
 /// The runtime's I/O: global `fetch` and WebCrypto's random bytes.
 struct Runtime;
+
+impl JsonEngine for Runtime {
+    fn decode<T: serde::de::DeserializeOwned>(&self, text: &str) -> Result<T, JsonError> {
+        crate::drivers::Json::default().decode(text)
+    }
+}
 
 impl NpmEffects for Runtime {
     async fn send(&self, request: &UpstreamRequest, timeout_ms: u32) -> Reply {
