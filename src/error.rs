@@ -220,6 +220,8 @@ pub enum Malformed {
     BadTokens,
     /// A token answer whose expiry times are not valid UTC instants.
     BadExpiry,
+    /// A user-info answer without a usable `id`, or with a member it reads twice.
+    BadProfile,
 }
 
 impl fmt::Display for Malformed {
@@ -232,6 +234,7 @@ impl fmt::Display for Malformed {
             Malformed::DuplicateRedirectUri => "the answer has redirect_uri twice",
             Malformed::BadTokens => "the answer has no usable token pair",
             Malformed::BadExpiry => "the answer's expiry times are not valid UTC instants",
+            Malformed::BadProfile => "the user-info answer has no usable id",
         })
     }
 }

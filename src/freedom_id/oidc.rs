@@ -81,7 +81,7 @@ pub fn exchange_request(
     UpstreamRequest {
         method: Method::Post,
         url: token_url.as_str().to_owned(),
-        authorization: AuthorizationHeader::basic(client_id, client_secret),
+        authorization: Some(AuthorizationHeader::basic(client_id, client_secret)),
         body: Some(json::to_string(&TokenBody {
             code: code.secret(),
             redirect_uri: redirect_uri.as_str(),
@@ -113,8 +113,9 @@ pub struct OidcTokenAnswer {
 pub struct OidcTokens {
     /// The access token.
     pub access_token: AccessToken,
-    /// The refresh token, kept though no refresh is documented.
-    pub refresh_token: Option<RefreshToken>,
+    /// The refresh token (required by Freedom ID's page), kept though no refresh is
+    /// documented.
+    pub refresh_token: RefreshToken,
     /// When the access token expires, unix seconds.
     pub access_expires_at: u64,
     /// The id_token as received.
@@ -158,11 +159,12 @@ pub fn read_exchange_reply(
         .into_value()
         .filter(|text| is_token_text(text))
         .ok_or(Error::UpstreamMalformed(Malformed::BadTokens))?;
-    let refresh_token = match answer.refresh_token {
-        Member::Absent | Member::Null => None,
-        Member::Value(text) if is_token_text(&text) => Some(RefreshToken::new(text)),
-        _ => return Err(Error::UpstreamMalformed(Malformed::BadTokens)),
-    };
+    let refresh_token = answer
+        .refresh_token
+        .into_value()
+        .filter(|text| is_token_text(text))
+        .map(RefreshToken::new)
+        .ok_or(Error::UpstreamMalformed(Malformed::BadTokens))?;
     let id_token = answer
         .id_token
         .into_value()
@@ -251,10 +253,7 @@ mod tests {
         assert_eq!(tokens.access_token.secret(), "AAAA");
         assert_eq!(tokens.access_expires_at, 605_800);
         assert_eq!(tokens.id_token, "h.p.s");
-        assert!(read(200, &ANSWER.replace(r#","refresh_token":"RRRR""#, ""))
-            .unwrap()
-            .refresh_token
-            .is_none());
+        assert_eq!(tokens.refresh_token.secret(), "RRRR");
     }
 
     #[test]
@@ -265,6 +264,10 @@ mod tests {
             (ANSWER.replace(r#""AAAA""#, "1"), bad_tokens.clone()),
             (
                 ANSWER.replace(r#","id_token":"h.p.s""#, ""),
+                bad_tokens.clone(),
+            ),
+            (
+                ANSWER.replace(r#","refresh_token":"RRRR""#, ""),
                 bad_tokens.clone(),
             ),
             (ANSWER.replace(r#""h.p.s""#, r#""h p""#), bad_tokens.clone()),

@@ -153,7 +153,7 @@ pub fn exchange_request(
     UpstreamRequest {
         method: Method::Post,
         url: token_url.as_str().to_owned(),
-        authorization: AuthorizationHeader::basic(client_id, client_secret),
+        authorization: Some(AuthorizationHeader::basic(client_id, client_secret)),
         body: Some(body),
         body_rule: BodyRule::SuccessAndClientError,
     }
@@ -164,7 +164,7 @@ pub fn refresh_request(token_url: &AbsoluteUrl, refresh_token: &RefreshToken) ->
     UpstreamRequest {
         method: Method::Patch,
         url: token_url.as_str().to_owned(),
-        authorization: AuthorizationHeader::bearer(refresh_token),
+        authorization: Some(AuthorizationHeader::bearer(refresh_token)),
         body: None,
         body_rule: BodyRule::SuccessAndClientError,
     }
