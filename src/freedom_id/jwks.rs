@@ -89,7 +89,7 @@ impl KeySet {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum KeyPlan {
     /// The kept set has the key.
-    Use(Jwk),
+    Use(Box<Jwk>),
     /// No fresh set, or one without the key and no fetch for a minute: fetch it.
     Fetch,
     /// The kept set is fresh, lacks the key, and was fetched less than a minute ago.
@@ -115,7 +115,7 @@ impl KeyCache {
             return KeyPlan::Fetch;
         };
         match set.key_for(kid, algorithm) {
-            Some(key) => KeyPlan::Use(key.clone()),
+            Some(key) => KeyPlan::Use(Box::new(key.clone())),
             None if age >= REFETCH_GAP_MS => KeyPlan::Fetch,
             None => KeyPlan::Unknown,
         }
