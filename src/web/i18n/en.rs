@@ -64,6 +64,7 @@ pub const TEXTS: &[(&str, &str)] = &[
     ("start.signed_out", "You\u{2019}re not signed in."),
     ("start.sign_in", "Sign in with Freedom ID"),
     ("start.signed_in", "You\u{2019}re signed in"),
+    ("start.signed_in_as", "Signed in as {name}"),
     ("start.access_expires", "Access token expires"),
     ("start.session_until", "Session lasts until"),
     ("start.renew_note", "The Worker renews the access token for you shortly before it expires."),

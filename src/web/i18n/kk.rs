@@ -64,6 +64,7 @@ pub const TEXTS: &[(&str, &str)] = &[
     ("start.signed_out", "Сіз жүйеге кірмегенсіз."),
     ("start.sign_in", "Freedom ID арқылы кіру"),
     ("start.signed_in", "Сіз жүйеге кірдіңіз"),
+    ("start.signed_in_as", "Сіз {name} ретінде кірдіңіз"),
     ("start.access_expires", "Қолжеткізу токенінің мерзімі"),
     ("start.session_until", "Сеанс аяқталатын уақыт"),
     ("start.renew_note", "Worker қолжеткізу токенін мерзімі бітуге аз қалғанда өзі жаңартады."),

@@ -64,6 +64,7 @@ pub const TEXTS: &[(&str, &str)] = &[
     ("start.signed_out", "Вы не вошли в систему."),
     ("start.sign_in", "Войти через Freedom ID"),
     ("start.signed_in", "Вы вошли в систему"),
+    ("start.signed_in_as", "Вы вошли как {name}"),
     ("start.access_expires", "Токен доступа действует до"),
     ("start.session_until", "Сеанс действует до"),
     ("start.renew_note", "Worker сам обновляет токен доступа незадолго до окончания срока его действия."),
