@@ -1269,6 +1269,7 @@ const REDIRECT = 'https://app.example/login';
 const OIDC_SCOPE = 'openid read.firstname read.email';
 const WEEK = 7 * 24 * 3600;
 const CLIENT_ID = 'demo-client';
+const HEX32 = /^[0-9a-f]{32}$/;
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 /** The authorization page's URL: the six parameters, `changes` replacing (a string) or leaving out (null) some. */
@@ -1953,7 +1954,7 @@ describe('OIDC token endpoint modes', () => {
       },
     },
     'malformed-base64': {
-      verifies: false,
+      verifies: true, // signed as it is: only its claims are no base64
       check: (token) => {
         const parts = token.split('.');
         assert.equal(parts.length, 3);
@@ -1993,7 +1994,7 @@ describe('OIDC token endpoint modes', () => {
         const jwks = mock.jwks;
         check(answer.id_token, jwks, now);
         if (mode !== 'malformed') {
-          const { header } = decodeJwt(answer.id_token);
+          const header = JSON.parse(Buffer.from(answer.id_token.split('.')[0], 'base64url'));
           if (mode !== 'alg-none') assert.equal(header.alg, alg);
           assert.equal(verifies(answer.id_token, jwks), verified, `${mode} ${verified ? 'verifies' : 'does not verify'}`);
         }
@@ -2425,9 +2426,14 @@ describe('the OIDC and user-info fault tables (support/faults.mjs)', () => {
     assert.equal(fault(OIDC_TOKEN_FAULTS, 'slow:50').mode, 'slow:50');
   });
 
-  async function answered(send) {
+  /** The status the mock answers `send(signal)` with (null: never, or reset), and the body when `read`. */
+  async function answered(send, read) {
     try {
       const res = await send(AbortSignal.timeout(700));
+      if (!read) {
+        await res.body?.cancel();
+        return { status: res.status };
+      }
       return { status: res.status, text: await res.text() };
     } catch {
       return { status: null };
@@ -2438,7 +2444,8 @@ describe('the OIDC and user-info fault tables (support/faults.mjs)', () => {
     for (const row of OIDC_TOKEN_FAULTS) {
       mock.setOidcTokenMode(row.mode);
       const code = mock.issueOidcCode({ nonce: 'nonce-t', redirectUri: REDIRECT });
-      const { status, text } = await answered((signal) => oidcExchange(code, { signal }));
+      const read = row.upstream === 200 && row.mode !== 'not-json';
+      const { status, text } = await answered((signal) => oidcExchange(code, { signal }), read);
       assert.equal(status, row.upstream, `${row.mode}: the status`);
       assert.equal(mock.codeStatus(code).spent, row.spendsCode, `${row.mode}: the code ${row.spendsCode ? 'is' : 'is not'} spent`);
       if (row.exchange.code === null || row.exchange.code === 'ID_TOKEN_INVALID') {
@@ -2460,7 +2467,8 @@ describe('the OIDC and user-info fault tables (support/faults.mjs)', () => {
     for (const row of USERINFO_FAULTS) {
       mock.setUserInfoMode(row.mode);
       for (const [flavour, token] of [['oauth2', oauth2Token], ['oidc', oidc.access_token]]) {
-        const { status, text } = await answered((signal) => userInfo(token, { signal }));
+        const read = !row.bomb && (row[flavour].code === null || row[flavour].code === 'ID_TOKEN_INVALID');
+        const { status, text } = await answered((signal) => userInfo(token, { signal }), read);
         assert.equal(status, row.upstream, `${row.mode} ${flavour}: the status`);
         if (row[flavour].code === null || row[flavour].code === 'ID_TOKEN_INVALID') {
           const info = JSON.parse(text);
