@@ -138,7 +138,7 @@ fn check_link(link: &AuthorizationLink, authorize: &AbsoluteUrl) {
 /// for `Value` too (unless `Value` refuses only what a skipped member may hold), with the same
 /// `redirect_uri` and no `error`; and one `Value` reads as an object, not nested past
 /// [`MAX_DEPTH`], is never "not JSON" to the crate. (A repeated member is
-/// `DuplicateRedirectUri`, which `Value`, keeping the last, cannot see.)
+/// `RepeatedMember`, which `Value`, keeping the last, cannot see.)
 fn compare_with_serde_json(text: &str, ours: &Result<AuthorizationLink, Error>) {
     match ours {
         Ok(link) => {
