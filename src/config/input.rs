@@ -48,65 +48,104 @@ impl<T> From<Option<T>> for Field<T> {
     }
 }
 
-/// A type an npm option can have: how serde takes it ([`Leaf`]) and the words a wrong-type
+/// A type an npm option can have: what it takes of the value read and the words a wrong-type
 /// message uses for it ("timeoutMs must be a number").
-pub trait OptionType: Leaf {
+pub trait OptionType: Sized {
     /// What the option must be, after "must be ".
     const EXPECTED: &'static str;
+    /// The option from a value of the right kind; `None` for another kind.
+    fn from_value(value: OptionValue) -> Option<Self>;
 }
 
 impl OptionType for String {
     const EXPECTED: &'static str = "a string";
+    fn from_value(value: OptionValue) -> Option<String> {
+        match value {
+            OptionValue::Text(text) => Some(text),
+            _ => None,
+        }
+    }
 }
 
 impl OptionType for bool {
     const EXPECTED: &'static str = "true or false";
+    fn from_value(value: OptionValue) -> Option<bool> {
+        match value {
+            OptionValue::Bool(value) => Some(value),
+            _ => None,
+        }
+    }
 }
 
 impl<'de, T: OptionType> Deserialize<'de> for Field<T> {
     /// `null` is absent; the [`UNREADABLE`] object is [`Field::Unreadable`]; a value of
     /// another kind is [`Field::WrongType`]. Never fails on any value.
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Field<T>, D::Error> {
-        Ok(match Member::<Read<T>>::deserialize(deserializer)? {
+        Ok(match Member::<OptionValue>::deserialize(deserializer)? {
             Member::Absent | Member::Null => Field::Absent,
-            Member::Value(Read::Value(value)) => Field::Value(value),
-            Member::Value(Read::Unreadable) => Field::Unreadable,
+            Member::Value(OptionValue::Unreadable) => Field::Unreadable,
+            Member::Value(value) => {
+                T::from_value(value).map_or(Field::WrongType(T::EXPECTED), Field::Value)
+            }
             Member::Other => Field::WrongType(T::EXPECTED),
         })
     }
 }
 
-/// An option's value as read: `T`, or the driver's [`UNREADABLE`] mark.
-enum Read<T> {
-    Value(T),
+/// An option's value as read, whichever option it is: one kind for all, so the wasm holds
+/// one reader of JavaScript values rather than one per option type. No `Debug`: it may be
+/// the client secret.
+pub enum OptionValue {
+    /// A string.
+    Text(String),
+    /// A number (every JavaScript number is an f64).
+    Number(f64),
+    /// `true` or `false`.
+    Bool(bool),
+    /// An array whose every item is a string.
+    Texts(Vec<String>),
+    /// The driver's [`UNREADABLE`] mark.
     Unreadable,
 }
 
-impl<T: Leaf> Leaf for Read<T> {
-    fn from_str(text: &str) -> Option<Read<T>> {
-        T::from_str(text).map(Read::Value)
+impl Leaf for OptionValue {
+    fn from_str(text: &str) -> Option<OptionValue> {
+        Some(OptionValue::Text(text.to_owned()))
     }
 
-    fn from_number(number: Number) -> Option<Read<T>> {
-        T::from_number(number).map(Read::Value)
+    fn from_number(number: Number) -> Option<OptionValue> {
+        Some(OptionValue::Number(match number {
+            Number::Unsigned(value) => value as f64,
+            Number::Signed(value) => value as f64,
+            Number::Float(value) => value,
+        }))
     }
 
-    fn from_bool(value: bool) -> Option<Read<T>> {
-        T::from_bool(value).map(Read::Value)
+    fn from_bool(value: bool) -> Option<OptionValue> {
+        Some(OptionValue::Bool(value))
     }
 
     /// No option is an object: an object is the mark, or of the wrong type.
-    fn from_map<'de, A: MapAccess<'de>>(mut map: A) -> Result<Option<Read<T>>, A::Error> {
+    fn from_map<'de, A: MapAccess<'de>>(mut map: A) -> Result<Option<OptionValue>, A::Error> {
         let mut marked = false;
         while let Some(key) = map.next_key::<String>()? {
             map.next_value::<IgnoredAny>()?;
             marked |= key == UNREADABLE;
         }
-        Ok(marked.then_some(Read::Unreadable))
+        Ok(marked.then_some(OptionValue::Unreadable))
     }
 
-    fn from_seq<'de, A: SeqAccess<'de>>(seq: A) -> Result<Option<Read<T>>, A::Error> {
-        Ok(T::from_seq(seq)?.map(Read::Value))
+    /// An array whose every item is a string; any other item makes it of the wrong type.
+    fn from_seq<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<Option<OptionValue>, A::Error> {
+        let mut items = Some(Vec::new());
+        // Items are read as options are: the same one reader.
+        while let Some(item) = seq.next_element::<Member<OptionValue>>()? {
+            match (item, items.as_mut()) {
+                (Member::Value(OptionValue::Text(text)), Some(items)) => items.push(text),
+                _ => items = None,
+            }
+        }
+        Ok(items.map(OptionValue::Texts))
     }
 }
 
@@ -119,19 +158,15 @@ pub enum TimeoutInput {
     Number(f64),
 }
 
-impl Leaf for TimeoutInput {
-    fn from_number(number: Number) -> Option<TimeoutInput> {
-        // Every JavaScript number is an f64; whether it is a valid timeout is `parse`'s to say.
-        Some(TimeoutInput::Number(match number {
-            Number::Unsigned(value) => value as f64,
-            Number::Signed(value) => value as f64,
-            Number::Float(value) => value,
-        }))
-    }
-}
-
 impl OptionType for TimeoutInput {
     const EXPECTED: &'static str = "a number";
+    /// Whether the number is a valid timeout is `parse`'s to say.
+    fn from_value(value: OptionValue) -> Option<TimeoutInput> {
+        match value {
+            OptionValue::Number(number) => Some(TimeoutInput::Number(number)),
+            _ => None,
+        }
+    }
 }
 
 /// The login-CSRF `state` as given.
@@ -143,19 +178,16 @@ pub enum StateInput {
     Value(String),
 }
 
-impl Leaf for StateInput {
-    fn from_str(text: &str) -> Option<StateInput> {
-        Some(StateInput::Value(text.to_owned()))
-    }
-
-    /// `false` switches the state off; `true` means nothing, so it is of the wrong type.
-    fn from_bool(value: bool) -> Option<StateInput> {
-        (!value).then(|| StateInput::Switch("off".to_owned()))
-    }
-}
-
 impl OptionType for StateInput {
     const EXPECTED: &'static str = "a string or false";
+    /// `false` switches the state off; `true` means nothing, so it is of the wrong type.
+    fn from_value(value: OptionValue) -> Option<StateInput> {
+        match value {
+            OptionValue::Text(text) => Some(StateInput::Value(text)),
+            OptionValue::Bool(false) => Some(StateInput::Switch("off".to_owned())),
+            _ => None,
+        }
+    }
 }
 
 /// Grants as given: one separated list (environment) or one item per grant (JavaScript).
@@ -167,20 +199,12 @@ pub enum GrantsInput {
     Items(Vec<String>),
 }
 
-impl Leaf for GrantsInput {
-    /// An array whose every item is a string; any other item makes it of the wrong type.
-    fn from_seq<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<Option<GrantsInput>, A::Error> {
-        let mut items = Some(Vec::new());
-        while let Some(item) = seq.next_element::<Member<String>>()? {
-            match (item.into_value(), items.as_mut()) {
-                (Some(text), Some(items)) => items.push(text),
-                _ => items = None,
-            }
-        }
-        Ok(items.map(GrantsInput::Items))
-    }
-}
-
 impl OptionType for GrantsInput {
     const EXPECTED: &'static str = "an array of strings";
+    fn from_value(value: OptionValue) -> Option<GrantsInput> {
+        match value {
+            OptionValue::Texts(items) => Some(GrantsInput::Items(items)),
+            _ => None,
+        }
+    }
 }
