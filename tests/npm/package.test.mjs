@@ -713,7 +713,7 @@ test('an array option is read from its own items only: a hole is not Array.proto
     enumerable: true,
   });
   const error = await rejectsWith(createAuthorizationLink(options({ grants: items })), 'INVALID_OPTIONS');
-  assert.match(error.message, /grants could not be read/);
+  assert.match(error.message, /grants must be an array of strings/);
   assert.doesNotMatch(everythingShown(error), /boom/);
   assert.equal(mock.requests.length, 0);
 });

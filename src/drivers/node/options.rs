@@ -26,17 +26,22 @@ function own(target, key) {
 }
 
 // A fresh array of the items, while each is a string, number or boolean (no option takes
-// another array); anything else, a hole included, makes the whole value `{}`, of the wrong type.
+// another array); anything else, a hole or an item that throws included, makes the whole
+// value `{}`, of the wrong type (as it always was: "grants must be an array of strings").
 function copyArray(array) {
-  const length = array.length;
-  const items = create(null);
-  for (let index = 0; index < length; index += 1) {
-    const item = own(array, index);
-    if (!primitive(item)) return create(null);
-    items[index] = item;
+  try {
+    const length = array.length;
+    const items = create(null);
+    for (let index = 0; index < length; index += 1) {
+      const item = own(array, index);
+      if (!primitive(item)) return create(null);
+      items[index] = item;
+    }
+    items.length = length;
+    return from(items);
+  } catch {
+    return create(null);
   }
-  items.length = length;
-  return from(items);
 }
 
 // The options object's own enumerable string-keyed properties in a null-prototype object:
