@@ -52,9 +52,14 @@ lint:
 	RUSTDOCFLAGS="-D warnings" cargo doc --no-deps
 	cargo clippy --manifest-path fuzz/Cargo.toml --bins -- -D warnings
 
+## The differential test last: the native build's reading of every fuzz corpus input, written
+## right here, then the wasm build's in Node, which must give the same lines.
 unit:
 	cargo test
 	cargo test --target wasm32-unknown-unknown --features node --test node_wasm
+	mkdir -p target
+	cargo run --quiet --example differential > target/differential-native.txt
+	cargo test --target wasm32-unknown-unknown --features node --test differential_wasm
 
 build-worker:
 	bash scripts/build-worker.sh

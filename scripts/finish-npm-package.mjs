@@ -25,7 +25,30 @@ function glue(target, file, mustHave) {
     if (!text.includes(needle)) throw new Error(`${target}/${file} no longer contains ${JSON.stringify(needle)}`);
   }
   // The glue's own pointer to its .d.ts; each entry has its own types instead.
-  return text.replace(/^\/\* @ts-self-types="[^"]*" \*\/\n/, '');
+  const own = inlineSnippets(target, text.replace(/^\/\* @ts-self-types="[^"]*" \*\/\n/, ''));
+  if (own.includes('snippets/')) throw new Error(`${target}/${file} still loads a snippet file`);
+  return own;
+}
+
+/**
+ * The glue with its inline_js snippets (the options copier of src/drivers/node/options.rs)
+ * written into it: each `require`/`import` of a snippet becomes the snippet's code in a
+ * function of its own, so the package stays one glue file per module format and nothing is
+ * shared between the snippet's names and the glue's. A snippet whose exports are not the names
+ * the glue takes fails the build.
+ */
+function inlineSnippets(target, text) {
+  const snippet = /^(?:const \{ ([\w, ]+) \} = require\(String\.raw`\.\/(snippets\/[^`]+)`\);|import \{ ([\w, ]+) \} from '\.\/(snippets\/[^']+)';)$/gm;
+  return text.replace(snippet, (_, cjsNames, cjsFile, esmNames, esmFile) => {
+    const names = (cjsNames ?? esmNames).split(', ');
+    const code = readFileSync(path.join(glueDir, target, cjsFile ?? esmFile), 'utf8');
+    const exported = [...code.matchAll(/^export function (\w+)\(/gm)].map((match) => match[1]);
+    if (exported.sort().join() !== [...names].sort().join() || /^export (?!function )/m.test(code)) {
+      throw new Error(`${target}/${cjsFile ?? esmFile} exports ${exported}, the glue takes ${names}`);
+    }
+    const body = code.replace(/^export function /gm, 'function ');
+    return `const { ${names.join(', ')} } = (() => {\n${body}\nreturn { ${names.join(', ')} };\n})();`;
+  });
 }
 
 const EXPORTS = ['completeSignIn', 'createAuthorizationLink', 'exchangeAuthorizationCode', 'refreshTokens'];

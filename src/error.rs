@@ -213,8 +213,9 @@ pub enum Malformed {
     NotJson,
     /// The object has no `redirect_uri`, or it is not a string.
     NoRedirectUri,
-    /// The object has `redirect_uri` twice.
-    DuplicateRedirectUri,
+    /// The object has a member the core reads twice (`redirect_uri`, `error`, a token):
+    /// readers may disagree on which one counts.
+    RepeatedMember,
     /// A token answer without usable tokens (missing, empty, or with characters no header
     /// can carry), or with a member given twice.
     BadTokens,
@@ -231,7 +232,7 @@ impl fmt::Display for Malformed {
             Malformed::NotUtf8 => "the answer is not UTF-8 text",
             Malformed::NotJson => "the answer is not a JSON object",
             Malformed::NoRedirectUri => "the answer has no string redirect_uri",
-            Malformed::DuplicateRedirectUri => "the answer has redirect_uri twice",
+            Malformed::RepeatedMember => "the answer has a member twice",
             Malformed::BadTokens => "the answer has no usable token pair",
             Malformed::BadExpiry => "the answer's expiry times are not valid UTC instants",
             Malformed::BadProfile => "the user-info answer has no usable id",

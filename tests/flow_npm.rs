@@ -48,6 +48,16 @@ fn a_link_gets_a_fresh_state_by_default_and_sends_the_documented_request() {
             5000,
         )
     );
+    // What JavaScript gets: a plain object, every key there.
+    assert_eq!(
+        serde_json::to_value(made.result()).unwrap(),
+        json!({
+            "url": "https://id.example/login?track_id=t-1&expire_at=1727246098",
+            "trackId": "t-1",
+            "expireAt": 1_727_246_098.0,
+            "state": state,
+        })
+    );
     // A second link, a second state.
     fx.reply(200, LINK);
     let again = link(&fx, &link_options(&[])).unwrap();
@@ -64,7 +74,7 @@ fn a_given_state_is_sent_as_it_is_and_draws_no_random_bytes() {
     let options = link_options(&[
         ("redirectUri", text(&format!("{REDIRECT_URI}?lang=kk"))),
         ("state", text("a b/c")),
-        ("timeoutMs", OptionValue::Number(1500.0)),
+        ("timeoutMs", json!(1500)),
     ]);
     let made = link(&fx, &options).unwrap();
     assert_eq!(made.state.as_ref().map(|s| s.secret()), Some("a b/c"));
@@ -85,10 +95,14 @@ fn state_off_sends_the_redirect_uri_as_it_is_and_skip_state_check_completes_it()
     fx.reply(200, LINK);
     let options = link_options(&[
         ("redirectUri", text(&format!("{REDIRECT_URI}?state=theirs"))),
-        ("state", OptionValue::Bool(false)),
+        ("state", json!(false)),
     ]);
     let made = link(&fx, &options).unwrap();
     assert!(made.state.is_none());
+    assert_eq!(
+        serde_json::to_value(made.result()).unwrap()["state"],
+        Value::Null
+    );
     assert_eq!(fx.counter.get(), 0);
     let (_, _, _, body, _, _) = fx.last();
     assert_eq!(
@@ -102,10 +116,7 @@ fn state_off_sends_the_redirect_uri_as_it_is_and_skip_state_check_completes_it()
     let callback = text(&format!("{REDIRECT_URI}?authorization_code=c0de"));
     let signed_in = complete(
         &fx,
-        &sign_in_options(&[
-            ("callbackUrl", callback),
-            ("skipStateCheck", OptionValue::Bool(true)),
-        ]),
+        &sign_in_options(&[("callbackUrl", callback), ("skipStateCheck", json!(true))]),
     )
     .unwrap();
     assert_eq!(signed_in.access_token.secret(), "tok-access");
@@ -125,7 +136,7 @@ fn a_whole_sign_in_link_callback_and_refresh() {
         &sign_in_options(&[
             ("callbackUrl", text(&callback)),
             ("expectedState", text(&state)),
-            ("timeoutMs", OptionValue::Number(800.0)),
+            ("timeoutMs", json!(800)),
         ]),
     )
     .unwrap();
@@ -137,15 +148,25 @@ fn a_whole_sign_in_link_callback_and_refresh() {
         (signed_in.access_expires_at, signed_in.refresh_expires_at),
         (now + 900, now + 7200)
     );
+    assert_eq!(
+        serde_json::to_value(TokensResult::of(&signed_in)).unwrap(),
+        json!({
+            "id": "tok-1",
+            "accessToken": "tok-access",
+            "refreshToken": "tok-refresh",
+            "accessExpiresAt": (now + 900) as f64,
+            "refreshExpiresAt": (now + 7200) as f64,
+        })
+    );
 
     fx.reply(
         200,
         &token_answer("tok-access-2", "tok-refresh-2", 900, 7200),
     );
-    let options = RefreshOptions::read(Some(&Options(vec![
-        ("refreshToken", text(signed_in.refresh_token.secret())),
-        ("tokenUrl", text(TOKEN_URL)),
-    ])))
+    let options = RefreshOptions::read(json!({
+        "refreshToken": signed_in.refresh_token.secret(),
+        "tokenUrl": TOKEN_URL,
+    }))
     .unwrap();
     let renewed = run(refresh_tokens(&fx, &options)).unwrap();
     assert_eq!(renewed.refresh_token.secret(), "tok-refresh-2");
@@ -341,16 +362,13 @@ fn an_outage_rejects_with_its_own_code_on_every_call() {
         assert_eq!(details(&error), expected, "link");
 
         play(&fx);
-        let options =
-            ExchangeOptions::read(Some(&sign_in_options(&[("code", text("c0de"))]))).unwrap();
+        let options = ExchangeOptions::read(sign_in_options(&[("code", text("c0de"))])).unwrap();
         let error = run(exchange_authorization_code(&fx, &options)).unwrap_err();
         assert_eq!((error.code, message(&error)), (code, text_of), "exchange");
         assert_eq!(details(&error), expected, "exchange");
 
         play(&fx);
-        let options =
-            RefreshOptions::read(Some(&Options(vec![("refreshToken", text("tok-refresh"))])))
-                .unwrap();
+        let options = RefreshOptions::read(json!({ "refreshToken": "tok-refresh" })).unwrap();
         let error = run(refresh_tokens(&fx, &options)).unwrap_err();
         assert_eq!((error.code, message(&error)), (code, text_of), "refresh");
         assert_eq!(fx.sent(), 3);
@@ -369,8 +387,7 @@ fn an_untrusted_link_and_a_refused_refresh() {
     assert!(details(&error).is_empty());
 
     fx.reply(401, r#"{"error":{"code":100103}}"#);
-    let options =
-        RefreshOptions::read(Some(&Options(vec![("refreshToken", text("tok-refresh"))]))).unwrap();
+    let options = RefreshOptions::read(json!({ "refreshToken": "tok-refresh" })).unwrap();
     let error = run(refresh_tokens(&fx, &options)).unwrap_err();
     assert_eq!(error.code, ErrorCode::RefreshRejected);
     assert_eq!(
@@ -384,4 +401,15 @@ fn an_untrusted_link_and_a_refused_refresh() {
             ("upstreamCode", "100103".to_owned())
         ]
     );
+}
+
+#[test]
+fn a_token_pair_without_an_id_has_id_null_in_javascript() {
+    let fx = Fake::default();
+    fx.reply(200, &tokens().replacen(r#""id":"tok-1","#, "", 1));
+    let options = RefreshOptions::read(json!({ "refreshToken": "tok-refresh" })).unwrap();
+    let renewed = run(refresh_tokens(&fx, &options)).unwrap();
+    let shown = serde_json::to_value(TokensResult::of(&renewed)).unwrap();
+    assert_eq!(shown["id"], Value::Null);
+    assert_eq!(shown["accessToken"], "tok-access");
 }

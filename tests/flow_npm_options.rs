@@ -1,6 +1,8 @@
 //! The npm functions' options, natively: every rule `flow::npm`'s options module holds, with
 //! the exact message each problem gets (what `INVALID_OPTIONS` says in JavaScript, after
-//! `freedom-id-edge: `), in the order they are listed, and no secret in any of them.
+//! `freedom-id-edge: `), in the order they are listed, and no secret in any of them. The
+//! options objects are JSON, read by `serde_json` into the same serde types the wasm reads
+//! with serde-wasm-bindgen (`tests/npm/` checks that side: own properties, getters).
 
 #[path = "support/fake_edge.rs"]
 #[allow(unused_imports)] // the Worker flows' part of it
@@ -11,13 +13,13 @@ mod fake_npm;
 use fake_npm::*;
 
 /// What each function's options are refused with (the message after the prefix).
-fn link_problem(changes: &[(&'static str, OptionValue)]) -> String {
-    let error = LinkOptions::read(Some(&link_options(changes))).unwrap_err();
+fn link_problem(changes: &[(&str, Value)]) -> String {
+    let error = LinkOptions::read(link_options(changes)).unwrap_err();
     assert_eq!(error.code, ErrorCode::InvalidOptions);
     message(&error).to_owned()
 }
 
-fn sign_in_problem(changes: &[(&'static str, OptionValue)]) -> String {
+fn sign_in_problem(changes: &[(&str, Value)]) -> String {
     let base = [
         (
             "callbackUrl",
@@ -27,35 +29,39 @@ fn sign_in_problem(changes: &[(&'static str, OptionValue)]) -> String {
         ),
         ("expectedState", text("s1-kept-state")),
     ];
-    let error =
-        CompleteSignInOptions::read(Some(&sign_in_options(&base).with(changes))).unwrap_err();
+    let error = CompleteSignInOptions::read(sign_in_options(&base).with(changes)).unwrap_err();
     assert_eq!(error.code, ErrorCode::InvalidOptions);
     message(&error).to_owned()
 }
 
 #[test]
 fn link_options_name_every_problem_in_setting_order() {
-    use OptionValue::{Absent, Bool, Number, Other, Strings, Unreadable};
-    let cases: Vec<(Vec<(&'static str, OptionValue)>, &str)> = vec![
-        (vec![("clientSecret", Absent)], "clientSecret is missing"),
-        (vec![("clientId", Number(42.0))], "clientId must be a string"),
-        (vec![("clientSecret", Unreadable)], "clientSecret could not be read"),
+    let absent = Value::Null;
+    let cases: Vec<(Vec<(&str, Value)>, &str)> = vec![
+        (vec![("clientSecret", absent.clone())], "clientSecret is missing"),
+        (vec![("clientId", json!(42))], "clientId must be a string"),
+        (vec![("clientSecret", unreadable())], "clientSecret could not be read"),
         (vec![("clientSecret", text(&format!(" {SECRET}")))], "clientSecret starts or ends with whitespace"),
         (vec![("grants", text("openid read.email"))], "grants must be an array of strings"),
-        (vec![("grants", Other)], "grants must be an array of strings"),
-        (vec![("grants", Strings(vec![]))], "grants names no grant"),
+        (vec![("grants", other())], "grants must be an array of strings"),
+        (vec![("grants", json!(["openid", 7]))], "grants must be an array of strings"),
+        (vec![("grants", json!(["openid", null]))], "grants must be an array of strings"),
+        (vec![("grants", json!(["openid", {}]))], "grants must be an array of strings"),
+        (vec![("grants", json!([]))], "grants names no grant"),
         (vec![("redirectUri", text("/callback"))], "redirectUri is not an absolute http:// or https:// URL"),
         (vec![("timeoutMs", text("500"))], "timeoutMs must be a number"),
-        (vec![("timeoutMs", Number(1.5))], "timeoutMs must be a whole number of milliseconds from 1 to 60000"),
-        (vec![("state", Number(42.0))], "state must be a string or false"),
-        (vec![("state", Bool(true))], "state must be a string or false"),
+        (vec![("timeoutMs", json!(1.5))], "timeoutMs must be a whole number of milliseconds from 1 to 60000"),
+        (vec![("timeoutMs", json!(-5))], "timeoutMs must be a whole number of milliseconds from 1 to 60000"),
+        (vec![("state", json!(42))], "state must be a string or false"),
+        (vec![("state", json!(true))], "state must be a string or false"),
+        (vec![("state", other())], "state must be a string or false"),
         (vec![("state", text(""))], "state must be a non-empty string of at most 512 bytes without control characters"),
         (
             vec![("redirectUri", text(&format!("{REDIRECT_URI}?state=x")))],
             "redirectUri already has a `state` query parameter, which the state binding adds itself",
         ),
         (
-            vec![("timeoutMs", Other), ("clientId", Absent), ("grants", Unreadable), ("state", Other)],
+            vec![("timeoutMs", other()), ("clientId", absent), ("grants", unreadable()), ("state", other())],
             "clientId is missing; grants could not be read; timeoutMs must be a number; state must be a string or false",
         ),
     ];
@@ -66,30 +72,69 @@ fn link_options_name_every_problem_in_setting_order() {
             "{changes:?}"
         );
     }
-    let none: Option<&Options> = None;
+    for none in [
+        Value::Null,
+        text("clientId"),
+        json!([]),
+        json!(["clientId"]),
+    ] {
+        assert_eq!(
+            LinkOptions::read(&none).unwrap_err().message,
+            "freedom-id-edge: createAuthorizationLink expects an options object",
+            "{none}"
+        );
+    }
+}
+
+#[test]
+fn link_options_read_only_what_create_authorization_link_takes() {
+    // The Worker's settings and the token URL are no options of its: never read, whatever
+    // they hold; an unknown name is ignored too.
+    let options = link_options(&[
+        ("tokenUrl", json!(42)),
+        ("protect", text("/app")),
+        ("sessionSecret", unreadable()),
+        ("log", other()),
+        ("unknown", json!(true)),
+    ]);
+    let options = LinkOptions::read(options).unwrap();
     assert_eq!(
-        LinkOptions::read(none).unwrap_err().message,
-        "freedom-id-edge: createAuthorizationLink expects an options object"
+        options.settings.token_url.as_str(),
+        "https://passport.freedompay.kz/api/v1/oauth/token"
+    );
+    assert!(options.settings.protect.is_empty());
+    // `null` is absent: a fresh state, the default timeout.
+    let options = LinkOptions::read(link_options(&[
+        ("state", Value::Null),
+        ("timeoutMs", Value::Null),
+    ]))
+    .unwrap();
+    assert_eq!(
+        (options.settings.state, options.settings.timeout_ms),
+        (freedom_id_edge::config::values::StateMode::Bind, 5000)
     );
 }
 
 #[test]
 fn complete_sign_in_options_and_the_state_check_rules() {
-    use OptionValue::{Absent, Bool, Number, Other, Unreadable};
     const MISSING: &str = "expectedState is missing (pass the state kept from createAuthorizationLink; skipStateCheck: true instead only for a link made with state: false)";
     const NOT_A_STATE: &str = "expectedState must be the state kept from createAuthorizationLink (a non-empty string); only skipStateCheck: true skips the state check";
-    let cases: Vec<(Vec<(&'static str, OptionValue)>, &str)> = vec![
-        (vec![("expectedState", Absent)], MISSING),
-        (vec![("expectedState", Absent), ("skipStateCheck", Bool(false))], MISSING),
-        (vec![("expectedState", Bool(false))], NOT_A_STATE),
+    let absent = Value::Null;
+    let cases: Vec<(Vec<(&str, Value)>, &str)> = vec![
+        (vec![("expectedState", absent.clone())], MISSING),
+        (vec![("expectedState", absent.clone()), ("skipStateCheck", json!(false))], MISSING),
+        (vec![("expectedState", json!(false))], NOT_A_STATE),
         (vec![("expectedState", text(""))], NOT_A_STATE),
-        (vec![("expectedState", Number(0.0))], NOT_A_STATE),
-        (vec![("expectedState", Unreadable)], "expectedState could not be read"),
+        (vec![("expectedState", json!(0))], NOT_A_STATE),
+        (vec![("expectedState", other())], NOT_A_STATE),
+        (vec![("expectedState", unreadable())], "expectedState could not be read"),
         (vec![("skipStateCheck", text("yes"))], "skipStateCheck must be true or false"),
-        (vec![("skipStateCheck", Unreadable)], "skipStateCheck could not be read"),
-        (vec![("skipStateCheck", Bool(true))], "skipStateCheck cannot be combined with expectedState"),
-        (vec![("callbackUrl", Absent)], "callbackUrl is missing"),
-        (vec![("callbackUrl", Number(1.0))], "callbackUrl must be a string"),
+        (vec![("skipStateCheck", unreadable())], "skipStateCheck could not be read"),
+        (vec![("skipStateCheck", json!(true))], "skipStateCheck cannot be combined with expectedState"),
+        (vec![("callbackUrl", absent.clone())], "callbackUrl is missing"),
+        (vec![("callbackUrl", text(""))], "callbackUrl is missing"),
+        (vec![("callbackUrl", json!(1))], "callbackUrl must be a string"),
+        (vec![("callbackUrl", unreadable())], "callbackUrl could not be read"),
         (
             vec![("callbackUrl", text("callback?authorization_code=x"))],
             "callbackUrl must be the absolute URL Freedom ID sent the user back to (or its path and query)",
@@ -98,15 +143,18 @@ fn complete_sign_in_options_and_the_state_check_rules() {
             vec![("tokenUrl", text("http://evil.example/token"))],
             "tokenUrl uses http://, which is only allowed for localhost and 127.0.0.1",
         ),
-        (vec![("timeoutMs", Number(0.0))], "timeoutMs must be a whole number of milliseconds from 1 to 60000"),
-        (vec![("timeoutMs", Unreadable)], "timeoutMs could not be read"),
+        (vec![("tokenUrl", json!(["https://id.example/token"]))], "tokenUrl must be a string"),
+        (vec![("timeoutMs", json!(0))], "timeoutMs must be a whole number of milliseconds from 1 to 60000"),
+        (vec![("timeoutMs", unreadable())], "timeoutMs could not be read"),
         (vec![("clientSecret", text(&format!("{SECRET}\n")))], "clientSecret contains a control character"),
-        // A wrong type is reported, then the credential as missing.
-        (vec![("clientId", Number(42.0))], "clientId must be a string; clientId is missing"),
-        (vec![("clientSecret", Unreadable)], "clientSecret could not be read; clientSecret is missing"),
+        // A wrong type or a throw is the credential's one problem (it used to be reported,
+        // then the credential as missing too).
+        (vec![("clientId", json!(42))], "clientId must be a string"),
+        (vec![("clientSecret", unreadable())], "clientSecret could not be read"),
+        (vec![("clientId", absent)], "clientId is missing"),
         (
-            vec![("clientId", Other), ("callbackUrl", Absent), ("skipStateCheck", Number(1.0)), ("tokenUrl", text("passport"))],
-            "clientId must be a string; clientId is missing; callbackUrl is missing; skipStateCheck must be true or false; tokenUrl is not an absolute http:// or https:// URL",
+            vec![("clientId", other()), ("callbackUrl", Value::Null), ("skipStateCheck", json!(1)), ("tokenUrl", text("passport"))],
+            "clientId must be a string; callbackUrl is missing; skipStateCheck must be true or false; tokenUrl is not an absolute http:// or https:// URL",
         ),
     ];
     for (changes, expected) in cases {
@@ -116,47 +164,54 @@ fn complete_sign_in_options_and_the_state_check_rules() {
             "{changes:?}"
         );
     }
-    let none: Option<&Options> = None;
     assert_eq!(
-        CompleteSignInOptions::read(none).unwrap_err().message,
+        CompleteSignInOptions::read(Value::Null)
+            .unwrap_err()
+            .message,
         "freedom-id-edge: completeSignIn expects an options object"
     );
 }
 
 #[test]
 fn exchange_and_refresh_options() {
-    use OptionValue::{Absent, Number};
-    let exchange = |changes: &[(&'static str, OptionValue)]| {
+    let exchange = |changes: &[(&str, Value)]| {
         let options = sign_in_options(&[("code", text("c0de"))]).with(changes);
-        message(&ExchangeOptions::read(Some(&options)).unwrap_err()).to_owned()
+        message(&ExchangeOptions::read(options).unwrap_err()).to_owned()
     };
     assert_eq!(
-        exchange(&[("code", Absent)]),
+        exchange(&[("code", Value::Null)]),
         "invalid options: code is missing"
     );
     assert_eq!(
-        exchange(&[("code", Number(42.0))]),
+        exchange(&[("code", json!(42))]),
         "invalid options: code must be a string"
     );
     assert_eq!(
         exchange(&[("timeoutMs", text("5"))]),
         "invalid options: timeoutMs must be a number"
     );
-    let refresh = |options: Vec<(&'static str, OptionValue)>| {
-        message(&RefreshOptions::read(Some(&Options(options))).unwrap_err()).to_owned()
-    };
-    assert_eq!(refresh(vec![]), "invalid options: refreshToken is missing");
     assert_eq!(
-        refresh(vec![("refreshToken", Number(7.0)), ("tokenUrl", text("passport"))]),
+        exchange(&[("clientSecret", json!(false)), ("code", unreadable())]),
+        "invalid options: clientSecret must be a string; code could not be read"
+    );
+    let refresh = |options: Value| message(&RefreshOptions::read(options).unwrap_err()).to_owned();
+    assert_eq!(
+        refresh(json!({})),
+        "invalid options: refreshToken is missing"
+    );
+    assert_eq!(
+        refresh(json!({ "refreshToken": 7, "tokenUrl": "passport" })),
         "invalid options: refreshToken must be a string; tokenUrl is not an absolute http:// or https:// URL"
     );
-    let none: Option<&Options> = None;
     assert_eq!(
-        RefreshOptions::read(none).unwrap_err().message,
+        RefreshOptions::read(json!("tok-refresh"))
+            .unwrap_err()
+            .message,
         "freedom-id-edge: refreshTokens expects an options object"
     );
-    // The defaults: Freedom ID's token URL, 5000 ms.
-    let options = RefreshOptions::read(Some(&Options(vec![("refreshToken", text("r"))]))).unwrap();
+    // The defaults: Freedom ID's token URL, 5000 ms; only its own options are read.
+    let options =
+        RefreshOptions::read(json!({ "refreshToken": "r", "clientId": 42, "code": {} })).unwrap();
     assert_eq!(
         (options.endpoint.url.as_str(), options.endpoint.timeout_ms),
         ("https://passport.freedompay.kz/api/v1/oauth/token", 5000)
@@ -164,10 +219,10 @@ fn exchange_and_refresh_options() {
 }
 
 #[test]
-fn option_values_never_show_in_debug() {
-    let shown = format!("{:?}", link_options(&[]).0);
+fn read_options_never_show_their_secrets_in_debug() {
+    let shown = format!("{:?}", LinkOptions::read(link_options(&[])).unwrap());
     assert!(!shown.contains(SECRET), "{shown}");
-    let options = CompleteSignInOptions::read(Some(&sign_in_options(&[
+    let options = CompleteSignInOptions::read(sign_in_options(&[
         (
             "callbackUrl",
             text(&format!(
@@ -175,7 +230,7 @@ fn option_values_never_show_in_debug() {
             )),
         ),
         ("expectedState", text("s1-kept-state")),
-    ])))
+    ]))
     .unwrap();
     let shown = format!("{options:?}");
     for secret in [SECRET, "c0de", "s1-kept-state"] {

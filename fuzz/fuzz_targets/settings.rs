@@ -7,13 +7,13 @@
 //! and other invalid UTF-8 is read lossily.
 #![no_main]
 
-use freedom_id_edge::freedom_id::authorize::AuthorizeRequest;
-use freedom_id_edge::config::grants::Grants;
-use freedom_id_edge::web as http;
-use freedom_id_edge::config::values::StateMode;
-use freedom_id_edge::config::settings::{ProblemReason, Setting, Settings, SettingsError};
-use freedom_id_edge::freedom_id::state::redirect_uri_with_state;
 use freedom_id_edge::base::url::{AbsoluteUrl, Scheme};
+use freedom_id_edge::config::grants::Grants;
+use freedom_id_edge::config::settings::{ProblemReason, Setting, Settings, SettingsError};
+use freedom_id_edge::config::values::StateMode;
+use freedom_id_edge::freedom_id::authorize::AuthorizeRequest;
+use freedom_id_edge::freedom_id::state::redirect_uri_with_state;
+use freedom_id_edge::web as http;
 use libfuzzer_sys::fuzz_target;
 
 /// A valid secret that appears nowhere else, to compare against.

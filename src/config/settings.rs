@@ -26,6 +26,7 @@ use core::fmt;
 macro_rules! settings {
     ($(
         $(#[doc = $doc:literal])*
+        $(#[serde($($serde:tt)*)])*
         $variant:ident ($env:literal, $option:literal, from_env: $from_env:expr)
             $field:ident: $input:ty => $output:ty = $parse:ident;
     )*) => {
@@ -52,11 +53,19 @@ macro_rules! settings {
         }
 
         /// Raw settings before validation, as a driver read them: one [`Field`] per setting.
-        #[derive(Clone, Debug, Default)]
+        /// Deserialized from `createAuthorizationLink`'s options, by their option names.
+        #[derive(Clone, Debug, Default, serde::Deserialize)]
+        #[serde(default)]
         pub struct SettingsInput {
-            $($(#[doc = $doc])* pub $field: Field<$input>,)*
+            $(
+                $(#[doc = $doc])*
+                #[serde(rename = $option)]
+                $(#[serde($($serde)*)])*
+                pub $field: Field<$input>,
+            )*
             /// Whether a session secret is required while the state binding is on (the
             /// Worker, which keeps sessions; not the npm package).
+            #[serde(skip)]
             pub require_session_secret: bool,
         }
 
@@ -102,6 +111,9 @@ fn text(value: String) -> String {
     value
 }
 
+// A row marked `#[serde(skip)]` is no option of `createAuthorizationLink`: its options
+// object is never read for it (the token URL belongs to the token functions, the rest to the
+// Worker).
 settings! {
     /// `FREEDOM_ID_CLIENT_ID` / `clientId`: the Basic user.
     ClientId("FREEDOM_ID_CLIENT_ID", "clientId", from_env: text)
@@ -128,36 +140,45 @@ settings! {
     State("FREEDOM_ID_STATE", "state", from_env: StateInput::Switch)
         state: StateInput => StateMode = state;
     /// `FREEDOM_ID_TOKEN_URL` / `tokenUrl`: the token endpoint (exchange and refresh).
+    #[serde(skip)]
     TokenUrl("FREEDOM_ID_TOKEN_URL", "tokenUrl", from_env: text)
         token_url: String => AbsoluteUrl = token_url;
     /// `FREEDOM_ID_SESSION_SECRET` (Worker only): the keys that seal the cookies, the first
     /// seals, each opens. Empty where no session is kept.
+    #[serde(skip)]
     SessionSecret("FREEDOM_ID_SESSION_SECRET", "sessionSecret", from_env: text)
         session_keys: String => Vec<SessionSecret> = session_secret;
     /// `FREEDOM_ID_AFTER_SIGN_IN` (Worker only): where a completed sign-in lands without a
     /// `return_to`.
+    #[serde(skip)]
     AfterSignIn("FREEDOM_ID_AFTER_SIGN_IN", "afterSignIn", from_env: text)
         after_sign_in: String => String = after_sign_in;
     /// `FREEDOM_ID_PROTECT` (Worker only): the path prefixes the gate guards (empty: no gate).
+    #[serde(skip)]
     Protect("FREEDOM_ID_PROTECT", "protect", from_env: text)
         protect: String => Protect = protect;
     /// `FREEDOM_ID_APP_ORIGIN` (Worker only): where guarded requests go; `None`: to their own
     /// URL.
+    #[serde(skip)]
     AppOrigin("FREEDOM_ID_APP_ORIGIN", "appOrigin", from_env: text)
         app_origin: String => Option<AbsoluteUrl> = app_origin;
     /// `FREEDOM_ID_LOG` (Worker only): which events are logged (`off`, `errors`, `all`).
+    #[serde(skip)]
     Log("FREEDOM_ID_LOG", "log", from_env: text)
         log: String => LogLevel = log;
     /// `FREEDOM_ID_SESSION_MAX_AGE` (Worker only): the longest a session lives from its
     /// sign-in, refreshes included, in seconds.
+    #[serde(skip)]
     SessionMaxAge("FREEDOM_ID_SESSION_MAX_AGE", "sessionMaxAge", from_env: text)
         session_max_age: String => u64 = session_max_age;
     /// `FREEDOM_ID_GATE_CSRF` (Worker only): whether the gate forwards a write (not `GET`,
     /// `HEAD`, `OPTIONS`) only from this site.
+    #[serde(skip)]
     GateCsrf("FREEDOM_ID_GATE_CSRF", "gateCsrf", from_env: text)
         gate_csrf: String => bool = gate_csrf;
     /// `FREEDOM_ID_REVOKE_KEY` (Worker only): the key Freedom ID's back-channel sign-out must
     /// carry; `None`: `/revoke` is off.
+    #[serde(skip)]
     RevokeKey("FREEDOM_ID_REVOKE_KEY", "revokeKey", from_env: text)
         revoke_key: String => Option<RevokeKey> = revoke_key;
     /// `FREEDOM_ID_PROTOCOL` / `protocol`: `oauth2` (the authorization link, the default) or

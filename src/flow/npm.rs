@@ -1,11 +1,12 @@
 //! The npm package's flows: every decision of `createAuthorizationLink`, `completeSignIn`,
 //! `exchangeAuthorizationCode` and `refreshTokens`, as plain Rust over the two effects its
 //! driver performs ([`NpmEffects`]: send one request, fill random bytes). The driver
-//! (`drivers/node/`) hands the options object's own properties to [`LinkOptions::read`] and
-//! its siblings as [`OptionValue`]s, performs the calls, and turns a result or an
-//! [`NpmError`] into JavaScript. Which options there are and their rules, the state, the
-//! order of the callback's checks, the requests, and each error's code, message and details
-//! are all decided here; `tests/flow_npm.rs` drives them through a fake with scripted answers.
+//! (`drivers/node/`) hands each options object to [`LinkOptions::read`] and its siblings as a
+//! serde `Deserializer` over a prototype-free copy, performs the calls, and turns a result
+//! ([`LinkResult`], [`TokensResult`]: serde types) or an [`NpmError`] into JavaScript. Which
+//! options there are and their rules, the state, the order of the callback's checks, the
+//! requests, the results' shape, and each error's code, message and details are all decided
+//! here; `tests/flow_npm.rs` drives them through a fake with scripted answers.
 //!
 //! `completeSignIn`, in order: the options are checked (nothing sent on a problem); the
 //! callback's `state` is compared with `expectedState` in constant time **before** anything
@@ -16,11 +17,13 @@
 mod options;
 
 pub use options::{
-    Client, CompleteSignInOptions, ExchangeOptions, LinkOptions, OptionValue, OptionsSource,
-    RefreshOptions, StateCheck, TokenEndpoint,
+    Client, CompleteSignInOptions, ExchangeOptions, LinkOptions, RefreshOptions, StateCheck,
+    TokenEndpoint,
 };
 
 use core::fmt;
+
+use serde::Serialize;
 
 use crate::base::json::JsonEngine;
 use crate::base::secret::{AuthorizationCode, CsrfState};
@@ -56,6 +59,56 @@ pub struct SignInLink {
     /// The state appended to the redirect URI (fresh, or the caller's); `None` with
     /// `state: false`.
     pub state: Option<CsrfState>,
+}
+
+impl SignInLink {
+    /// What `createAuthorizationLink` resolves to in JavaScript.
+    pub fn result(&self) -> LinkResult<'_> {
+        LinkResult {
+            url: self.link.url.as_str(),
+            track_id: self.link.track_id.as_deref(),
+            // Unix seconds fit a JavaScript number exactly for the next 285 million years.
+            expire_at: self.link.expire_at.map(|at| at as f64),
+            state: self.state.as_ref().map(CsrfState::secret),
+        }
+    }
+}
+
+/// `createAuthorizationLink`'s result as JavaScript gets it: `{ url, trackId, expireAt,
+/// state }`, each absent one `null`. No `Debug`: it holds the state.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LinkResult<'a> {
+    url: &'a str,
+    track_id: Option<&'a str>,
+    expire_at: Option<f64>,
+    state: Option<&'a str>,
+}
+
+/// The token functions' result as JavaScript gets it: `{ id, accessToken, refreshToken,
+/// accessExpiresAt, refreshExpiresAt }`, `id` `null` when Freedom ID sent none. No `Debug`:
+/// it holds the tokens.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokensResult<'a> {
+    id: Option<&'a str>,
+    access_token: &'a str,
+    refresh_token: &'a str,
+    access_expires_at: f64,
+    refresh_expires_at: f64,
+}
+
+impl<'a> TokensResult<'a> {
+    /// `tokens` as JavaScript gets them.
+    pub fn of(tokens: &'a Tokens) -> TokensResult<'a> {
+        TokensResult {
+            id: tokens.id.as_deref(),
+            access_token: tokens.access_token.secret(),
+            refresh_token: tokens.refresh_token.secret(),
+            access_expires_at: tokens.access_expires_at as f64,
+            refresh_expires_at: tokens.refresh_expires_at as f64,
+        }
+    }
 }
 
 /// Why an npm function rejected: the `Error` it rejects with has `code`, `message` and, when

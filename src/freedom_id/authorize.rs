@@ -135,7 +135,7 @@ pub fn check_answer(
 ) -> Result<AuthorizationLink, Error> {
     let answer = answer.map_err(|error| {
         Error::UpstreamMalformed(match error {
-            JsonError::Duplicate => Malformed::DuplicateRedirectUri,
+            JsonError::Duplicate => Malformed::RepeatedMember,
             _ => Malformed::NotJson,
         })
     })?;
@@ -311,7 +311,7 @@ mod tests {
             ),
             (
                 r#"{"redirect_uri":"https://passport.freedompay.kz/a","redirect_uri":"https://evil.com/"}"#,
-                Error::UpstreamMalformed(Malformed::DuplicateRedirectUri),
+                Error::UpstreamMalformed(Malformed::RepeatedMember),
             ),
             (
                 r#"{"error":{"message":"Something went wrong.","code":100102}}"#,

@@ -93,12 +93,6 @@ pub struct ErrorMember {
     pub code: Member<ErrorCodeText>,
 }
 
-#[derive(Default, Deserialize)]
-#[serde(default)]
-struct ErrorObject {
-    code: Member<ErrorCodeText>,
-}
-
 impl Leaf for ErrorMember {
     fn from_str(_: &str) -> Option<ErrorMember> {
         Some(ErrorMember::default())
@@ -109,11 +103,23 @@ impl Leaf for ErrorMember {
     fn from_bool(_: bool) -> Option<ErrorMember> {
         Some(ErrorMember::default())
     }
+    /// The object's `code`; a `code` given twice is no code (it is still a refusal), as a
+    /// derived type would instead fail the whole answer and turn a refusal into an outage.
     fn from_map<'de, A: serde::de::MapAccess<'de>>(
-        map: A,
+        mut map: A,
     ) -> Result<Option<ErrorMember>, A::Error> {
-        let object = ErrorObject::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
-        Ok(Some(ErrorMember { code: object.code }))
+        let mut code = Member::Absent;
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if key != "code" {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            } else if code == Member::Absent {
+                code = map.next_value()?;
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+                code = Member::Other;
+            }
+        }
+        Ok(Some(ErrorMember { code }))
     }
     fn from_seq<'de, A: serde::de::SeqAccess<'de>>(
         mut seq: A,
@@ -238,6 +244,7 @@ pub fn check_token_answer(
 ) -> Result<Tokens, Error> {
     let answer = answer.map_err(|error| {
         Error::UpstreamMalformed(match error {
+            // Today's reading of a repeated token: no usable pair.
             JsonError::Duplicate => Malformed::BadTokens,
             _ => Malformed::NotJson,
         })
@@ -541,5 +548,32 @@ mod tests {
         );
         let ok = Reply::answered(200, ANSWER);
         assert!(read_token_reply(TokenCall::Refresh, &ok, &SerdeJson).is_ok());
+    }
+
+    #[test]
+    fn a_repeated_code_in_an_error_is_still_a_refusal_without_its_code() {
+        for call in [TokenCall::Exchange, TokenCall::Refresh] {
+            for status in [200, 400] {
+                let refused = parse_token_answer(
+                    call,
+                    status,
+                    r#"{"error":{"code":100101,"code":1,"message":"x"}}"#,
+                )
+                .unwrap_err();
+                assert!(
+                    matches!(
+                        refused,
+                        Error::CodeRejected {
+                            upstream_code: None,
+                            ..
+                        } | Error::RefreshRejected {
+                            upstream_code: None,
+                            ..
+                        }
+                    ),
+                    "{call:?} {status}: {refused:?}"
+                );
+            }
+        }
     }
 }

@@ -615,6 +615,131 @@ test('an option that cannot be read is INVALID_OPTIONS naming it, never echoing 
   assert.equal(mock.requests.length, 0);
 });
 
+// Object.prototype as a polluting library leaves it: the names of Freedom ID's answers and of
+// the options, each with a value that must never be read. Not `error`: Node's own fetch and
+// streams read `.error` of their objects and stop working (even console.log does); Deno, Bun and
+// workerd take it, and tests/npm/runtimes.test.mjs pollutes it there.
+const POLLUTION = {
+  access_token: 'polluted-access-token-value',
+  refresh_token: 'polluted-refresh-token-value',
+  redirect_uri: 'https://evil.example/login?track_id=polluted',
+  authorizeUrl: 'https://evil.example/api/v1/oauth/authorize',
+  tokenUrl: 'https://evil.example/api/v1/oauth/token',
+  clientSecret: 'polluted-client-secret',
+  timeoutMs: 'soon',
+};
+
+/** Asserts no value of POLLUTION shows in `error` (or anything JSON can say of a result). */
+function assertUnpolluted(value, where) {
+  const shown = value instanceof Error ? everythingShown(value) : JSON.stringify(value);
+  assert.doesNotMatch(shown, /polluted|evil\.example/, `${where}: an inherited value was read: ${shown}`);
+}
+
+test('with Object.prototype polluted, upstream answers are read as Freedom ID sent them', async () => {
+  await withPollutedPrototype(POLLUTION, async () => {
+    const link = await createAuthorizationLink(options());
+    assert.ok(link.url.startsWith(`${mock.origin}/login?track_id=`), link.url);
+    assertUnpolluted(link, 'the link');
+    // An answer without `redirect_uri` (or `access_token`) is malformed, never the inherited one.
+    mock.setMode('no-redirect-uri');
+    assertUnpolluted(await rejectsWith(createAuthorizationLink(options()), 'UPSTREAM_MALFORMED'), 'no-redirect-uri');
+    mock.setTokenMode('no-access-token');
+    const malformed = await rejectsWith(exchangeAuthorizationCode(signInOptions({ code: issueCode() })), 'UPSTREAM_MALFORMED');
+    assertUnpolluted(malformed, 'no-access-token');
+    // A token pair: its own tokens.
+    mock.reset();
+    const tokens = await tokensForOneUser();
+    assertTokens(tokens);
+    assertUnpolluted(tokens, 'the tokens');
+    const refreshed = await refreshTokens({ refreshToken: tokens.refreshToken, tokenUrl: mock.tokenUrl });
+    assertTokens(refreshed);
+    assertUnpolluted(refreshed, 'the refresh');
+    // A refusal is still one, with Freedom ID's own code.
+    mock.setTokenMode('status:401');
+    await rejectsWith(refreshTokens({ refreshToken: refreshed.refreshToken, tokenUrl: mock.tokenUrl }), 'REFRESH_REJECTED', {
+      status: 401,
+      upstreamCode: '100100',
+    });
+  });
+});
+
+test('with Object.prototype polluted, the options rules hold and the results are plain objects', async () => {
+  await withPollutedPrototype(POLLUTION, async () => {
+    // An inherited option is ignored: the secret is missing, the URLs and timeout are the defaults.
+    const { clientSecret: _secret, ...withoutSecret } = options();
+    const missing = await rejectsWith(createAuthorizationLink(withoutSecret), 'INVALID_OPTIONS');
+    assert.equal(missing.message, 'freedom-id-edge: invalid options: clientSecret is missing');
+    // A throwing getter names its option; a wrong type names the option and the type it needs.
+    const throwing = Object.defineProperty(options(), 'clientSecret', {
+      get() {
+        throw new Error(`boom ${SECRET}`);
+      },
+      enumerable: true,
+    });
+    const unreadable = await rejectsWith(createAuthorizationLink(throwing), 'INVALID_OPTIONS');
+    assert.equal(unreadable.message, 'freedom-id-edge: invalid options: clientSecret could not be read');
+    const wrong = await rejectsWith(
+      completeSignIn(signInOptions({ clientId: 42, callbackUrl: callback, expectedState: 'x', timeoutMs: '5' })),
+      'INVALID_OPTIONS',
+    );
+    assert.equal(wrong.message, 'freedom-id-edge: invalid options: clientId must be a string; timeoutMs must be a number');
+    for (const error of [missing, unreadable, wrong]) {
+      assertUnpolluted(error, error.message);
+      assert.doesNotMatch(everythingShown(error), /boom/);
+    }
+    // The results: plain objects with exactly their own keys, null where there is no value.
+    const link = await createAuthorizationLink(options({ state: false }));
+    assert.equal(Object.getPrototypeOf(link), Object.prototype);
+    assert.deepEqual(Object.keys(link).sort(), ['expireAt', 'state', 'trackId', 'url']);
+    assert.equal(link.state, null);
+    assert.equal(mock.requests.length, 1);
+  });
+});
+
+test('an array option is read from its own items only: a hole is not Array.prototype[0]', async () => {
+  Array.prototype[0] = 'openid';
+  try {
+    // eslint-disable-next-line no-sparse-arrays
+    const error = await rejectsWith(createAuthorizationLink(options({ grants: [, 'read.email'] })), 'INVALID_OPTIONS');
+    assert.match(error.message, /grants must be an array of strings/);
+  } finally {
+    delete Array.prototype[0];
+  }
+  const items = ['openid'];
+  Object.defineProperty(items, 1, {
+    get() {
+      throw new Error(`boom ${SECRET}`);
+    },
+    enumerable: true,
+  });
+  const error = await rejectsWith(createAuthorizationLink(options({ grants: items })), 'INVALID_OPTIONS');
+  assert.match(error.message, /grants must be an array of strings/);
+  assert.doesNotMatch(everythingShown(error), /boom/);
+  assert.equal(mock.requests.length, 0);
+});
+
+test('each option is read once, own enumerable ones only; a null-prototype object is read like any other', async () => {
+  let reads = 0;
+  const counted = Object.defineProperty(options(), 'clientId', {
+    get() {
+      reads += 1;
+      return CLIENT_ID;
+    },
+    enumerable: true,
+  });
+  assert.ok((await createAuthorizationLink(counted)).url.startsWith(mock.origin));
+  assert.equal(reads, 1, 'the getter ran once');
+  // A non-enumerable own property is not an option (what a spread or JSON would leave out too).
+  const hidden = Object.defineProperty(options(), 'clientSecret', { value: SECRET, enumerable: false });
+  assert.match((await rejectsWith(createAuthorizationLink(hidden), 'INVALID_OPTIONS')).message, /clientSecret is missing/);
+  // Object.create(null) options (the package used to read them as empty).
+  const bare = Object.assign(Object.create(null), options());
+  assert.ok((await createAuthorizationLink(bare)).url.startsWith(mock.origin));
+  // A function, a bigint or a symbol is of the wrong type, like any other value.
+  const odd = await rejectsWith(createAuthorizationLink(options({ timeoutMs: 5000n, clientId: () => CLIENT_ID, state: Symbol('s') })), 'INVALID_OPTIONS');
+  assert.equal(odd.message, 'freedom-id-edge: invalid options: clientId must be a string; timeoutMs must be a number; state must be a string or false');
+});
+
 // ---------------------------------------------------------------------------------------------
 // Compressed answers
 

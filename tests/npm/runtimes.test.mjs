@@ -103,6 +103,33 @@ function assertFlow(result, where) {
   assert.equal(forged.code, 'STATE_MISMATCH', where);
   assert.deepEqual([reused.code, reused.status, reused.upstreamCode], ['REFRESH_REJECTED', 401, '100103'], where);
   assert.equal(empty.code, 'INVALID_OPTIONS', where);
+  assertPollution(result.pollution, where);
+}
+
+/** What flow-core.mjs's `polluted` answers: nothing inherited was read, options or answers. */
+function assertPollution({ names, link, errors }, where) {
+  const expected = ['access_token', 'authorizeUrl', 'clientSecret', 'redirect_uri', 'refresh_token', 'timeoutMs', 'tokenUrl'];
+  // Node alone cannot run with `error` polluted (flow-core.mjs says why).
+  if (/^(deno|bun|workerd)\b/.test(where)) expected.push('error');
+  assert.deepEqual(names, expected.sort(), `${where}: the polluted names`);
+  assert.ok(link.url.startsWith(`${mock.origin}/login?track_id=`), `${where}: the polluted run's link`);
+  assert.deepEqual(link.keys, ['expireAt', 'state', 'trackId', 'url'], where);
+  const messages = {
+    inherited: 'freedom-id-edge: invalid options: clientSecret is missing',
+    throwing: 'freedom-id-edge: invalid options: clientSecret could not be read',
+    wrongType: 'freedom-id-edge: invalid options: timeoutMs must be a number',
+  };
+  for (const [name, message] of Object.entries(messages)) {
+    assert.deepEqual([errors[name].code, errors[name].message], ['INVALID_OPTIONS', message], `${where}: ${name}`);
+  }
+  assert.equal(errors.noRedirectUri.code, 'UPSTREAM_MALFORMED', `${where}: an answer without redirect_uri`);
+  assert.equal(errors.noAccessToken.code, 'UPSTREAM_MALFORMED', `${where}: an answer without access_token`);
+  for (const [name, error] of Object.entries(errors)) {
+    assert.equal(error.isError, true, `${where}: ${name} is a real Error`);
+    const shown = `${error.message}\n${error.stack}`;
+    assert.doesNotMatch(shown, /polluted|evil\.example|boom/, `${where}: ${name}: ${shown}`);
+    assert.ok(!shown.includes(SECRET), `${where}: ${name} holds the secret`);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

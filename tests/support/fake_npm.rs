@@ -1,6 +1,7 @@
 //! The npm core's fake driver for the native tests (`tests/flow_npm.rs`,
 //! `tests/flow_npm_options.rs`): scripted upstream answers, every request recorded, counted
-//! random bytes, and options objects as plain lists of own properties.
+//! random bytes, and options objects as JSON (`serde_json` drives the same serde types the
+//! wasm's serde-wasm-bindgen does, over what the npm driver hands the core).
 #![allow(dead_code, unused_imports)] // each test file uses its own part of it
 
 use std::cell::{Cell, RefCell};
@@ -9,11 +10,12 @@ use std::collections::VecDeque;
 pub use freedom_id_edge::error::{Error, ErrorCode, Malformed};
 pub use freedom_id_edge::flow::npm::{
     complete_sign_in, create_authorization_link, exchange_authorization_code, refresh_tokens,
-    CompleteSignInOptions, Detail, ExchangeOptions, LinkOptions, NpmEffects, NpmError, OptionValue,
-    OptionsSource, RefreshOptions, SignInLink,
+    CompleteSignInOptions, Detail, ExchangeOptions, LinkOptions, LinkResult, NpmEffects, NpmError,
+    RefreshOptions, SignInLink, TokensResult,
 };
 pub use freedom_id_edge::freedom_id::token::Tokens;
 pub use freedom_id_edge::freedom_id::upstream::{BodyRule, Method, Reply, UpstreamRequest};
+pub use serde_json::{json, Value};
 
 use super::fake_edge::{counted_bytes, next_reply, run, token_answer};
 
@@ -96,63 +98,64 @@ impl NpmEffects for Fake {
     }
 }
 
-/// An options object: its own properties, in order; anything else is absent.
-pub struct Options(pub Vec<(&'static str, OptionValue)>);
-
-impl OptionsSource for Options {
-    fn own(&self, name: &str) -> OptionValue {
-        self.0
-            .iter()
-            .find(|(key, _)| *key == name)
-            .map_or(OptionValue::Absent, |(_, value)| value.clone())
-    }
+/// An options object changed: each name set to its value (`Value::Null` reads as absent, as
+/// JavaScript's `undefined` and `null` do).
+pub trait With {
+    fn with(self, changes: &[(&str, Value)]) -> Value;
 }
 
-impl Options {
-    /// These options with `changes` applied (a new value, or `Absent` to remove one).
-    pub fn with(mut self, changes: &[(&'static str, OptionValue)]) -> Options {
+impl With for Value {
+    fn with(mut self, changes: &[(&str, Value)]) -> Value {
+        let object = self.as_object_mut().expect("an options object");
         for (name, value) in changes {
-            self.0.retain(|(key, _)| key != name);
-            self.0.push((name, value.clone()));
+            object.insert((*name).to_owned(), value.clone());
         }
         self
     }
 }
 
-pub fn text(value: &str) -> OptionValue {
-    OptionValue::String(value.to_owned())
+pub fn text(value: &str) -> Value {
+    Value::String(value.to_owned())
 }
 
-pub fn link_options(changes: &[(&'static str, OptionValue)]) -> Options {
-    Options(vec![
-        ("clientId", text("demo-client")),
-        ("clientSecret", text(SECRET)),
-        ("redirectUri", text(REDIRECT_URI)),
-        (
-            "grants",
-            OptionValue::Strings(vec!["openid".into(), "read.email".into()]),
-        ),
-        ("authorizeUrl", text(AUTHORIZE_URL)),
-    ])
+/// What the npm driver hands over for an option whose getter or Proxy trap threw.
+pub fn unreadable() -> Value {
+    let mut mark = serde_json::Map::new();
+    mark.insert(
+        freedom_id_edge::config::input::UNREADABLE.to_owned(),
+        Value::Bool(true),
+    );
+    Value::Object(mark)
+}
+
+/// What the npm driver hands over for an object, a function, a symbol or a bigint.
+pub fn other() -> Value {
+    json!({})
+}
+
+pub fn link_options(changes: &[(&str, Value)]) -> Value {
+    json!({
+        "clientId": "demo-client",
+        "clientSecret": SECRET,
+        "redirectUri": REDIRECT_URI,
+        "grants": ["openid", "read.email"],
+        "authorizeUrl": AUTHORIZE_URL,
+    })
     .with(changes)
 }
 
-pub fn sign_in_options(changes: &[(&'static str, OptionValue)]) -> Options {
-    Options(vec![
-        ("clientId", text("demo-client")),
-        ("clientSecret", text(SECRET)),
-        ("tokenUrl", text(TOKEN_URL)),
-    ])
-    .with(changes)
+pub fn sign_in_options(changes: &[(&str, Value)]) -> Value {
+    json!({ "clientId": "demo-client", "clientSecret": SECRET, "tokenUrl": TOKEN_URL })
+        .with(changes)
 }
 
-pub fn link(fx: &Fake, options: &Options) -> Result<SignInLink, NpmError> {
-    let options = LinkOptions::read(Some(options))?;
+pub fn link(fx: &Fake, options: &Value) -> Result<SignInLink, NpmError> {
+    let options = LinkOptions::read(options)?;
     run(create_authorization_link(fx, &options))
 }
 
-pub fn complete(fx: &Fake, options: &Options) -> Result<Tokens, NpmError> {
-    let options = CompleteSignInOptions::read(Some(options))?;
+pub fn complete(fx: &Fake, options: &Value) -> Result<Tokens, NpmError> {
+    let options = CompleteSignInOptions::read(options)?;
     run(complete_sign_in(fx, &options))
 }
 

@@ -1,8 +1,10 @@
 //! The npm package's exports: `createAuthorizationLink`, `completeSignIn`,
-//! `exchangeAuthorizationCode` and `refreshTokens`. A driver: each reads its options object
-//! (`options.rs`), lets the core (`flow::npm`) check them and run the function over the
-//! runtime's `fetch` and `crypto.getRandomValues`, and turns the result into a plain object
-//! or the [`NpmError`] into a rejected `Error` with a `code`. Every decision is the core's.
+//! `exchangeAuthorizationCode` and `refreshTokens`. A driver: each hands its options object
+//! to the core (`flow::npm`) as a prototype-free copy for serde-wasm-bindgen (`options.rs`),
+//! lets the core check them and run the function over the runtime's `fetch` and
+//! `crypto.getRandomValues`, and turns the core's result into a plain object (serde-wasm-bindgen
+//! again) or the [`NpmError`] into a rejected `Error` with a `code`. Every decision is the
+//! core's.
 //!
 //! Their TypeScript declarations are `npm/types.d.ts`, which the build ships as each
 //! entry's `.d.mts`/`.d.cts`; the `unchecked_*_type` names below must be the ones declared
@@ -11,18 +13,17 @@
 mod options;
 
 use js_sys::{Object, Reflect};
-
-use crate::base::json::{JsonEngine, JsonError};
+use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
+use crate::base::json::{JsonEngine, JsonError};
 use crate::drivers::fetch::send;
 use crate::flow::npm::{
     self, CompleteSignInOptions, Detail, ExchangeOptions, LinkOptions, NpmEffects, NpmError,
-    RefreshOptions, SignInLink,
+    RefreshOptions, TokensResult,
 };
-use crate::freedom_id::token::Tokens;
 use crate::freedom_id::upstream::{Reply, UpstreamRequest};
-use options::JsOptions;
+use options::prototype_free;
 
 /// The runtime's I/O: global `fetch` and WebCrypto's random bytes.
 struct Runtime;
@@ -50,10 +51,10 @@ pub async fn create_authorization_link(
     #[wasm_bindgen(unchecked_param_type = "AuthorizationLinkOptions")] options: JsValue,
 ) -> Result<JsValue, JsValue> {
     crate::drivers::panic_hook::install();
-    let options = LinkOptions::read(JsOptions::of(&options).as_ref()).map_err(js_error)?;
+    let options = LinkOptions::read(prototype_free(&options)).map_err(js_error)?;
     npm::create_authorization_link(&Runtime, &options)
         .await
-        .map(|link| link_object(&link))
+        .map(|link| to_js(&link.result()))
         .map_err(js_error)
 }
 
@@ -64,11 +65,10 @@ pub async fn complete_sign_in(
     #[wasm_bindgen(unchecked_param_type = "CompleteSignInOptions")] options: JsValue,
 ) -> Result<JsValue, JsValue> {
     crate::drivers::panic_hook::install();
-    let options =
-        CompleteSignInOptions::read(JsOptions::of(&options).as_ref()).map_err(js_error)?;
+    let options = CompleteSignInOptions::read(prototype_free(&options)).map_err(js_error)?;
     npm::complete_sign_in(&Runtime, &options)
         .await
-        .map(|tokens| tokens_object(&tokens))
+        .map(|tokens| to_js(&TokensResult::of(&tokens)))
         .map_err(js_error)
 }
 
@@ -78,10 +78,10 @@ pub async fn exchange_authorization_code(
     #[wasm_bindgen(unchecked_param_type = "ExchangeAuthorizationCodeOptions")] options: JsValue,
 ) -> Result<JsValue, JsValue> {
     crate::drivers::panic_hook::install();
-    let options = ExchangeOptions::read(JsOptions::of(&options).as_ref()).map_err(js_error)?;
+    let options = ExchangeOptions::read(prototype_free(&options)).map_err(js_error)?;
     npm::exchange_authorization_code(&Runtime, &options)
         .await
-        .map(|tokens| tokens_object(&tokens))
+        .map(|tokens| to_js(&TokensResult::of(&tokens)))
         .map_err(js_error)
 }
 
@@ -91,67 +91,23 @@ pub async fn refresh_tokens(
     #[wasm_bindgen(unchecked_param_type = "RefreshTokensOptions")] options: JsValue,
 ) -> Result<JsValue, JsValue> {
     crate::drivers::panic_hook::install();
-    let options = RefreshOptions::read(JsOptions::of(&options).as_ref()).map_err(js_error)?;
+    let options = RefreshOptions::read(prototype_free(&options)).map_err(js_error)?;
     npm::refresh_tokens(&Runtime, &options)
         .await
-        .map(|tokens| tokens_object(&tokens))
+        .map(|tokens| to_js(&TokensResult::of(&tokens)))
         .map_err(js_error)
 }
 
 fn set(target: &Object, key: &str, value: &JsValue) {
-    // Setting a property on a fresh plain object or Error cannot fail.
+    // Setting a property on a fresh Error cannot fail.
     let _ = Reflect::set(target, &JsValue::from_str(key), value);
 }
 
-fn optional_string(text: Option<&str>) -> JsValue {
-    text.map_or(JsValue::NULL, JsValue::from_str)
-}
-
-/// `{ url, trackId, expireAt, state }`.
-fn link_object(link: &SignInLink) -> JsValue {
-    let object = Object::new();
-    set(&object, "url", &JsValue::from_str(link.link.url.as_str()));
-    set(
-        &object,
-        "trackId",
-        &optional_string(link.link.track_id.as_deref()),
-    );
-    // Unix seconds fit a JavaScript number exactly for the next 285 million years.
-    let expire_at = link
-        .link
-        .expire_at
-        .map_or(JsValue::NULL, |at| JsValue::from_f64(at as f64));
-    set(&object, "expireAt", &expire_at);
-    let state = link.state.as_ref().map(|state| state.secret());
-    set(&object, "state", &optional_string(state));
-    object.into()
-}
-
-/// `{ id, accessToken, refreshToken, accessExpiresAt, refreshExpiresAt }`.
-fn tokens_object(tokens: &Tokens) -> JsValue {
-    let object = Object::new();
-    set(&object, "id", &optional_string(tokens.id.as_deref()));
-    set(
-        &object,
-        "accessToken",
-        &JsValue::from_str(tokens.access_token.secret()),
-    );
-    set(
-        &object,
-        "refreshToken",
-        &JsValue::from_str(tokens.refresh_token.secret()),
-    );
-    set(
-        &object,
-        "accessExpiresAt",
-        &JsValue::from_f64(tokens.access_expires_at as f64),
-    );
-    set(
-        &object,
-        "refreshExpiresAt",
-        &JsValue::from_f64(tokens.refresh_expires_at as f64),
-    );
-    object.into()
+/// A result of the core's as a plain object, `null` where it has no value.
+fn to_js<T: Serialize>(result: &T) -> JsValue {
+    let serializer = serde_wasm_bindgen::Serializer::new().serialize_missing_as_null(true);
+    // Strings, numbers and nulls only: serializing them cannot fail.
+    result.serialize(&serializer).unwrap_or(JsValue::NULL)
 }
 
 /// A real `Error` with the core's message, its `code` and its details.

@@ -1,72 +1,85 @@
-//! Reads a JavaScript options object for the core (`flow::npm`'s options): **own**
-//! properties only, each as an [`OptionValue`]. Which options exist and what they must be is
-//! the core's business; this file only knows how to look at a JS value without being fooled
-//! by a polluted `Object.prototype` (an inherited `authorizeUrl` must never redirect the
-//! client secret) or a throwing getter.
+//! Hands a JavaScript options object to the core as a serde `Deserializer`, without being
+//! fooled by a polluted `Object.prototype` (an inherited `authorizeUrl` must never redirect
+//! the client secret) or a throwing getter. serde-wasm-bindgen reads a field with a plain
+//! property get, which follows the prototype chain, so it never sees the caller's object:
+//! one JS helper first copies it into a null-prototype object. Which options exist and what
+//! they must be is the core's business (`flow::npm`'s options).
 
-use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::prelude::*;
 
-use crate::flow::npm::{OptionValue, OptionsSource};
+use crate::config::input::UNREADABLE;
 
-/// An options object: any object but an array.
-pub(super) struct JsOptions<'a>(&'a JsValue);
+#[wasm_bindgen(inline_js = r#"
+// Captured at load: a caller's code may replace these later, never before.
+const { create } = Object;
+const { hasOwn } = Object;
+const { from, isArray } = Array;
+const { get, getOwnPropertyDescriptor, ownKeys } = Reflect;
+const primitive = (value) => typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean';
 
-impl<'a> JsOptions<'a> {
-    /// `value` as an options object; `None` for anything else (`undefined`, a string, an
-    /// array, a function).
-    pub(super) fn of(value: &'a JsValue) -> Option<JsOptions<'a>> {
-        (value.is_object() && !Array::is_array(value)).then_some(JsOptions(value))
-    }
+// The value of an own property, read once: a data property's value as it is, an accessor
+// through its getter. `undefined` when there is none (not own, or a hole).
+function own(target, key) {
+  const descriptor = getOwnPropertyDescriptor(target, key);
+  if (descriptor === undefined) return undefined;
+  return hasOwn(descriptor, 'value') ? descriptor.value : get(target, key);
 }
 
-impl OptionsSource for JsOptions<'_> {
-    fn own(&self, name: &str) -> OptionValue {
-        let key = JsValue::from_str(name);
-        // An object that is no `instanceof Object` (`Object.create(null)`) has no property
-        // read: as before the core moved out of this file.
-        let Some(object) = self.0.dyn_ref::<Object>() else {
-            return OptionValue::Absent;
-        };
-        // A throwing Proxy trap reads as unreadable, like a throwing getter.
-        match Reflect::get_own_property_descriptor(object, &key) {
-            Ok(descriptor) if descriptor.is_undefined() => OptionValue::Absent,
-            Ok(_) => match Reflect::get(self.0, &key) {
-                Ok(value) if value.is_undefined() || value.is_null() => OptionValue::Absent,
-                Ok(value) => classify(&value),
-                Err(_) => OptionValue::Unreadable,
-            },
-            Err(_) => OptionValue::Unreadable,
-        }
+// A fresh array of the items, while each is a string, number or boolean (no option takes
+// another array); anything else, a hole or an item that throws included, makes the whole
+// value `{}`, of the wrong type (as it always was: "grants must be an array of strings").
+function copyArray(array) {
+  try {
+    const length = array.length;
+    const items = create(null);
+    for (let index = 0; index < length; index += 1) {
+      const item = own(array, index);
+      if (!primitive(item)) return create(null);
+      items[index] = item;
     }
+    items.length = length;
+    return from(items);
+  } catch {
+    return create(null);
+  }
 }
 
-/// What kind of value `value` is, with its content where the core may want it.
-fn classify(value: &JsValue) -> OptionValue {
-    if let Some(text) = value.as_string() {
-        OptionValue::String(text)
-    } else if let Some(number) = value.as_f64() {
-        OptionValue::Number(number)
-    } else if let Some(flag) = value.as_bool() {
-        OptionValue::Bool(flag)
-    } else if let Some(items) = strings(value) {
-        OptionValue::Strings(items)
-    } else {
-        OptionValue::Other
+// The options object's own enumerable string-keyed properties in a null-prototype object:
+// `undefined` and `null` left out (absent), strings, numbers and booleans as they are,
+// arrays copied, any other value `{}` (of the wrong type), and a property whose reading
+// threw `{ [unreadable]: true }`, what it threw never looked at. `null` for a value that is
+// no options object (missing, a string, an array, a function) or whose keys cannot be listed.
+export function ownOptions(value, unreadable) {
+  try {
+    if (typeof value !== 'object' || value === null || isArray(value)) return null;
+    const copy = create(null);
+    for (const key of ownKeys(value)) {
+      if (typeof key !== 'string') continue;
+      try {
+        const descriptor = getOwnPropertyDescriptor(value, key);
+        if (descriptor === undefined || !descriptor.enumerable) continue;
+        const item = hasOwn(descriptor, 'value') ? descriptor.value : get(value, key);
+        if (item === undefined || item === null) continue;
+        copy[key] = primitive(item) ? item : isArray(item) ? copyArray(item) : create(null);
+      } catch {
+        const mark = create(null);
+        mark[unreadable] = true;
+        copy[key] = mark;
+      }
     }
+    return copy;
+  } catch {
+    return null;
+  }
+}
+"#)]
+extern "C" {
+    #[wasm_bindgen(js_name = ownOptions)]
+    fn own_options(value: &JsValue, unreadable: &str) -> JsValue;
 }
 
-/// A JS array whose every item is a string, as strings; `None` for anything else, an item
-/// that cannot be read included. Read by hand: serde-wasm-bindgen for this one array cost
-/// the npm wasm about 11 kB gzip.
-fn strings(value: &JsValue) -> Option<Vec<String>> {
-    if !Array::is_array(value) {
-        return None;
-    }
-    let array: &Array = value.unchecked_ref();
-    let mut items = Vec::new();
-    for index in 0..array.length() {
-        items.push(Reflect::get_u32(array, index).ok()?.as_string()?);
-    }
-    Some(items)
+/// `value` as the core reads an options object: its own properties only, in a copy with no
+/// prototype; `null` for a value that is no options object.
+pub(super) fn prototype_free(value: &JsValue) -> serde_wasm_bindgen::Deserializer {
+    serde_wasm_bindgen::Deserializer::from(own_options(value, UNREADABLE))
 }

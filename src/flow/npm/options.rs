@@ -1,62 +1,28 @@
 //! The npm functions' options: which each function reads, the type and rules of each, and the
-//! message every invalid one gets. The driver hands over the object's own properties as
-//! [`OptionValue`]s through [`OptionsSource`]; every check is here, so `createAuthorizationLink`
-//! goes through the same [`Settings::from_input`] as the Worker's environment.
+//! message every invalid one gets. The driver hands over each options object as something
+//! serde can read (serde-wasm-bindgen over a prototype-free copy in the wasm, `serde_json`
+//! in the native tests); it is read into serde types, `createAuthorizationLink`'s into the
+//! same [`SettingsInput`] the Worker's environment fills, so both go through
+//! [`Settings::from_input`]. Every option is a [`Field`]: absent, a value, of the wrong type
+//! (with the words for the type it needs) or unreadable (its getter threw). Every check is
+//! here, and every problem is reported at once, in a fixed order.
 //!
 //! Messages name options and say what is wrong with them, never what they hold: a client
 //! secret, a code, a token or a state never reaches one.
 
 use core::fmt;
 
+use serde::{Deserialize, Deserializer};
+
 use super::NpmError;
+use crate::base::json::Object;
 use crate::base::secret::{AuthorizationCode, ClientId, ClientSecret, CsrfState, RefreshToken};
 use crate::base::url::AbsoluteUrl;
 use crate::config::parse::{parse_client_id, parse_client_secret, parse_timeout, parse_token_url};
 use crate::config::settings::{
-    Field, GrantsInput, ProblemReason, Setting, Settings, SettingsInput, StateInput, TimeoutInput,
+    Field, ProblemReason, Setting, Settings, SettingsInput, StateInput, TimeoutInput,
 };
 use crate::freedom_id::callback::CallbackParams;
-
-/// One own property of an options object, as the driver read it.
-#[derive(Clone)]
-pub enum OptionValue {
-    /// Not an own property, or `undefined` or `null`.
-    Absent,
-    /// Its getter (or a Proxy trap) threw; what it threw is never looked at.
-    Unreadable,
-    /// A string.
-    String(String),
-    /// A number.
-    Number(f64),
-    /// `true` or `false`.
-    Bool(bool),
-    /// An array whose every item is a string.
-    Strings(Vec<String>),
-    /// Anything else: an object, another array, a bigint, a symbol, a function.
-    Other,
-}
-
-impl fmt::Debug for OptionValue {
-    /// The kind only: a value may be the client secret.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            OptionValue::Absent => "Absent",
-            OptionValue::Unreadable => "Unreadable",
-            OptionValue::String(_) => "String([redacted])",
-            OptionValue::Number(_) => "Number",
-            OptionValue::Bool(_) => "Bool",
-            OptionValue::Strings(_) => "Strings([redacted])",
-            OptionValue::Other => "Other",
-        })
-    }
-}
-
-/// An options object, as its driver reads it.
-pub trait OptionsSource {
-    /// The own property `name`. An inherited one (a polluted `Object.prototype`) must read as
-    /// [`OptionValue::Absent`]: it could redirect the client secret.
-    fn own(&self, name: &str) -> OptionValue;
-}
 
 /// The client's Basic pair.
 #[derive(Clone, Debug)]
@@ -126,96 +92,72 @@ pub struct RefreshOptions {
     pub endpoint: TokenEndpoint,
 }
 
-impl LinkOptions {
-    /// Reads and checks `createAuthorizationLink`'s options; `None` is a value that is no
-    /// options object (missing, a string, an array). Every problem is reported at once, in
-    /// [`Setting::ALL`] order.
-    pub fn read<S: OptionsSource + ?Sized>(source: Option<&S>) -> Result<LinkOptions, NpmError> {
-        let source = object(source, "createAuthorizationLink")?;
-        let text = |setting: Setting| {
-            typed_field(source, setting, "a string", |value| match value {
-                OptionValue::String(text) => Some(text),
-                _ => None,
-            })
-        };
-        let grants = typed_field(
-            source,
-            Setting::Grants,
-            "an array of strings",
-            |value| match value {
-                OptionValue::Strings(items) => Some(GrantsInput::Items(items)),
-                _ => None,
-            },
-        );
-        let timeout_ms = typed_field(
-            source,
-            Setting::TimeoutMs,
-            "a number",
-            |value| match value {
-                OptionValue::Number(number) => Some(TimeoutInput::Number(number)),
-                _ => None,
-            },
-        );
-        // Absent: a fresh state (Bind); false: none; a string: the caller's.
-        let state =
-            match typed_field(
-                source,
-                Setting::State,
-                "a string or false",
-                |value| match value {
-                    OptionValue::Bool(false) => Some(StateInput::Switch("off".to_owned())),
-                    OptionValue::String(text) => Some(StateInput::Value(text)),
-                    _ => None,
-                },
-            ) {
-                Field::Absent => Field::Value(StateInput::Switch("on".to_owned())),
-                given => given,
-            };
-        Settings::from_input(SettingsInput {
-            client_id: text(Setting::ClientId),
-            client_secret: text(Setting::ClientSecret),
-            redirect_uri: text(Setting::RedirectUri),
-            authorize_url: text(Setting::AuthorizeUrl),
-            grants,
-            timeout_ms,
-            state,
-            ..SettingsInput::default()
-        })
-        .map(|settings| LinkOptions { settings })
-        .map_err(|error| {
-            NpmError::invalid_options(&format!(
-                "invalid options: {}",
-                error.describe(Setting::option_name)
-            ))
-        })
-    }
+// The token functions' options as given. No `Debug`: they hold the secret, codes and tokens.
+
+/// `completeSignIn`'s options as given.
+#[derive(Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct CompleteSignInInput {
+    client_id: Field<String>,
+    client_secret: Field<String>,
+    callback_url: Field<String>,
+    expected_state: Field<String>,
+    skip_state_check: Field<bool>,
+    token_url: Field<String>,
+    timeout_ms: Field<TimeoutInput>,
 }
 
-/// One option as the settings' typed field: absent, `read`'s value, or the type it had to be.
-fn typed_field<S: OptionsSource + ?Sized, T>(
-    source: &S,
-    setting: Setting,
-    expected: &'static str,
-    read: fn(OptionValue) -> Option<T>,
-) -> Field<T> {
-    match source.own(setting.option_name()) {
-        OptionValue::Absent => Field::Absent,
-        OptionValue::Unreadable => Field::Unreadable,
-        value => read(value).map_or(Field::WrongType(expected), Field::Value),
+/// `exchangeAuthorizationCode`'s options as given.
+#[derive(Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct ExchangeInput {
+    client_id: Field<String>,
+    client_secret: Field<String>,
+    code: Field<String>,
+    token_url: Field<String>,
+    timeout_ms: Field<TimeoutInput>,
+}
+
+/// `refreshTokens`' options as given.
+#[derive(Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct RefreshInput {
+    refresh_token: Field<String>,
+    token_url: Field<String>,
+    timeout_ms: Field<TimeoutInput>,
+}
+
+impl LinkOptions {
+    /// Reads and checks `createAuthorizationLink`'s options. Anything that is no object
+    /// (`null` from the driver for a missing value, a string, an array) is refused as such.
+    /// Every problem is reported at once, in [`Setting::ALL`] order.
+    pub fn read<'de, D: Deserializer<'de>>(options: D) -> Result<LinkOptions, NpmError> {
+        let mut input: SettingsInput = object(options, "createAuthorizationLink")?;
+        // Absent: a fresh state (Bind); false: none; a string: the caller's.
+        if let Field::Absent = input.state {
+            input.state = Field::Value(StateInput::Switch("on".to_owned()));
+        }
+        Settings::from_input(input)
+            .map(|settings| LinkOptions { settings })
+            .map_err(|error| {
+                NpmError::invalid_options(&format!(
+                    "invalid options: {}",
+                    error.describe(Setting::option_name)
+                ))
+            })
     }
 }
 
 impl CompleteSignInOptions {
     /// Reads and checks `completeSignIn`'s options, then reads `callbackUrl`.
-    pub fn read<S: OptionsSource + ?Sized>(
-        source: Option<&S>,
-    ) -> Result<CompleteSignInOptions, NpmError> {
-        let mut reader = Reader::new(source, "completeSignIn")?;
-        let client = reader.client();
-        let callback_url = reader.required_string("callbackUrl");
-        let state_check = reader.state_check();
-        let endpoint = reader.token_endpoint();
-        reader.finish()?;
+    pub fn read<'de, D: Deserializer<'de>>(options: D) -> Result<CompleteSignInOptions, NpmError> {
+        let input: CompleteSignInInput = object(options, "completeSignIn")?;
+        let mut problems = Problems::default();
+        let client = problems.client(&input.client_id, &input.client_secret);
+        let callback_url = problems.required("callbackUrl", input.callback_url);
+        let state_check = problems.state_check(&input.skip_state_check, input.expected_state);
+        let endpoint = problems.token_endpoint(&input.token_url, &input.timeout_ms);
+        problems.finish()?;
         let (Some(client), Some(callback_url), Some(state_check), Some(endpoint)) =
             (client, callback_url, state_check, endpoint)
         else {
@@ -235,14 +177,13 @@ impl CompleteSignInOptions {
 
 impl ExchangeOptions {
     /// Reads and checks `exchangeAuthorizationCode`'s options.
-    pub fn read<S: OptionsSource + ?Sized>(
-        source: Option<&S>,
-    ) -> Result<ExchangeOptions, NpmError> {
-        let mut reader = Reader::new(source, "exchangeAuthorizationCode")?;
-        let client = reader.client();
-        let code = reader.required_string("code");
-        let endpoint = reader.token_endpoint();
-        reader.finish()?;
+    pub fn read<'de, D: Deserializer<'de>>(options: D) -> Result<ExchangeOptions, NpmError> {
+        let input: ExchangeInput = object(options, "exchangeAuthorizationCode")?;
+        let mut problems = Problems::default();
+        let client = problems.client(&input.client_id, &input.client_secret);
+        let code = problems.required("code", input.code);
+        let endpoint = problems.token_endpoint(&input.token_url, &input.timeout_ms);
+        problems.finish()?;
         let (Some(client), Some(code), Some(endpoint)) = (client, code, endpoint) else {
             return Err(NpmError::invalid_options(
                 "exchangeAuthorizationCode: invalid options",
@@ -258,11 +199,12 @@ impl ExchangeOptions {
 
 impl RefreshOptions {
     /// Reads and checks `refreshTokens`' options.
-    pub fn read<S: OptionsSource + ?Sized>(source: Option<&S>) -> Result<RefreshOptions, NpmError> {
-        let mut reader = Reader::new(source, "refreshTokens")?;
-        let refresh_token = reader.required_string("refreshToken");
-        let endpoint = reader.token_endpoint();
-        reader.finish()?;
+    pub fn read<'de, D: Deserializer<'de>>(options: D) -> Result<RefreshOptions, NpmError> {
+        let input: RefreshInput = object(options, "refreshTokens")?;
+        let mut problems = Problems::default();
+        let refresh_token = problems.required("refreshToken", input.refresh_token);
+        let endpoint = problems.token_endpoint(&input.token_url, &input.timeout_ms);
+        problems.finish()?;
         let (Some(refresh_token), Some(endpoint)) = (refresh_token, endpoint) else {
             return Err(NpmError::invalid_options("refreshTokens: invalid options"));
         };
@@ -273,101 +215,81 @@ impl RefreshOptions {
     }
 }
 
-/// The options object, or the error for a value that is none.
-fn object<'a, S: OptionsSource + ?Sized>(
-    source: Option<&'a S>,
+/// The options object read as `T`, or the error for a value that is none. Reading fails
+/// only for a value that is no object: every option is read leniently (`Field`), and what
+/// serde says is never shown (it could quote a value).
+fn object<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+    options: D,
     function: &str,
-) -> Result<&'a S, NpmError> {
-    source
-        .ok_or_else(|| NpmError::invalid_options(&format!("{function} expects an options object")))
+) -> Result<T, NpmError> {
+    Object::<T>::deserialize(options)
+        .map(|object| object.0)
+        .map_err(|_| NpmError::invalid_options(&format!("{function} expects an options object")))
 }
 
-/// Reads the token functions' options, collecting every problem (never a value) in the
-/// order they are read.
-struct Reader<'a, S: ?Sized> {
-    source: &'a S,
-    problems: Vec<String>,
-}
+/// The token functions' problems, each naming its option (never its value), in the order
+/// they are checked.
+#[derive(Default)]
+struct Problems(Vec<String>);
 
-impl<'a, S: OptionsSource + ?Sized> Reader<'a, S> {
-    fn new(source: Option<&'a S>, function: &str) -> Result<Reader<'a, S>, NpmError> {
-        Ok(Reader {
-            source: object(source, function)?,
-            problems: Vec::new(),
-        })
-    }
-
-    fn problem(&mut self, name: &str, reason: &dyn fmt::Display) {
-        self.problems.push(format!("{name} {reason}"));
-    }
-
-    fn string(&mut self, name: &str) -> Option<String> {
-        match self.source.own(name) {
-            OptionValue::Absent => None,
-            OptionValue::String(text) => Some(text),
-            OptionValue::Unreadable => {
-                self.problem(name, &ProblemReason::Unreadable);
-                None
-            }
-            _ => {
-                self.problem(name, &ProblemReason::WrongType("a string"));
-                None
-            }
-        }
-    }
-
-    /// A string that must be given and not empty.
-    fn required_string(&mut self, name: &str) -> Option<String> {
-        match self.source.own(name) {
-            OptionValue::String(text) if !text.is_empty() => Some(text),
-            OptionValue::Absent | OptionValue::String(_) => {
-                self.problem(name, &ProblemReason::Missing);
-                None
-            }
-            OptionValue::Unreadable => {
-                self.problem(name, &ProblemReason::Unreadable);
-                None
-            }
-            _ => {
-                self.problem(name, &ProblemReason::WrongType("a string"));
-                None
-            }
-        }
+impl Problems {
+    fn add(&mut self, name: &str, reason: &dyn fmt::Display) {
+        self.0.push(format!("{name} {reason}"));
     }
 
     fn checked<T>(&mut self, name: &str, result: Result<T, ProblemReason>) -> Option<T> {
-        result.map_err(|reason| self.problem(name, &reason)).ok()
+        result.map_err(|reason| self.add(name, &reason)).ok()
     }
 
-    /// `clientId` and `clientSecret`, by the Worker's rules. A wrong type is reported, and
-    /// then the option as missing too.
-    fn client(&mut self) -> Option<Client> {
-        let id = self.string("clientId");
-        let id = self.checked("clientId", parse_client_id(id.as_deref()));
-        let secret = self.string("clientSecret");
-        let secret = self.checked("clientSecret", parse_client_secret(secret.as_deref()));
+    /// `field` by `parse` (given `None` when absent); a wrong type or a throw is its problem.
+    fn parse<T, U>(
+        &mut self,
+        name: &str,
+        field: &Field<T>,
+        parse: impl FnOnce(Option<&T>) -> Result<U, ProblemReason>,
+    ) -> Option<U> {
+        let result = field.given().and_then(parse);
+        self.checked(name, result)
+    }
+
+    /// A string that must be given and not empty.
+    fn required(&mut self, name: &str, field: Field<String>) -> Option<String> {
+        match field {
+            Field::Value(text) if !text.is_empty() => Some(text),
+            Field::Absent | Field::Value(_) => {
+                self.add(name, &ProblemReason::Missing);
+                None
+            }
+            other => {
+                if let Err(reason) = other.given() {
+                    self.add(name, &reason);
+                }
+                None
+            }
+        }
+    }
+
+    /// `clientId` and `clientSecret`, by the Worker's rules.
+    fn client(&mut self, id: &Field<String>, secret: &Field<String>) -> Option<Client> {
+        let id = self.parse("clientId", id, |id| parse_client_id(id.map(String::as_str)));
+        let secret = self.parse("clientSecret", secret, |secret| {
+            parse_client_secret(secret.map(String::as_str))
+        });
         Some(Client {
             id: id?,
             secret: secret?,
         })
     }
 
-    fn token_endpoint(&mut self) -> Option<TokenEndpoint> {
-        let url = self.string("tokenUrl");
-        let url = self.checked("tokenUrl", parse_token_url(url.as_deref()));
-        let timeout = match self.source.own("timeoutMs") {
-            OptionValue::Absent => None,
-            OptionValue::Number(number) => Some(TimeoutInput::Number(number)),
-            OptionValue::Unreadable => {
-                self.problem("timeoutMs", &ProblemReason::Unreadable);
-                return None;
-            }
-            _ => {
-                self.problem("timeoutMs", &ProblemReason::WrongType("a number"));
-                return None;
-            }
-        };
-        let timeout_ms = self.checked("timeoutMs", parse_timeout(timeout.as_ref()));
+    fn token_endpoint(
+        &mut self,
+        url: &Field<String>,
+        timeout: &Field<TimeoutInput>,
+    ) -> Option<TokenEndpoint> {
+        let url = self.parse("tokenUrl", url, |url| {
+            parse_token_url(url.map(String::as_str))
+        });
+        let timeout_ms = self.parse("timeoutMs", timeout, parse_timeout);
         Some(TokenEndpoint {
             url: url?,
             timeout_ms: timeout_ms?,
@@ -378,36 +300,36 @@ impl<'a, S: OptionsSource + ?Sized> Reader<'a, S> {
     /// no `expectedState`. Nothing else switches the check off: `expectedState: false` (say
     /// from `session.state ?? false`) is a problem naming `expectedState`, and a missing
     /// `expectedState` without `skipStateCheck: true` is one too.
-    fn state_check(&mut self) -> Option<StateCheck> {
-        let skip = match self.source.own("skipStateCheck") {
-            OptionValue::Absent => Some(false),
-            OptionValue::Bool(skip) => Some(skip),
-            OptionValue::Unreadable => {
-                self.problem("skipStateCheck", &ProblemReason::Unreadable);
-                None
-            }
-            _ => {
-                self.problem("skipStateCheck", &ProblemReason::WrongType("true or false"));
-                None
-            }
-        };
-        let expected = match self.source.own("expectedState") {
-            OptionValue::Absent => None,
-            OptionValue::Unreadable => {
-                self.problem("expectedState", &ProblemReason::Unreadable);
+    fn state_check(&mut self, skip: &Field<bool>, expected: Field<String>) -> Option<StateCheck> {
+        let skip = self.parse("skipStateCheck", skip, |skip| {
+            Ok(skip.copied().unwrap_or(false))
+        });
+        let expected = match expected {
+            Field::Absent => None,
+            Field::Unreadable => {
+                self.add("expectedState", &ProblemReason::Unreadable);
                 return None;
             }
-            value => Some(self.expected_state(value)),
+            Field::Value(text) if !text.is_empty() => Some(Some(CsrfState::new(text))),
+            // `false`, another type, or empty.
+            _ => {
+                self.add(
+                    "expectedState",
+                    &"must be the state kept from createAuthorizationLink (a non-empty string); \
+                     only skipStateCheck: true skips the state check",
+                );
+                Some(None)
+            }
         };
         match (skip?, expected) {
             (true, None) => Some(StateCheck::Skip),
             (true, Some(_)) => {
-                self.problem("skipStateCheck", &"cannot be combined with expectedState");
+                self.add("skipStateCheck", &"cannot be combined with expectedState");
                 None
             }
             (false, Some(state)) => state.map(StateCheck::Expect),
             (false, None) => {
-                self.problem(
+                self.add(
                     "expectedState",
                     &"is missing (pass the state kept from createAuthorizationLink; \
                      skipStateCheck: true instead only for a link made with state: false)",
@@ -417,28 +339,13 @@ impl<'a, S: OptionsSource + ?Sized> Reader<'a, S> {
         }
     }
 
-    /// A given `expectedState`: a non-empty string, never `false` or another type.
-    fn expected_state(&mut self, value: OptionValue) -> Option<CsrfState> {
-        match value {
-            OptionValue::String(text) if !text.is_empty() => Some(CsrfState::new(text)),
-            _ => {
-                self.problem(
-                    "expectedState",
-                    &"must be the state kept from createAuthorizationLink (a non-empty string); \
-                     only skipStateCheck: true skips the state check",
-                );
-                None
-            }
-        }
-    }
-
     fn finish(self) -> Result<(), NpmError> {
-        if self.problems.is_empty() {
+        if self.0.is_empty() {
             Ok(())
         } else {
             Err(NpmError::invalid_options(&format!(
                 "invalid options: {}",
-                self.problems.join("; ")
+                self.0.join("; ")
             )))
         }
     }
