@@ -22,6 +22,8 @@
   var refreshAt = document.getElementById("refresh-expires");
   var retry = document.getElementById("retry");
   var greeting = document.getElementById("signed-in-as");
+  var renewNote = document.getElementById("renew-note");
+  var renewText = renewNote ? renewNote.textContent : "";
 
   var TIMEOUT_MS = 10000;
   var ticker = null;
@@ -54,7 +56,11 @@
       var probe = new Date(2020, 10, 15);
       var root = new Intl.DateTimeFormat("und", { month: "long" }).format(probe);
       var kazakh = new Intl.DateTimeFormat("kk", { month: "long" }).format(probe);
-      return kazakh === root ? "ru" : lang;
+      // Without Kazakh data the month is the root locale's ("M11"), or, where "und" follows
+      // the browser's own language, still a bare "M11", and relative times read "+60 min".
+      var bare = kazakh === root || /^M\d+$/.test(kazakh) ||
+        /^\+/.test(new Intl.RelativeTimeFormat("kk").format(1, "hour"));
+      return bare ? "ru" : lang;
     } catch (e) {
       return lang;
     }
@@ -131,6 +137,10 @@
     var access = new Date(accessSeconds * 1000);
     var refresh = new Date((refreshSeconds === null ? accessSeconds : refreshSeconds) * 1000);
     greet(user);
+    if (renewNote) {
+      renewNote.textContent = refreshSeconds === null ?
+        renewNote.getAttribute("data-no-renew") : renewText;
+    }
     setTime(accessAt, access, true);
     setTime(refreshAt, refresh, false);
     var update = function () {
