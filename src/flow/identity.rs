@@ -91,8 +91,9 @@ pub(super) async fn user_info<E: Effects>(
     read_userinfo_reply(&reply, fx)
 }
 
-/// The user from what the sign-in learned; a user-info `sub` that is not the id_token's is
-/// `ID_TOKEN_INVALID`, a user-info answer without an id `UPSTREAM_MALFORMED`.
+/// The user from what the sign-in learned; a user-info `sub` that is not the id_token's, or a
+/// `sub` that cannot be a header value, is `ID_TOKEN_INVALID`; a user-info answer without a
+/// usable id `UPSTREAM_MALFORMED`.
 pub(super) fn user_from(
     info: Option<&UserInfoAnswer>,
     claims: Option<(&str, &Claims)>,
@@ -100,10 +101,13 @@ pub(super) fn user_from(
     if info.is_none() && claims.is_none() {
         return Ok(None);
     }
+    let from_id_token = claims.is_some();
     User::from_sources(info, claims)
         .map(Some)
         .map_err(|problem| match problem {
             UserProblem::SubjectMismatch => invalid(IdTokenProblem::Subject),
+            // In oidc the id is the id_token's `sub`: one no header can carry is its fault.
+            _ if from_id_token => invalid(IdTokenProblem::Subject),
             _ => Error::UpstreamMalformed(crate::error::Malformed::BadProfile),
         })
 }
