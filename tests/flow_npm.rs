@@ -56,6 +56,7 @@ fn a_link_gets_a_fresh_state_by_default_and_sends_the_documented_request() {
             "trackId": "t-1",
             "expireAt": 1_727_246_098.0,
             "state": state,
+            "nonce": null,
         })
     );
     // A second link, a second state.
@@ -119,7 +120,7 @@ fn state_off_sends_the_redirect_uri_as_it_is_and_skip_state_check_completes_it()
         &sign_in_options(&[("callbackUrl", callback), ("skipStateCheck", json!(true))]),
     )
     .unwrap();
-    assert_eq!(signed_in.access_token.secret(), "tok-access");
+    assert_eq!(signed_in.tokens.access_token.secret(), "tok-access");
     assert_eq!(fx.last(), exchange_sent("c0de", 5000));
 }
 
@@ -142,20 +143,26 @@ fn a_whole_sign_in_link_callback_and_refresh() {
     .unwrap();
     assert_eq!(fx.last(), exchange_sent("c0de", 800));
     let now = (NOW / 1000.0) as u64;
-    assert_eq!(signed_in.id.as_deref(), Some("tok-1"));
-    assert_eq!(signed_in.refresh_token.secret(), "tok-refresh");
+    assert_eq!(signed_in.tokens.id.as_deref(), Some("tok-1"));
+    assert_eq!(signed_in.tokens.refresh_token.secret(), "tok-refresh");
     assert_eq!(
-        (signed_in.access_expires_at, signed_in.refresh_expires_at),
+        (
+            signed_in.tokens.access_expires_at,
+            signed_in.tokens.refresh_expires_at
+        ),
         (now + 900, now + 7200)
     );
     assert_eq!(
-        serde_json::to_value(TokensResult::of(&signed_in)).unwrap(),
+        js_result(&signed_in),
         json!({
             "id": "tok-1",
             "accessToken": "tok-access",
             "refreshToken": "tok-refresh",
             "accessExpiresAt": (now + 900) as f64,
             "refreshExpiresAt": (now + 7200) as f64,
+            "user": null,
+            "idToken": null,
+            "idTokenClaims": null,
         })
     );
 
@@ -164,7 +171,7 @@ fn a_whole_sign_in_link_callback_and_refresh() {
         &token_answer("tok-access-2", "tok-refresh-2", 900, 7200),
     );
     let options = RefreshOptions::read(json!({
-        "refreshToken": signed_in.refresh_token.secret(),
+        "refreshToken": signed_in.tokens.refresh_token.secret(),
         "tokenUrl": TOKEN_URL,
     }))
     .unwrap();

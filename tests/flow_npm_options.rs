@@ -14,7 +14,8 @@ use fake_npm::*;
 
 /// What each function's options are refused with (the message after the prefix).
 fn link_problem(changes: &[(&str, Value)]) -> String {
-    let error = LinkOptions::read(link_options(changes)).unwrap_err();
+    let options = link_options(changes);
+    let error = LinkOptions::read(|| &options).unwrap_err();
     assert_eq!(error.code, ErrorCode::InvalidOptions);
     message(&error).to_owned()
 }
@@ -79,7 +80,7 @@ fn link_options_name_every_problem_in_setting_order() {
         json!(["clientId"]),
     ] {
         assert_eq!(
-            LinkOptions::read(&none).unwrap_err().message,
+            LinkOptions::read(|| &none).unwrap_err().message,
             "freedom-id-edge: createAuthorizationLink expects an options object",
             "{none}"
         );
@@ -97,18 +98,15 @@ fn link_options_read_only_what_create_authorization_link_takes() {
         ("log", other()),
         ("unknown", json!(true)),
     ]);
-    let options = LinkOptions::read(options).unwrap();
+    let options = LinkOptions::read(|| &options).unwrap();
     assert_eq!(
         options.settings.token_url.as_str(),
         "https://passport.freedompay.kz/api/v1/oauth/token"
     );
     assert!(options.settings.protect.is_empty());
     // `null` is absent: a fresh state, the default timeout.
-    let options = LinkOptions::read(link_options(&[
-        ("state", Value::Null),
-        ("timeoutMs", Value::Null),
-    ]))
-    .unwrap();
+    let given = link_options(&[("state", Value::Null), ("timeoutMs", Value::Null)]);
+    let options = LinkOptions::read(|| &given).unwrap();
     assert_eq!(
         (options.settings.state, options.settings.timeout_ms),
         (freedom_id_edge::config::values::StateMode::Bind, 5000)
@@ -220,7 +218,8 @@ fn exchange_and_refresh_options() {
 
 #[test]
 fn read_options_never_show_their_secrets_in_debug() {
-    let shown = format!("{:?}", LinkOptions::read(link_options(&[])).unwrap());
+    let given = link_options(&[]);
+    let shown = format!("{:?}", LinkOptions::read(|| &given).unwrap());
     assert!(!shown.contains(SECRET), "{shown}");
     let options = CompleteSignInOptions::read(sign_in_options(&[
         (
