@@ -555,7 +555,7 @@ mod oidc {
                 "accessToken": "tok-access",
                 "refreshToken": "tok-refresh",
                 "accessExpiresAt": (NOW_SECS + 3600) as f64,
-                "refreshExpiresAt": null,
+                "refreshExpiresAt": (NOW_SECS + 3600) as f64,
                 "user": { "id": SUB, "firstname": "Aida" },
                 "idToken": id_token,
                 "idTokenClaims": serde_json::from_str::<Value>(&claims("n0nce-kept")).unwrap(),
@@ -627,7 +627,7 @@ mod oidc {
             good.replace(ISSUER, "https://evil.example"),
             good.replace("\"demo-client\"", "\"other-client\""),
             good.replace("n0nce-kept", "another"),
-            good.replace(&format!(",\"nonce\":\"n0nce-kept\""), ""),
+            good.replace(",\"nonce\":\"n0nce-kept\"", ""),
             good.replace(&format!("\"sub\":\"{SUB}\","), ""),
             good.replace(
                 &(NOW_SECS + 604_800).to_string(),

@@ -128,11 +128,10 @@ impl<'a> TokensResult<'a> {
 /// `Debug` shows neither the user (personal data) nor the id_token, only whether they are
 /// known.
 pub struct SignedIn {
-    /// The token pair; in `oidc` without an `id`, and without a refresh expiry (none is
-    /// documented for that flavour).
+    /// The token pair; in `oidc` without an `id`, and with the access token's expiry as the
+    /// refresh token's: no refresh is documented for that flavour, so the sign-in lasts as
+    /// long as its access token (and a `Tokens` caller's `min` of the two stays right).
     pub tokens: Tokens,
-    /// `oidc`: the refresh token has no known expiry (`refreshExpiresAt: null`).
-    pub refresh_expiry_known: bool,
     /// The user: from the id_token (and the profile), or the profile alone in `oauth2`;
     /// `None` in `oauth2` without `userInfoUrl`.
     pub user: Option<User>,
@@ -144,7 +143,6 @@ impl fmt::Debug for SignedIn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SignedIn")
             .field("tokens", &self.tokens)
-            .field("refresh_expiry_known", &self.refresh_expiry_known)
             .field("user", &self.user.as_ref().map(|_| "<personal data>"))
             .field("id_token", &self.id_token.as_ref().map(|_| "<redacted>"))
             .finish()
@@ -161,9 +159,7 @@ impl SignedIn {
             access_token: tokens.access_token,
             refresh_token: tokens.refresh_token,
             access_expires_at: tokens.access_expires_at,
-            refresh_expires_at: self
-                .refresh_expiry_known
-                .then_some(tokens.refresh_expires_at),
+            refresh_expires_at: tokens.refresh_expires_at,
             user: self.user.as_ref(),
             id_token: self.id_token.as_deref(),
             id_token_claims: None,
@@ -191,7 +187,7 @@ pub struct SignInResult<'a> {
     access_token: &'a str,
     refresh_token: &'a str,
     access_expires_at: f64,
-    refresh_expires_at: Option<f64>,
+    refresh_expires_at: f64,
     user: Option<&'a User>,
     id_token: Option<&'a str>,
     /// Always `null` here: the driver sets the object from [`SignedIn::claims_json`].
@@ -382,7 +378,6 @@ pub async fn complete_sign_in<E: NpmEffects>(
         };
         return Ok(SignedIn {
             tokens,
-            refresh_expiry_known: true,
             user,
             id_token: None,
         });
@@ -435,10 +430,9 @@ async fn oidc_sign_in<E: NpmEffects>(
             access_token: tokens.access_token,
             refresh_token: tokens.refresh_token,
             access_expires_at: tokens.access_expires_at,
-            // Not shown (`refreshExpiresAt: null`): no refresh is documented for this flavour.
+            // No refresh is documented for this flavour: the sign-in ends with the access token.
             refresh_expires_at: tokens.access_expires_at,
         },
-        refresh_expiry_known: false,
         user,
         id_token: Some(tokens.id_token),
     })
