@@ -1,7 +1,8 @@
 //! The runtime's WebCrypto (`crypto.subtle`, `crypto.getRandomValues`), present in workerd,
 //! Node, Deno and Bun: the session keys (HKDF-SHA256 from a secret to an AES-256-GCM key)
 //! and the sealing itself. No crypto crate lands in the wasm.
-// The npm package uses only `random` (it keeps no sessions); the Worker uses all of it.
+// The npm package uses only `random` and `verify` (it keeps no sessions); the Worker uses
+// all of it.
 #![cfg_attr(not(feature = "worker"), allow(dead_code))]
 
 use js_sys::{Array, Object, Promise, Reflect, Uint8Array};

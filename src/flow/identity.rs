@@ -1,7 +1,8 @@
 //! Who signed in, after a successful exchange: the OIDC flavour's id_token checked (its
 //! signature too when a key set is configured), and the user-info call when
-//! `FREEDOM_ID_USERINFO_URL` is set. Shared by the Worker's `/callback`; every failure is an
-//! [`Error`] and nothing is sealed.
+//! `FREEDOM_ID_USERINFO_URL` (or `userInfoUrl`) is set. Shared by the Worker's `/callback` and
+//! the npm package's `completeSignIn` and `fetchUserInfo`, over the few effects both drivers
+//! perform ([`IdentityEffects`]); every failure is an [`Error`] and nothing is sealed.
 
 use crate::base::secret::AccessToken;
 use crate::base::url::AbsoluteUrl;
@@ -13,6 +14,54 @@ use crate::freedom_id::userinfo::{read_userinfo_reply, userinfo_request};
 
 use super::*;
 
+/// The I/O the identity steps need, which both products' drivers perform: one upstream call,
+/// the clock, the key set kept per isolate or process, and WebCrypto's signature check. Every
+/// Worker [`Effects`] is one (its calls unshared); the npm package's effects build on it.
+#[allow(async_fn_in_trait)] // single-threaded drivers (wasm): no `Send` bound wanted
+pub trait IdentityEffects: JsonEngine {
+    /// Sends `request` within `timeout_ms` for the whole answer, by the rules of
+    /// [`UpstreamRequest`] (no redirect followed, the body capped and read only when asked).
+    async fn send(&self, request: &UpstreamRequest, timeout_ms: u32) -> Reply;
+    /// Milliseconds since the Unix epoch.
+    fn now_ms(&self) -> f64;
+    /// Runs `f` on the id_token key set this isolate or process keeps (the core decides when
+    /// to fetch it).
+    fn with_key_cache<R>(&self, f: impl FnOnce(&mut KeyCache) -> R) -> R;
+    /// Whether `signature` over `input` verifies with the public `key` for `algorithm`;
+    /// `false` for a key the runtime cannot import.
+    async fn verify_signature(
+        &self,
+        algorithm: Algorithm,
+        key: &Jwk,
+        input: &[u8],
+        signature: &[u8],
+    ) -> bool;
+}
+
+impl<E: Effects> IdentityEffects for E {
+    async fn send(&self, request: &UpstreamRequest, timeout_ms: u32) -> Reply {
+        Effects::send(self, request, timeout_ms, None).await
+    }
+
+    fn now_ms(&self) -> f64 {
+        Effects::now_ms(self)
+    }
+
+    fn with_key_cache<R>(&self, f: impl FnOnce(&mut KeyCache) -> R) -> R {
+        Effects::with_key_cache(self, f)
+    }
+
+    async fn verify_signature(
+        &self,
+        algorithm: Algorithm,
+        key: &Jwk,
+        input: &[u8],
+        signature: &[u8],
+    ) -> bool {
+        Effects::verify_signature(self, algorithm, key, input, signature).await
+    }
+}
+
 fn invalid(problem: IdTokenProblem) -> Error {
     Error::IdTokenInvalid {
         problem: problem.as_str(),
@@ -21,7 +70,7 @@ fn invalid(problem: IdTokenProblem) -> Error {
 
 /// Reads and checks `raw` (the id_token from the token endpoint) against `expected`; its
 /// `sub` and claims when it passes.
-pub(super) async fn checked_id_token<E: Effects>(
+pub(crate) async fn checked_id_token<E: IdentityEffects>(
     fx: &E,
     raw: &str,
     jwks_url: Option<&AbsoluteUrl>,
@@ -38,7 +87,7 @@ pub(super) async fn checked_id_token<E: Effects>(
 
 /// Verifies the token's signature with the key set at `url`, fetched when the kept one is
 /// stale or lacks the key (at most once a minute for an unknown `kid`).
-async fn verify_signature<E: Effects>(
+async fn verify_signature<E: IdentityEffects>(
     fx: &E,
     token: &IdToken,
     url: &AbsoluteUrl,
@@ -70,7 +119,7 @@ async fn verify_signature<E: Effects>(
             KeyPlan::Fetch if fetched => return Err(invalid(IdTokenProblem::UnknownKey)),
             KeyPlan::Fetch => {
                 fetched = true;
-                let reply = fx.send(&jwks_request(url), timeout_ms, None).await;
+                let reply = fx.send(&jwks_request(url), timeout_ms).await;
                 let set = read_jwks_reply(&reply, fx)?;
                 fx.with_key_cache(|cache| cache.store(set, now));
             }
@@ -79,14 +128,14 @@ async fn verify_signature<E: Effects>(
 }
 
 /// Calls the user-info endpoint with `access_token`.
-pub(super) async fn user_info<E: Effects>(
+pub(crate) async fn user_info<E: IdentityEffects>(
     fx: &E,
     url: &AbsoluteUrl,
     access_token: &AccessToken,
     timeout_ms: u32,
 ) -> Result<UserInfoAnswer, Error> {
     let reply = fx
-        .send(&userinfo_request(url, access_token), timeout_ms, None)
+        .send(&userinfo_request(url, access_token), timeout_ms)
         .await;
     read_userinfo_reply(&reply, fx)
 }
@@ -94,7 +143,7 @@ pub(super) async fn user_info<E: Effects>(
 /// The user from what the sign-in learned; a user-info `sub` that is not the id_token's, or a
 /// `sub` that cannot be a header value, is `ID_TOKEN_INVALID`; a user-info answer without a
 /// usable id `UPSTREAM_MALFORMED`.
-pub(super) fn user_from(
+pub(crate) fn user_from(
     info: Option<&UserInfoAnswer>,
     claims: Option<(&str, &Claims)>,
 ) -> Result<Option<User>, Error> {
