@@ -135,12 +135,13 @@ impl fmt::Display for ProblemReason {
                 "must be at least {MIN_REVOKE_KEY_LEN} characters without whitespace or control characters"
             ),
             ProblemReason::Protocol => f.write_str("must be `oauth2` or `oidc`"),
+            // Named for both drivers: the Worker's FREEDOM_ID_PROTOCOL and npm's `protocol`.
             ProblemReason::OidcNeedsOpenid => {
-                f.write_str("must contain `openid` while FREEDOM_ID_PROTOCOL is `oidc`")
+                f.write_str("must contain `openid` in the OpenID Connect flavour (protocol `oidc`)")
             }
-            ProblemReason::OidcNeedsState => {
-                f.write_str("must be `on` while FREEDOM_ID_PROTOCOL is `oidc`")
-            }
+            ProblemReason::OidcNeedsState => f.write_str(
+                "cannot be switched off in the OpenID Connect flavour (protocol `oidc`), which always sends a state",
+            ),
             ProblemReason::RevokeKeyRequired => f.write_str(
                 "must be set while the FREEDOM_ID_REVOCATIONS binding is there: /revoke refuses every call without it",
             ),
