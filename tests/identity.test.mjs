@@ -375,6 +375,15 @@ test('oidc: a wrong or missing state is STATE_MISMATCH before the code is spent;
   await assertOidcSignedIn(await finish(oidc, jar, back), { flowName });
 });
 
+test('oidc: a sub no header can carry (a space, a quote, a control or non-ASCII character) is ID_TOKEN_INVALID, nothing sealed', async () => {
+  for (const id of ['user 1', 'user"1', 'user\\1', 'user\u00e91', 'user\t1']) {
+    mock.reset();
+    mock.setUser({ ...PROFILE, id });
+    const { answer } = await signInOidc(oidc, new Jar());
+    assertSignInFailed(answer, 'ID_TOKEN_INVALID', 502, JSON.stringify(id));
+  }
+});
+
 test('oidc: FREEDOM_ID_REDIRECT_URI with a query of its own is sent exactly as set, and the callback still signs in', async () => {
   const worker = await start(oidcBindings(mock, { FREEDOM_ID_REDIRECT_URI: `${WORKER_ORIGIN}/callback?from=freedom-id` }));
   try {
