@@ -3,7 +3,7 @@
 # `BENCH_ARTIFACTS=OUT_DIR node_modules/.bin/node bench/run.mjs` (or bench/profile.mjs).
 #
 #   bash bench/build-variant.sh OUT_DIR [--no-panic-recovery] [--keep-names] [--run-worker-first]
-#                                       [--custom-shim FILE] [--from DIR] [--npm]
+#                                       [--custom-shim FILE] [--from DIR] [--npm] [--features F]
 #
 # Copies the sources (src/, Cargo.*, wrangler.toml, www/, scripts/; from this checkout's working
 # tree, or from DIR, e.g. a `git archive` of a commit) into OUT_DIR and builds there exactly as
@@ -17,6 +17,9 @@
 #   --npm                also builds pkg/ there with the copied scripts/build-npm.sh (else pkg/
 #                        is copied from the checkout as it is: the Worker experiments do not
 #                        change it)
+#   --features F         also enables cargo feature(s) F (comma-separated) in the Worker build
+#                        and, with --npm, in the npm build (e.g. `json-engine-js`: BENCHMARKS.md,
+#                        "JSON engine")
 # Cargo's target dir is shared by every variant (BENCH_VARIANT_TARGET, default
 # /tmp/freedom-id-edge-variant-target), never the checkout's own target/.
 set -euo pipefail
@@ -24,7 +27,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 out="${1:?usage: bench/build-variant.sh OUT_DIR [flags]}"
 shift
 from="$root"
-no_panic_recovery=0 keep_names=0 run_worker_first=0 custom_shim="" npm=0
+no_panic_recovery=0 keep_names=0 run_worker_first=0 custom_shim="" npm=0 extra_features=""
 while (($#)); do
   case "$1" in
     --no-panic-recovery) no_panic_recovery=1 ;;
@@ -33,6 +36,7 @@ while (($#)); do
     --custom-shim) custom_shim="$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"; shift ;;
     --from) from="$(cd "$2" && pwd)"; shift ;;
     --npm) npm=1 ;;
+    --features) extra_features="${2:?--features needs a value}"; shift ;;
     *) echo "unknown flag $1" >&2; exit 2 ;;
   esac
   shift
@@ -52,8 +56,9 @@ export WASM_BINDGEN_BIN="$(command -v wasm-bindgen)"
 export WASM_OPT_BIN="$root/node_modules/.bin/wasm-opt"
 export ESBUILD_BIN="$root/node_modules/@esbuild/linux-x64/bin/esbuild"
 cd "$out"
-args=(--release --features worker)
-if ((no_panic_recovery)); then args=(--release --no-panic-recovery --features worker); fi
+worker_features="worker${extra_features:+,$extra_features}"
+args=(--release --features "$worker_features")
+if ((no_panic_recovery)); then args=(--release --no-panic-recovery --features "$worker_features"); fi
 if [ -n "$custom_shim" ]; then
   CUSTOM_SHIM="$custom_shim" worker-build "${args[@]}"
 else
@@ -79,8 +84,13 @@ if ((run_worker_first)); then
   ' "$out/wrangler.toml"
 fi
 if ((npm)); then
+  if [ -n "$extra_features" ]; then
+    # The copy's build-npm.sh names its one feature; add ours to it (the checkout's is untouched).
+    grep -q -- '--features node$' scripts/build-npm.sh || { echo "build-variant: no '--features node' line in scripts/build-npm.sh" >&2; exit 1; }
+    sed -i "s/--features node\$/--features node,$extra_features/" scripts/build-npm.sh
+  fi
   bash scripts/build-npm.sh
   touch "$out/pkg.built-here" # bench/run.mjs measures this pkg/ as an npm variant
 fi
 ls -l "$out/build" "$(dirname "$out/$wasm")" "$out/pkg"
-echo "build-variant: built $out (source: $from)"
+echo "build-variant: built $out (source: $from${extra_features:+, features: $extra_features})"
