@@ -11,7 +11,7 @@
 // Environment: BENCH_ARTIFACTS=DIR measures DIR/build, DIR/pkg and DIR/wrangler.toml (a variant
 // built by bench/build-variant.sh, or a clean build of a commit); BENCH_ARTIFACTS_NOTE says what
 // that is; BENCH_ONLY=sizes,workers,cold,node,load runs only those parts (an experiment);
-// BENCH_ROUTES=login,callback,session,refresh,gate only those routes; BENCH_NODE the Node for
+// BENCH_ROUTES=login,login-oidc,callback,session,refresh,gate only those routes; BENCH_NODE the Node for
 // the Node side (default /usr/bin/node); BENCH_COLD_STARTS how many cold starts per Worker
 // (default 7); BENCH_VARIANTS=name=rust:DIR,name2=js:DIR2 measures more
 // Workers in the same run, side by side with the others (an experiment: the `rust` build in
@@ -29,7 +29,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { median, summarize } from './stats.mjs';
-import { assetRouting, cpuMs, directWorker, freePort, load, rel, request, routes, startChild, startWorker } from './workerd.mjs';
+import { assetRouting, cpuMs, directWorker, extraWorkerSpecs, freePort, load, rel, request, routes, startChild, startWorker } from './workerd.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const SMOKE = process.argv.includes('--smoke') || ['1', 'true', 'yes'].includes(String(process.env.BENCH_SMOKE ?? '').toLowerCase());
@@ -305,12 +305,16 @@ async function measureWorkers(context, log) {
   const workers = {};
   try {
     for (const kind of ['rust', 'js', 'null']) workers[kind] = await startWorker(kind, context, { maxSockets: COUNTS.workerConcurrency });
+    // The same builds started once more with other settings (the OIDC flavour), when a chosen route names them.
+    const extra = extraWorkerSpecs(context);
+    for (const kind of new Set(scenarios.flatMap((route) => route.kinds))) if (extra[kind]) workers[kind] = await startWorker(extra[kind], context, { maxSockets: COUNTS.workerConcurrency });
     for (const variant of context.variants) workers[variant.name] = await startWorker(variant, context, { maxSockets: COUNTS.workerConcurrency });
     workers.direct = directWorker(context.site, COUNTS.workerConcurrency);
     const out = {};
     for (const route of scenarios) {
       log(`  ${route.name}`);
-      const kinds = [...route.kinds, ...context.variants.filter((variant) => route.kinds.includes(variant.impl)).map((variant) => variant.name)];
+      const variants = route.variants === false ? [] : context.variants.filter((variant) => route.kinds.includes(variant.impl)).map((variant) => variant.name);
+      const kinds = [...route.kinds, ...(route.reference ? [route.reference] : []), ...variants];
       for (const kind of kinds) {
         const worker = workers[kind];
         await load(worker, await route.prepare(worker, COUNTS.warmup), 4, route.check);
@@ -338,6 +342,8 @@ async function measureWorkers(context, log) {
       };
       out[route.name] = {
         label: route.label,
+        pair: route.pair ?? ['rust', 'js'],
+        ...(route.reference ? { reference: route.reference } : {}),
         sequential: await phase(COUNTS.workerSeq, 1),
         concurrent: await phase(COUNTS.workerConc, COUNTS.workerConcurrency),
       };
@@ -526,10 +532,19 @@ function render(r) {
     lines.push('#### Worker routes in workerd (Miniflare): Rust Worker / JS twin (ours/JS)', '');
     const rows = [];
     for (const [name, route] of Object.entries(w)) {
+      const [ours, twin] = route.pair;
       for (const [phase, label] of [['sequential', 'sequential'], ['concurrent', `concurrency ${r.counts.workerConcurrency}`]]) {
-        const R = route[phase].rust;
-        const J = route[phase].js;
+        const R = route[phase][ours];
+        const J = route[phase][twin];
         rows.push([`${route.label}`, label, pair(R.medianMs, J.medianMs, fmtMs), pair(R.p99Ms, J.p99Ms, fmtMs), pair(R.perSecond, J.perSecond, fmtRate), pair(R.cpuUsPerRequest, J.cpuUsPerRequest, fmtUs)]);
+      }
+      if (route.reference) {
+        for (const [phase, label] of [['sequential', 'sequential'], ['concurrent', `concurrency ${r.counts.workerConcurrency}`]]) {
+          const O = route[phase][ours];
+          const B = route[phase][route.reference];
+          const against = (a, b, fmt) => `${fmt(a)} / ${fmt(b)} (${fmtRatio(a / b)})`;
+          rows.push([`the Rust Worker's \`/login\` in \`oidc\` / in \`oauth2\` (its authorize call to the mock), measured in the same blocks`, label, against(O.medianMs, B.medianMs, fmtMs), against(O.p99Ms, B.p99Ms, fmtMs), against(O.perSecond, B.perSecond, fmtRate), against(O.cpuUsPerRequest, B.cpuUsPerRequest, fmtUs)]);
+        }
       }
       for (const variant of r.variants ?? []) {
         if (!route.sequential[variant.name]) continue;
@@ -614,7 +629,8 @@ function render(r) {
   }
   if (w) {
     for (const [name, route] of Object.entries(w)) {
-      const ratios = ['sequential', 'concurrent'].flatMap((phase) => [route[phase].rust.medianMs / route[phase].js.medianMs, route[phase].rust.cpuUsPerRequest / route[phase].js.cpuUsPerRequest]);
+      const [ours, twin] = route.pair;
+      const ratios = ['sequential', 'concurrent'].flatMap((phase) => [route[phase][ours].medianMs / route[phase][twin].medianMs, route[phase][ours].cpuUsPerRequest / route[phase][twin].cpuUsPerRequest]);
       rows.push([`Worker \`${name}\`: median and CPU per request, ours/JS <= ${TARGETS.workerRouteRatio.toFixed(2)}`, `median ${ratios[0].toFixed(2)}, CPU ${ratios[1].toFixed(2)} sequential; median ${ratios[2].toFixed(2)}, CPU ${ratios[3].toFixed(2)} at ${r.counts.workerConcurrency}`, verdict(ratios.every((x) => x <= TARGETS.workerRouteRatio))]);
     }
   }

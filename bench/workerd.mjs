@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { FLOW_PREFIX, SESSION } from '../tests/support/client.mjs';
 import { seal as sealWith } from '../tests/support/seal.mjs';
-import { freePort, rustWorker, workerdOptions, workingBindings } from '../tests/support/workerd-config.mjs';
+import { CLIENT_ID, freePort, rustWorker, workerdOptions, workingBindings } from '../tests/support/workerd-config.mjs';
 
 export { COMPATIBILITY_DATE, freePort } from '../tests/support/workerd-config.mjs';
 
@@ -99,15 +99,37 @@ export function bindings(origin, mock, site) {
 }
 
 /**
+ * What a Worker in the OIDC flavour gets on top of `bindings()` (README.md, "Who signed in"):
+ * `/login` builds the authorization URL at the mock's `/openid` itself, with no upstream call.
+ * The grants (tests/support/workerd-config.mjs) already hold `openid`; the state is on by default.
+ */
+export function oidcBindings(mock) {
+  return { FREEDOM_ID_PROTOCOL: 'oidc', FREEDOM_ID_OIDC_AUTHORIZE_URL: `${mock.origin}/openid` };
+}
+
+/**
+ * The Workers a route may name besides `rust`, `js`, `null` and `direct`: the same Rust build
+ * and the same JS twin, each started once more with `oidcBindings()`.
+ */
+export function extraWorkerSpecs(context) {
+  const vars = oidcBindings(context.mock);
+  return {
+    'rust-oidc': { name: 'rust-oidc', impl: 'rust', art: context.art, vars },
+    'js-oidc': { name: 'js-oidc', impl: 'js', vars },
+  };
+}
+
+/**
  * Miniflare options for `kind`: `rust` (the artifacts' build/), `js` (bench/js-worker) or `null`
  * (a 302 without calling anyone: workerd's own floor). Same compatibility date, bindings,
- * assets (www/ with its _headers) and asset routing for all.
+ * assets (www/ with its _headers) and asset routing for all; `vars` (e.g. `oidcBindings()`) on
+ * top of the bindings.
  */
-export function workerOptions(kind, { art, port, mock, site, routing, inspectorPort }) {
+export function workerOptions(kind, { art, port, mock, site, routing, inspectorPort, vars = {} }) {
   const common = {
     ...workerdOptions({
       port,
-      bindings: bindings(`http://127.0.0.1:${port}`, mock, site),
+      bindings: { ...bindings(`http://127.0.0.1:${port}`, mock, site), ...vars },
       routerConfig: routing.routerConfig,
       handleRuntimeStdio(stdout, stderr) {
         stdout.resume();
@@ -224,20 +246,54 @@ const JSON_ACCEPT = 'application/json';
 export function routes(mock, site) {
   let liveCookie;
   const live = async () => (liveCookie ??= await sessionCookie((await control(mock, 'token-pairs', 1))[0]));
+  const oauth2Login = {
+    prepare: async (worker, n) => Array.from({ length: n }, () => ({ path: '/login', headers: { accept: 'text/html' } })),
+    check: (worker, response) => {
+      const location = response.headers.location ?? '';
+      if (response.statusCode !== 302 || !location.startsWith(`${mock.origin}/login?track_id=`) || response.headers['cache-control'] !== 'no-store') {
+        return `answered ${response.statusCode} Location=${JSON.stringify(location)}`;
+      }
+      if (worker.impl !== 'null' && !String(response.headers['set-cookie'] ?? '').includes(FLOW_PREFIX)) return 'no flow cookie';
+      return null;
+    },
+  };
+  const oidcAuthorize = `${mock.origin}/openid`;
+  /** The OIDC /login's answer: 302 to the mock's /openid with the six parameters, a fresh state and nonce, the flow cookie named after the state. */
+  const checkOidcLogin = (worker, response) => {
+    const location = response.headers.location ?? '';
+    if (response.statusCode !== 302 || !location.startsWith(`${oidcAuthorize}?`) || response.headers['cache-control'] !== 'no-store') {
+      return `answered ${response.statusCode} Location=${JSON.stringify(location)} ${response.body.slice(0, 200)}`;
+    }
+    const query = new URL(location).searchParams;
+    const state = query.get('state') ?? '';
+    const nonce = query.get('nonce') ?? '';
+    const fresh = (value) => /^[A-Za-z0-9_-]{43}$/.test(value); // 256 bits, base64url
+    if (!fresh(state) || !fresh(nonce) || state === nonce) return `state ${JSON.stringify(state)}, nonce ${JSON.stringify(nonce)} in ${location}`;
+    if (query.get('response_type') !== 'code' || query.get('client_id') !== CLIENT_ID || query.get('redirect_uri') !== `${worker.origin}/callback` || !(query.get('scope') ?? '').split(' ').includes('openid')) {
+      return `wrong parameters in ${location}`;
+    }
+    if (!String(response.headers['set-cookie'] ?? '').includes(`${FLOW_PREFIX}${state.slice(0, 16)}=`)) return `no flow cookie for the state: ${response.headers['set-cookie']}`;
+    return null;
+  };
   return [
     {
       name: 'login',
       label: '`GET /login` -> 302 (state, authorize call, sealed flow cookie)',
       kinds: ['rust', 'js', 'null'],
-      prepare: async (worker, n) => Array.from({ length: n }, () => ({ path: '/login', headers: { accept: 'text/html' } })),
-      check: (worker, response) => {
-        const location = response.headers.location ?? '';
-        if (response.statusCode !== 302 || !location.startsWith(`${mock.origin}/login?track_id=`) || response.headers['cache-control'] !== 'no-store') {
-          return `answered ${response.statusCode} Location=${JSON.stringify(location)}`;
-        }
-        if (worker.impl !== 'null' && !String(response.headers['set-cookie'] ?? '').includes(FLOW_PREFIX)) return 'no flow cookie';
-        return null;
-      },
+      ...oauth2Login,
+    },
+    {
+      // The OIDC flavour's /login: the same Workers started with oidcBindings(). `reference`
+      // is measured in the same rotating blocks (the oauth2 /login of `rust`), for the ratio
+      // oidc/oauth2 under the same load; variants are oauth2 builds and sit this one out.
+      name: 'login-oidc',
+      label: '`GET /login` in `oidc` -> 302 (state and nonce, the URL built locally, sealed flow cookie; no upstream call)',
+      kinds: ['rust-oidc', 'js-oidc'],
+      pair: ['rust-oidc', 'js-oidc'],
+      reference: 'rust',
+      variants: false,
+      prepare: oauth2Login.prepare,
+      check: (worker, response) => (worker.kind === 'rust' ? oauth2Login.check(worker, response) : checkOidcLogin(worker, response)),
     },
     {
       name: 'callback',

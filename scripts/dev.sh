@@ -1,10 +1,34 @@
 #!/usr/bin/env bash
 # `make dev`: the mock Freedom ID on 127.0.0.1:$MOCK_PORT, the demo site behind the gate on
 # $DEMO_APP_PORT, then `wrangler dev` on $DEV_PORT. Stops them when wrangler stops (Ctrl-C).
+# PROTOCOL=oidc (`make dev PROTOCOL=oidc`) runs the OpenID Connect flavour against the mock's
+# OIDC endpoints, with its key set and user-info call; oauth2, the default, uses .dev.vars as it is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DEV_PORT="${DEV_PORT:-8787}"
 MOCK_PORT="${MOCK_PORT:-8788}"
+PROTOCOL="${PROTOCOL:-oauth2}"
+mock_origin="http://127.0.0.1:$MOCK_PORT"
+
+# Settings on top of .dev.vars (wrangler's --var wins over it): the mock's issuer is its origin.
+flavour=()
+case "$PROTOCOL" in
+  oauth2) ;;
+  oidc)
+    flavour=(
+      --var "FREEDOM_ID_PROTOCOL:oidc"
+      --var "FREEDOM_ID_OIDC_AUTHORIZE_URL:$mock_origin/openid"
+      --var "FREEDOM_ID_OIDC_TOKEN_URL:$mock_origin/api/v1/oidc/token"
+      --var "FREEDOM_ID_ISSUER:$mock_origin"
+      --var "FREEDOM_ID_JWKS_URL:$mock_origin/oidc/jwks.json"
+      --var "FREEDOM_ID_USERINFO_URL:$mock_origin/api/v1/user/info"
+    )
+    ;;
+  *)
+    echo "PROTOCOL must be oauth2 or oidc, not \"$PROTOCOL\"." >&2
+    exit 2
+    ;;
+esac
 
 DEMO_APP_PORT="${DEMO_APP_PORT:-8789}"
 
@@ -22,8 +46,10 @@ for _ in $(seq 50); do
   curl -sf "http://127.0.0.1:$MOCK_PORT/healthz" >/dev/null && break
   sleep 0.1
 done
-if grep -q "127.0.0.1:$MOCK_PORT" .dev.vars; then
+if [ "$PROTOCOL" = oidc ]; then
+  echo "The OpenID Connect flavour: signing in goes to the mock's $mock_origin/openid page (Allow or Decline)."
+elif grep -q "127.0.0.1:$MOCK_PORT" .dev.vars; then
   echo "Signing in goes to the mock Freedom ID (.dev.vars points FREEDOM_ID_AUTHORIZE_URL at it)."
 fi
 echo "Open http://127.0.0.1:$DEV_PORT/ once wrangler says Ready; Ctrl-C stops both."
-wrangler dev --ip 127.0.0.1 --port "$DEV_PORT"
+wrangler dev --ip 127.0.0.1 --port "$DEV_PORT" ${flavour[@]+"${flavour[@]}"}

@@ -50,11 +50,16 @@ pub enum ErrorCode {
     RevocationUnavailable,
     /// `POST /revoke` whose `key` query parameter is missing or not `FREEDOM_ID_REVOKE_KEY`.
     RevocationForbidden,
+    /// The OIDC flavour's id_token failed a check (its form, `alg`, signature, `iss`, `aud`,
+    /// `exp`, `iat`, `nonce` or `sub`), or a user-info `sub` is not its `sub`.
+    IdTokenInvalid,
+    /// Freedom ID's user-info call refused the access token (401 or 403).
+    UserinfoRejected,
 }
 
 impl ErrorCode {
     /// Every code.
-    pub const ALL: [ErrorCode; 20] = [
+    pub const ALL: [ErrorCode; 22] = [
         ErrorCode::Misconfigured,
         ErrorCode::InvalidOptions,
         ErrorCode::UpstreamStatus,
@@ -75,6 +80,8 @@ impl ErrorCode {
         ErrorCode::InvalidRequest,
         ErrorCode::RevocationUnavailable,
         ErrorCode::RevocationForbidden,
+        ErrorCode::IdTokenInvalid,
+        ErrorCode::UserinfoRejected,
     ];
 
     /// The key of the code's localized page title (`title.<CODE>`).
@@ -100,6 +107,8 @@ impl ErrorCode {
             ErrorCode::InvalidRequest => "title.INVALID_REQUEST",
             ErrorCode::RevocationUnavailable => "title.REVOCATION_UNAVAILABLE",
             ErrorCode::RevocationForbidden => "title.REVOCATION_FORBIDDEN",
+            ErrorCode::IdTokenInvalid => "title.ID_TOKEN_INVALID",
+            ErrorCode::UserinfoRejected => "title.USERINFO_REJECTED",
         }
     }
 
@@ -126,6 +135,8 @@ impl ErrorCode {
             ErrorCode::InvalidRequest => "INVALID_REQUEST",
             ErrorCode::RevocationUnavailable => "REVOCATION_UNAVAILABLE",
             ErrorCode::RevocationForbidden => "REVOCATION_FORBIDDEN",
+            ErrorCode::IdTokenInvalid => "ID_TOKEN_INVALID",
+            ErrorCode::UserinfoRejected => "USERINFO_REJECTED",
         }
     }
 
@@ -147,7 +158,9 @@ impl ErrorCode {
             ErrorCode::RateLimited => 429,
             ErrorCode::CodeRejected | ErrorCode::InvalidRequest => 400,
             ErrorCode::RefreshRejected | ErrorCode::SignInRequired => 401,
-            ErrorCode::AppUnreachable => 502,
+            ErrorCode::AppUnreachable | ErrorCode::IdTokenInvalid | ErrorCode::UserinfoRejected => {
+                502
+            }
             ErrorCode::RevocationUnavailable => 501,
             ErrorCode::RevocationForbidden => 403,
         }
@@ -176,6 +189,8 @@ impl ErrorCode {
             ErrorCode::InvalidRequest => "Invalid request",
             ErrorCode::RevocationUnavailable => "Revocation is not set up",
             ErrorCode::RevocationForbidden => "Revocation refused",
+            ErrorCode::IdTokenInvalid => "Freedom ID's identity token did not pass its checks",
+            ErrorCode::UserinfoRejected => "Freedom ID did not share the user's profile",
         }
     }
 }
@@ -206,6 +221,8 @@ pub enum Malformed {
     BadTokens,
     /// A token answer whose expiry times are not valid UTC instants.
     BadExpiry,
+    /// A user-info answer without a usable `id`, or with a member it reads twice.
+    BadProfile,
 }
 
 impl fmt::Display for Malformed {
@@ -218,6 +235,7 @@ impl fmt::Display for Malformed {
             Malformed::RepeatedMember => "the answer has a member twice",
             Malformed::BadTokens => "the answer has no usable token pair",
             Malformed::BadExpiry => "the answer's expiry times are not valid UTC instants",
+            Malformed::BadProfile => "the user-info answer has no usable id",
         })
     }
 }
@@ -268,6 +286,16 @@ pub enum Error {
     },
     /// The callback carries neither `authorization_code` nor `error_code`.
     CallbackWithoutCode,
+    /// The id_token failed a check; says which, never a value.
+    IdTokenInvalid {
+        /// What was wrong (`iss`, `aud`, `exp`, `signature`, ...).
+        problem: &'static str,
+    },
+    /// The user-info call answered 401 or 403.
+    UserinfoRejected {
+        /// The HTTP status.
+        status: u16,
+    },
 }
 
 impl Error {
@@ -285,6 +313,8 @@ impl Error {
             Error::RefreshRejected { .. } => ErrorCode::RefreshRejected,
             Error::StateMismatch => ErrorCode::StateMismatch,
             Error::SignInDeclined { .. } => ErrorCode::SignInDeclined,
+            Error::IdTokenInvalid { .. } => ErrorCode::IdTokenInvalid,
+            Error::UserinfoRejected { .. } => ErrorCode::UserinfoRejected,
         }
     }
 }
@@ -321,6 +351,13 @@ impl fmt::Display for Error {
             ),
             Error::CallbackWithoutCode => f.write_str(
                 "the callback URL has neither authorization_code nor error_code",
+            ),
+            Error::IdTokenInvalid { problem } => {
+                write!(f, "Freedom ID's id_token failed its `{problem}` check")
+            }
+            Error::UserinfoRejected { status } => write!(
+                f,
+                "Freedom ID's user-info call refused the access token (HTTP {status})"
             ),
         }
     }
@@ -368,7 +405,15 @@ mod tests {
                 "REVOCATION_UNAVAILABLE",
                 501,
             ),
+            (ErrorCode::RevocationForbidden, "REVOCATION_FORBIDDEN", 403),
+            (ErrorCode::IdTokenInvalid, "ID_TOKEN_INVALID", 502),
+            (ErrorCode::UserinfoRejected, "USERINFO_REJECTED", 502),
         ];
+        assert_eq!(
+            table.len(),
+            ErrorCode::ALL.len(),
+            "every code is in the table"
+        );
         for (code, text, status) in table {
             assert_eq!((code.as_str(), code.http_status()), (text, status));
         }

@@ -57,7 +57,7 @@ fn a_whole_sign_in_lands_signed_in_and_signs_out() {
     let session = call(&fx, &settings, "GET", "/session", &jar, None);
     assert_eq!(
         status(&session),
-        serde_json::json!({"signedIn": true, "accessExpiresAt": 1_700_003_600u64, "refreshExpiresAt": 1_700_086_400u64})
+        serde_json::json!({"signedIn": true, "accessExpiresAt": 1_700_003_600u64, "refreshExpiresAt": 1_700_086_400u64, "user": null})
     );
     assert!(!session.body.contains("ACCESS1"));
     assert_eq!(

@@ -14,7 +14,8 @@ use fake_npm::*;
 
 /// What each function's options are refused with (the message after the prefix).
 fn link_problem(changes: &[(&str, Value)]) -> String {
-    let error = LinkOptions::read(link_options(changes)).unwrap_err();
+    let options = link_options(changes);
+    let error = LinkOptions::read(|| &options).unwrap_err();
     assert_eq!(error.code, ErrorCode::InvalidOptions);
     message(&error).to_owned()
 }
@@ -79,7 +80,7 @@ fn link_options_name_every_problem_in_setting_order() {
         json!(["clientId"]),
     ] {
         assert_eq!(
-            LinkOptions::read(&none).unwrap_err().message,
+            LinkOptions::read(|| &none).unwrap_err().message,
             "freedom-id-edge: createAuthorizationLink expects an options object",
             "{none}"
         );
@@ -97,18 +98,15 @@ fn link_options_read_only_what_create_authorization_link_takes() {
         ("log", other()),
         ("unknown", json!(true)),
     ]);
-    let options = LinkOptions::read(options).unwrap();
+    let options = LinkOptions::read(|| &options).unwrap();
     assert_eq!(
         options.settings.token_url.as_str(),
         "https://passport.freedompay.kz/api/v1/oauth/token"
     );
     assert!(options.settings.protect.is_empty());
     // `null` is absent: a fresh state, the default timeout.
-    let options = LinkOptions::read(link_options(&[
-        ("state", Value::Null),
-        ("timeoutMs", Value::Null),
-    ]))
-    .unwrap();
+    let given = link_options(&[("state", Value::Null), ("timeoutMs", Value::Null)]);
+    let options = LinkOptions::read(|| &given).unwrap();
     assert_eq!(
         (options.settings.state, options.settings.timeout_ms),
         (freedom_id_edge::config::values::StateMode::Bind, 5000)
@@ -220,7 +218,8 @@ fn exchange_and_refresh_options() {
 
 #[test]
 fn read_options_never_show_their_secrets_in_debug() {
-    let shown = format!("{:?}", LinkOptions::read(link_options(&[])).unwrap());
+    let given = link_options(&[]);
+    let shown = format!("{:?}", LinkOptions::read(|| &given).unwrap());
     assert!(!shown.contains(SECRET), "{shown}");
     let options = CompleteSignInOptions::read(sign_in_options(&[
         (
@@ -236,4 +235,98 @@ fn read_options_never_show_their_secrets_in_debug() {
     for secret in [SECRET, "c0de", "s1-kept-state"] {
         assert!(!shown.contains(secret), "{shown}");
     }
+}
+
+#[test]
+fn the_oidc_options_and_their_rules() {
+    let oidc_link = [("protocol", text("oidc")), ("clientSecret", Value::Null)];
+    // No secret needed for the OIDC link; `state: false`, grants without openid, a bad nonce
+    // and an unknown protocol are named.
+    let options = link_options(&oidc_link);
+    assert!(LinkOptions::read(|| &options).is_ok());
+    let mut problems = oidc_link.to_vec();
+    problems.extend([
+        ("grants", json!(["read.email"])),
+        ("state", json!(false)),
+        ("nonce", json!(7)),
+    ]);
+    let problem = link_problem(&problems);
+    assert!(problem.starts_with("invalid options: grants "), "{problem}");
+    assert!(problem.contains("; state "), "{problem}");
+    assert!(problem.ends_with("; nonce must be a string"), "{problem}");
+    assert_eq!(
+        link_problem(&[("protocol", text("saml"))]),
+        "invalid options: protocol must be `oauth2` or `oidc`"
+    );
+    assert_eq!(
+        link_problem(&[("nonce", text("n"))]),
+        "invalid options: nonce is only for protocol: 'oidc'"
+    );
+    assert_eq!(
+        link_problem(&[("protocol", text("oidc")), ("nonce", text(""))]),
+        "invalid options: nonce must be a non-empty string of at most 512 bytes without control characters"
+    );
+
+    // completeSignIn in oidc needs the redirect URI and the nonce; URLs follow the usual rules.
+    let sign_in = |changes: &[(&str, Value)]| {
+        let base = [
+            ("protocol", text("oidc")),
+            (
+                "callbackUrl",
+                text("/callback?code=c0de&state=s1-kept-state"),
+            ),
+            ("expectedState", text("s1-kept-state")),
+        ];
+        let error = CompleteSignInOptions::read(sign_in_options(&base).with(changes)).unwrap_err();
+        assert_eq!(error.code, ErrorCode::InvalidOptions);
+        message(&error).to_owned()
+    };
+    assert_eq!(
+        sign_in(&[]),
+        "invalid options: redirectUri is missing; expectedNonce is missing (pass the nonce kept from createAuthorizationLink)"
+    );
+    let problem = sign_in(&[
+        ("redirectUri", text(REDIRECT_URI)),
+        ("expectedNonce", text("n0nce")),
+        ("oidcTokenUrl", text("http://id.example/token")),
+        ("issuer", text("not a url")),
+        ("jwksUrl", json!(1)),
+        ("userInfoUrl", text("https://id.example/info#x")),
+    ]);
+    for name in [
+        "oidcTokenUrl ",
+        "; issuer ",
+        "; jwksUrl must be a string",
+        "; userInfoUrl ",
+    ] {
+        assert!(problem.contains(name), "{name} in {problem}");
+    }
+    // In oauth2, a nonce cannot be checked: refused rather than silently skipped.
+    let error = CompleteSignInOptions::read(sign_in_options(&[
+        (
+            "callbackUrl",
+            text("/callback?authorization_code=c0de&state=s1"),
+        ),
+        ("expectedState", text("s1")),
+        ("expectedNonce", text("n0nce")),
+    ]))
+    .unwrap_err();
+    assert_eq!(
+        message(&error),
+        "invalid options: expectedNonce is only for protocol: 'oidc'"
+    );
+    // fetchUserInfo.
+    let problem = |options: Value| message(&UserInfoOptions::read(options).unwrap_err()).to_owned();
+    assert_eq!(
+        problem(json!({})),
+        "invalid options: accessToken is missing; userInfoUrl is missing"
+    );
+    assert_eq!(
+        problem(json!({ "accessToken": "tok-access", "userInfoUrl": "", "timeoutMs": 0 })),
+        "invalid options: userInfoUrl is missing; timeoutMs must be a whole number of milliseconds from 1 to 60000"
+    );
+    assert_eq!(
+        UserInfoOptions::read(Value::Null).unwrap_err().message,
+        "freedom-id-edge: fetchUserInfo expects an options object"
+    );
 }

@@ -116,7 +116,7 @@ fn an_expired_access_token_is_never_forwarded_while_its_refresh_fails() {
     let session = call(&fx, &settings, "GET", "/session", &jar, None);
     assert_eq!(
         status(&session),
-        serde_json::json!({"signedIn": true, "accessExpiresAt": 1_700_003_600u64, "refreshExpiresAt": 1_700_000_000u64 + 86_400 * 20})
+        serde_json::json!({"signedIn": true, "accessExpiresAt": 1_700_003_600u64, "refreshExpiresAt": 1_700_000_000u64 + 86_400 * 20, "user": null})
     );
     assert!(!session.body.contains("ACCESS1") && !session.body.contains("REFRESH1"));
 

@@ -728,7 +728,7 @@ test('an EXPIRED access token whose refresh hits an outage is never forwarded: t
   assert.equal(page.headers.get('location'), null, 'not sent to sign in: the session is kept');
   // /session: still signed in, with the past expiry, never a token.
   const status = await sessionStatus(gated, jar);
-  assert.deepEqual(status.json, { signedIn: true, accessExpiresAt: session.ae, refreshExpiresAt: session.re });
+  assert.deepEqual(status.json, { signedIn: true, accessExpiresAt: session.ae, refreshExpiresAt: session.re, user: null });
   assert.ok(status.json.accessExpiresAt <= nowSeconds());
   assert.deepEqual(status.setCookies, []);
   assert.ok(!status.body.includes(session.a) && !status.body.includes(session.r));
@@ -761,7 +761,7 @@ test('an EXPIRED access token whose refresh is answered with a malformed 200 is 
     assert.equal(answer.headers.get('retry-after'), '5', mode);
     assert.deepEqual(answer.setCookies, [], `${mode}: the session stays`);
     assert.equal(refreshes().length, 1, mode);
-    assert.deepEqual((await sessionStatus(gated, jar)).json, { signedIn: true, accessExpiresAt: session.ae, refreshExpiresAt: session.re });
+    assert.deepEqual((await sessionStatus(gated, jar)).json, { signedIn: true, accessExpiresAt: session.ae, refreshExpiresAt: session.re, user: null });
     assert.equal(jar.get(SESSION), value);
     assert.equal(origin.count, before, `${mode}: the expired token never reached the site`);
   }

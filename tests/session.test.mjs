@@ -129,8 +129,9 @@ async function sessionStatus(worker, jar, options = {}) {
   assert.equal(answer.headers.get('cache-control'), 'no-store');
   const body = JSON.parse(answer.body);
   if (body.signedIn) {
-    assert.deepEqual(Object.keys(body), ['signedIn', 'accessExpiresAt', 'refreshExpiresAt']);
+    assert.deepEqual(Object.keys(body), ['signedIn', 'accessExpiresAt', 'refreshExpiresAt', 'user']);
     assert.ok(Number.isInteger(body.accessExpiresAt) && Number.isInteger(body.refreshExpiresAt));
+    assert.equal(body.user, null, 'oauth2 without FREEDOM_ID_USERINFO_URL: the user is unknown');
   } else {
     assert.deepEqual(body, { signedIn: false });
   }
@@ -282,7 +283,7 @@ test('GET /callback: the session cookie, the flow cookie cleared, 303 to FREEDOM
   }
   assert.deepEqual(jar.names(), [SESSION]);
   const status = await sessionStatus(main, jar);
-  assert.deepEqual(status.json, { signedIn: true, accessExpiresAt: session.ae, refreshExpiresAt: session.re });
+  assert.deepEqual(status.json, { signedIn: true, accessExpiresAt: session.ae, refreshExpiresAt: session.re, user: null });
   assert.deepEqual(status.setCookies, [], 'a fresh session is not re-sent');
   assert.equal(tokenRequests().length, 1, 'a fresh session costs no upstream call');
 });
@@ -593,7 +594,7 @@ for (const { mode } of faults(TOKEN_FAULTS, ['status:503', 'status:500', 'reset'
     mock.reset();
     mock.setTokenMode(mode);
     const answer = await sessionStatus(main, jar);
-    assert.deepEqual(answer.json, { signedIn: true, accessExpiresAt: session.ae, refreshExpiresAt: session.re });
+    assert.deepEqual(answer.json, { signedIn: true, accessExpiresAt: session.ae, refreshExpiresAt: session.re, user: null });
     assert.deepEqual(answer.setCookies, [], 'nothing set or cleared');
     assert.equal(refreshes().length, 1);
     assert.equal(jar.get(SESSION), value);
@@ -672,7 +673,7 @@ test('rotation: an A-sealed session opens in a "B A" Worker, and its renewal is 
   const fresh = await signedInJar(main);
   assert.equal(fresh.key, 'A');
   const status = await sessionStatus(rotated, fresh.jar);
-  assert.deepEqual(status.json, { signedIn: true, accessExpiresAt: fresh.session.ae, refreshExpiresAt: fresh.session.re });
+  assert.deepEqual(status.json, { signedIn: true, accessExpiresAt: fresh.session.ae, refreshExpiresAt: fresh.session.re, user: null });
   assert.equal(setCookieFor(status, SESSION), undefined, 'opening with the second key clears nothing');
 
   // Due for a refresh: the renewed cookie is sealed by B, and a "B"-only Worker reads it.
@@ -744,7 +745,7 @@ test('without the revocations binding POST /logout signs out this browser only: 
   assertCleared(answer, SESSION);
   assert.equal((await sessionStatus(main, jar)).json.signedIn, false);
   const status = await sessionStatus(main, copy);
-  assert.deepEqual(status.json, { signedIn: true, accessExpiresAt: session.ae, refreshExpiresAt: session.re });
+  assert.deepEqual(status.json, { signedIn: true, accessExpiresAt: session.ae, refreshExpiresAt: session.re, user: null });
   assert.deepEqual(status.setCookies, []);
 });
 

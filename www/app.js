@@ -1,6 +1,7 @@
 // The start page's sign-in status. Asks the Worker's GET /session whether this browser is
-// signed in ({"signedIn": true, "accessExpiresAt": n, "refreshExpiresAt": n} or
-// {"signedIn": false}; unix seconds) and shows one of the panels in index.html. It never
+// signed in ({"signedIn": true, "accessExpiresAt": n, "refreshExpiresAt": n or null,
+// "user": {"id", "firstname", "lastname", ...} or null} or {"signedIn": false}; unix seconds)
+// and shows one of the panels in index.html, greeting the user by name when it is known. It never
 // sees a code or a token (the session cookie is HttpOnly and sealed), writes text only
 // (textContent), and stores nothing. Signing out is a plain form: it works without this file.
 (function () {
@@ -20,6 +21,9 @@
   var accessIn = document.getElementById("access-expires-in");
   var refreshAt = document.getElementById("refresh-expires");
   var retry = document.getElementById("retry");
+  var greeting = document.getElementById("signed-in-as");
+  var renewNote = document.getElementById("renew-note");
+  var renewText = renewNote ? renewNote.textContent : "";
 
   var TIMEOUT_MS = 10000;
   var ticker = null;
@@ -52,7 +56,11 @@
       var probe = new Date(2020, 10, 15);
       var root = new Intl.DateTimeFormat("und", { month: "long" }).format(probe);
       var kazakh = new Intl.DateTimeFormat("kk", { month: "long" }).format(probe);
-      return kazakh === root ? "ru" : lang;
+      // Without Kazakh data the month is the root locale's ("M11"), or, where "und" follows
+      // the browser's own language, still a bare "M11", and relative times read "+60 min".
+      var bare = kazakh === root || /^M\d+$/.test(kazakh) ||
+        /^\+/.test(new Intl.RelativeTimeFormat("kk").format(1, "hour"));
+      return bare ? "ru" : lang;
     } catch (e) {
       return lang;
     }
@@ -103,9 +111,36 @@
     element.textContent = when(date, withSeconds);
   }
 
-  function showSignedIn(accessSeconds, refreshSeconds) {
+  // "Aida Seitkali", or the id when Freedom ID shared no name; null without a user.
+  function displayName(user) {
+    if (!user || typeof user !== "object" || typeof user.id !== "string") {
+      return null;
+    }
+    var parts = [user.firstname, user.lastname].filter(function (part) {
+      return typeof part === "string" && part.trim() !== "";
+    });
+    return parts.length > 0 ? parts.join(" ") : user.id;
+  }
+
+  function greet(user) {
+    var name = displayName(user);
+    if (!greeting) {
+      return;
+    }
+    greeting.hidden = name === null;
+    greeting.textContent = name === null ? "" :
+      greeting.getAttribute("data-template").replace("{name}", function () { return name; });
+  }
+
+  // A session that cannot be refreshed (the OIDC flavour) lasts as long as its access token.
+  function showSignedIn(accessSeconds, refreshSeconds, user) {
     var access = new Date(accessSeconds * 1000);
-    var refresh = new Date(refreshSeconds * 1000);
+    var refresh = new Date((refreshSeconds === null ? accessSeconds : refreshSeconds) * 1000);
+    greet(user);
+    if (renewNote) {
+      renewNote.textContent = refreshSeconds === null ?
+        renewNote.getAttribute("data-no-renew") : renewText;
+    }
     setTime(accessAt, access, true);
     setTime(refreshAt, refresh, false);
     var update = function () {
@@ -160,10 +195,10 @@
         }
         var access = body && body.signedIn === true ? seconds(body.accessExpiresAt) : null;
         var refresh = body && body.signedIn === true ? seconds(body.refreshExpiresAt) : null;
-        if (access === null || refresh === null) {
+        if (access === null || (refresh === null && body.refreshExpiresAt !== null)) {
           throw new Error("unexpected answer");
         }
-        showSignedIn(access, refresh);
+        showSignedIn(access, refresh, body.user);
       })
       .catch(function () {
         show("error");

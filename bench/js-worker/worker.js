@@ -4,7 +4,11 @@
 //   GET /login     fresh 256-bit state appended to the redirect URI, the authorize POST, the
 //                  answer checked (2xx, 64 KiB cap, JSON object, no `error`, the link's scheme,
 //                  host and port equal to the authorize URL's, no userinfo, plain ASCII), a
-//                  sealed flow cookie named after the state (older ones beyond 3 expired), 302
+//                  sealed flow cookie named after the state (older ones beyond 3 expired), 302.
+//                  With FREEDOM_ID_PROTOCOL=oidc: a fresh 256-bit state and nonce, the
+//                  authorization URL built here (FREEDOM_ID_OIDC_AUTHORIZE_URL, the six
+//                  parameters percent-encoded as src/base/url.rs does), both sealed in the flow
+//                  cookie, 302, no upstream call. Its OIDC /callback is not here (issue #23).
 //   GET /callback  the flow cookie the state names opened, the states compared in constant time
 //                  before the code is spent, the code exchanged, the token pair checked (token
 //                  text, ISO-8601 UTC expiry times), sealed into the session cookie, 303
@@ -35,6 +39,7 @@ const SHARED_MS = 60_000;
 const HKDF_INFO = new TextEncoder().encode('freedom-id-edge cookie seal v1');
 const DEFAULT_AUTHORIZE_URL = 'https://passport.freedompay.kz/api/v1/oauth/authorize';
 const DEFAULT_TOKEN_URL = 'https://passport.freedompay.kz/api/v1/oauth/token';
+const DEFAULT_OIDC_AUTHORIZE_URL = 'https://passport.freedompay.kz/openid';
 const GRANT = /^(openid|[a-z0-9_]+\.[a-z0-9_]+)$/;
 const PLAIN_URL = /^[\x21-\x7e]+$/; // ASCII, no spaces or controls
 const TOKEN_TEXT = /^[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]{1,4096}$/; // visible ASCII but " \ , ;
@@ -76,7 +81,13 @@ function settingsFor(env) {
   if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 60_000) problems.push('FREEDOM_ID_TIMEOUT_MS');
   const protect = String(env.FREEDOM_ID_PROTECT ?? '').split(/\s+/).filter(Boolean).map((prefix) => prefix.replace(/\/+$/, '') || '/');
   if (protect.some((prefix) => !prefix.startsWith('/') || prefix.startsWith('//'))) problems.push('FREEDOM_ID_PROTECT');
+  const protocol = env.FREEDOM_ID_PROTOCOL ?? 'oauth2';
+  if (protocol !== 'oauth2' && protocol !== 'oidc') problems.push('FREEDOM_ID_PROTOCOL');
+  if (protocol === 'oidc' && !grants.includes('openid')) problems.push('FREEDOM_ID_GRANTS');
+  if (protocol === 'oidc' && (env.FREEDOM_ID_STATE ?? 'on') !== 'on') problems.push('FREEDOM_ID_STATE');
   settings = {
+    protocol,
+    oidcAuthorizeUrl: protocol === 'oidc' ? url('FREEDOM_ID_OIDC_AUTHORIZE_URL', DEFAULT_OIDC_AUTHORIZE_URL) : null,
     problems,
     clientId,
     basic: `Basic ${btoa(`${clientId}:${clientSecret}`)}`,
@@ -277,7 +288,34 @@ async function sessionCookie(config, tokens) {
 // ---------------------------------------------------------------------------------------------
 // Routes
 
+/** The flow cookie named after `state`, older ones beyond 3 expired, and 302 to `location`. */
+async function bindFlow(config, url, jar, state, nonce, location) {
+  const name = `${FLOW_PREFIX}${state.slice(0, 16)}`;
+  const flow = JSON.stringify({ s: state, r: localPath(url.searchParams.get('return_to')), t: nowSecs(), ...(nonce ? { n: nonce } : {}) });
+  const sealed = await seal(config, name, flow);
+  const earlier = [...new Set(jar.filter(([key]) => key.startsWith(FLOW_PREFIX)).map(([key]) => key))];
+  const headers = new Headers({ Location: location, 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer' });
+  for (const old of earlier.slice(0, Math.max(0, earlier.length - 2))) headers.append('Set-Cookie', clearCookie(old));
+  headers.append('Set-Cookie', setCookie(name, sealed, FLOW_MAX_AGE));
+  return new Response(null, { status: 302, headers });
+}
+
+/** Percent-encodes all but RFC 3986's unreserved characters, as src/base/url.rs does. */
+const encodeParam = (text) => encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+
+/** `/login` in the OIDC flavour: a fresh state and nonce in the flow cookie, the URL built here, no upstream call. */
+async function loginOidc(config, url, jar) {
+  const state = toBase64Url(crypto.getRandomValues(new Uint8Array(32)));
+  const nonce = toBase64Url(crypto.getRandomValues(new Uint8Array(32)));
+  const base = config.oidcAuthorizeUrl.href;
+  const query = [['scope', config.grants.join(' ')], ['state', state], ['response_type', 'code'], ['client_id', config.clientId], ['redirect_uri', config.redirectUri.href], ['nonce', nonce]]
+    .map(([name, value]) => `${name}=${encodeParam(value)}`)
+    .join('&');
+  return bindFlow(config, url, jar, state, nonce, `${base}${config.oidcAuthorizeUrl.search ? '&' : '?'}${query}`);
+}
+
 async function login(config, url, jar) {
+  if (config.protocol === 'oidc') return loginOidc(config, url, jar);
   const state = toBase64Url(crypto.getRandomValues(new Uint8Array(32)));
   const redirectUri = `${config.redirectUri.href}${config.redirectUri.search ? '&' : '?'}state=${state}`;
   let reply;
@@ -308,14 +346,7 @@ async function login(config, url, jar) {
     return problem(502, 'UNTRUSTED_LINK');
   }
   if (!PLAIN_URL.test(link) || target.username || target.password || target.origin !== config.authorizeUrl.origin) return problem(502, 'UNTRUSTED_LINK');
-  const name = `${FLOW_PREFIX}${state.slice(0, 16)}`;
-  const flow = JSON.stringify({ s: state, r: localPath(url.searchParams.get('return_to')), t: nowSecs() });
-  const sealed = await seal(config, name, flow);
-  const earlier = [...new Set(jar.filter(([key]) => key.startsWith(FLOW_PREFIX)).map(([key]) => key))];
-  const headers = new Headers({ Location: target.href, 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer' });
-  for (const old of earlier.slice(0, Math.max(0, earlier.length - 2))) headers.append('Set-Cookie', clearCookie(old));
-  headers.append('Set-Cookie', setCookie(name, sealed, FLOW_MAX_AGE));
-  return new Response(null, { status: 302, headers });
+  return bindFlow(config, url, jar, state, null, target.href);
 }
 
 async function callback(config, url, jar) {
@@ -461,6 +492,8 @@ export default {
         return login(config, url, jar);
       case '/callback':
         if (method !== 'GET') break;
+        // The OIDC flavour's callback (token call, id_token checks) is not in the twin yet (issue #23).
+        if (config.protocol === 'oidc') return problem(501, 'NOT_IN_THE_TWIN');
         return callback(config, url, jar);
       case '/session':
         if (method !== 'GET' && method !== 'HEAD') break;

@@ -18,6 +18,7 @@ use freedom_id_edge::base::return_to::local_path;
 use freedom_id_edge::base::secret::{AccessToken, CsrfState, RefreshToken};
 use freedom_id_edge::freedom_id::authorize::AuthorizeAnswer;
 use freedom_id_edge::freedom_id::token::{is_token_text, ErrorAnswer, TokenAnswer, Tokens};
+use freedom_id_edge::freedom_id::user::User;
 use freedom_id_edge::session::{decode_session, encode_session, Flow, Session};
 use libfuzzer_sys::fuzz_target;
 use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
@@ -53,6 +54,7 @@ fuzz_target!(|data: &[u8]| {
     // can be) a path and the tokens.
     let flow = Flow {
         state: CsrfState::new(text),
+        nonce: (number % 2 == 0).then(|| CsrfState::new(text)),
         return_to: local_path(text).map(str::to_owned),
         created_at: number,
     };
@@ -68,6 +70,12 @@ fuzz_target!(|data: &[u8]| {
             refresh_expires_at: number.rotate_left(7),
         },
         began_at: number.wrapping_add(1),
+        user: (number % 3 == 0).then(|| User {
+            id: text.to_owned(),
+            firstname: Some(text.to_owned()),
+            ..User::default()
+        }),
+        refreshable: number % 5 != 0,
     };
     let read =
         decode_session(&encode_session(&session), &SerdeJson).expect("any session written reads");
@@ -81,7 +89,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = SerdeJson.decode::<ErrorAnswer>(text);
 });
 
-type SessionFields = (Option<String>, String, String, u64, u64, u64);
+type SessionFields = (Option<String>, String, String, u64, u64, u64, Option<User>, bool);
 
 fn session_fields(session: &Session) -> SessionFields {
     let tokens = &session.tokens;
@@ -92,12 +100,15 @@ fn session_fields(session: &Session) -> SessionFields {
         tokens.access_expires_at,
         tokens.refresh_expires_at,
         session.began_at,
+        session.user.clone(),
+        session.refreshable,
     )
 }
 
-fn flow_fields(flow: &Flow) -> (String, Option<String>, u64) {
+fn flow_fields(flow: &Flow) -> (String, Option<String>, Option<String>, u64) {
     (
         flow.state.secret().to_owned(),
+        flow.nonce.as_ref().map(|nonce| nonce.secret().to_owned()),
         flow.return_to.clone(),
         flow.created_at,
     )

@@ -66,6 +66,11 @@ impl AuthorizationHeader {
         AuthorizationHeader(format!("Bearer {}", token.secret()))
     }
 
+    /// `Bearer <access token>`, for the user-info call.
+    pub fn bearer_access(token: &AccessToken) -> AuthorizationHeader {
+        AuthorizationHeader(format!("Bearer {}", token.secret()))
+    }
+
     /// The header value, to hand to the HTTP client and nowhere else.
     pub fn secret(&self) -> &str {
         &self.0

@@ -4,7 +4,8 @@
 use super::input::{GrantsInput, StateInput, TimeoutInput};
 use super::problem::ProblemReason;
 use super::values::{
-    LogLevel, Protect, StateMode, DEFAULT_AUTHORIZE_URL, DEFAULT_TIMEOUT_MS, DEFAULT_TOKEN_URL,
+    LogLevel, Protect, Protocol, StateMode, DEFAULT_AUTHORIZE_URL, DEFAULT_ISSUER,
+    DEFAULT_OIDC_AUTHORIZE_URL, DEFAULT_OIDC_TOKEN_URL, DEFAULT_TIMEOUT_MS, DEFAULT_TOKEN_URL,
     MAX_SESSION_MAX_AGE, MAX_STATE_LEN, MAX_TIMEOUT_MS, MIN_REVOKE_KEY_LEN, MIN_SESSION_MAX_AGE,
     MIN_SESSION_SECRET_LEN,
 };
@@ -127,6 +128,45 @@ fn parse_revoke_key(value: Option<&str>) -> Result<Option<RevokeKey>, ProblemRea
     } else {
         Err(ProblemReason::RevokeKey)
     }
+}
+
+/// A URL setting with a default: `default` when not given, else by the same rules.
+fn parse_url_or(value: Option<&str>, default: &str) -> Result<AbsoluteUrl, ProblemReason> {
+    match value {
+        None | Some("") => parse_web_url(default),
+        Some(value) => parse_web_url(value),
+    }
+}
+
+/// A URL setting without a default: `None` when not given.
+fn parse_optional_url(value: Option<&str>) -> Result<Option<AbsoluteUrl>, ProblemReason> {
+    match value {
+        None | Some("") => Ok(None),
+        Some(value) => parse_web_url(value).map(Some),
+    }
+}
+
+pub(super) fn protocol(value: Option<&String>) -> Result<Protocol, ProblemReason> {
+    Protocol::parse(text(value).unwrap_or("")).ok_or(ProblemReason::Protocol)
+}
+
+pub(super) fn oidc_authorize_url(value: Option<&String>) -> Result<AbsoluteUrl, ProblemReason> {
+    parse_url_or(text(value), DEFAULT_OIDC_AUTHORIZE_URL)
+}
+
+pub(super) fn oidc_token_url(value: Option<&String>) -> Result<AbsoluteUrl, ProblemReason> {
+    parse_url_or(text(value), DEFAULT_OIDC_TOKEN_URL)
+}
+
+/// The issuer compared with `iss` as text: a URL by the same rules, kept as written.
+pub(super) fn issuer(value: Option<&String>) -> Result<String, ProblemReason> {
+    let given = text(value).filter(|text| !text.is_empty());
+    parse_url_or(given, DEFAULT_ISSUER)?;
+    Ok(given.unwrap_or(DEFAULT_ISSUER).to_owned())
+}
+
+pub(super) fn optional_url(value: Option<&String>) -> Result<Option<AbsoluteUrl>, ProblemReason> {
+    parse_optional_url(text(value))
 }
 
 fn parse_authorize_url(value: Option<&str>) -> Result<AbsoluteUrl, ProblemReason> {

@@ -67,6 +67,12 @@ pub enum ProblemReason {
     /// `FREEDOM_ID_REVOKE_KEY` shorter than [`MIN_REVOKE_KEY_LEN`] characters, or with
     /// whitespace or control characters.
     RevokeKey,
+    /// `FREEDOM_ID_PROTOCOL` other than `oauth2` or `oidc`.
+    Protocol,
+    /// `FREEDOM_ID_GRANTS` without `openid` in the `oidc` flavour.
+    OidcNeedsOpenid,
+    /// `FREEDOM_ID_STATE=off` in the `oidc` flavour, which always carries a state.
+    OidcNeedsState,
     /// `FREEDOM_ID_REVOKE_KEY` unset while the `FREEDOM_ID_REVOCATIONS` binding is there:
     /// Freedom ID's sign-out calls cannot be told from anyone else's.
     RevokeKeyRequired,
@@ -127,6 +133,14 @@ impl fmt::Display for ProblemReason {
             ProblemReason::RevokeKey => write!(
                 f,
                 "must be at least {MIN_REVOKE_KEY_LEN} characters without whitespace or control characters"
+            ),
+            ProblemReason::Protocol => f.write_str("must be `oauth2` or `oidc`"),
+            // Named for both drivers: the Worker's FREEDOM_ID_PROTOCOL and npm's `protocol`.
+            ProblemReason::OidcNeedsOpenid => {
+                f.write_str("must contain `openid` in the OpenID Connect flavour (protocol `oidc`)")
+            }
+            ProblemReason::OidcNeedsState => f.write_str(
+                "cannot be switched off in the OpenID Connect flavour (protocol `oidc`), which always sends a state",
             ),
             ProblemReason::RevokeKeyRequired => f.write_str(
                 "must be set while the FREEDOM_ID_REVOCATIONS binding is there: /revoke refuses every call without it",

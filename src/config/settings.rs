@@ -10,11 +10,12 @@
 
 pub use super::input::{Field, GrantsInput, StateInput, TimeoutInput};
 use super::parse::{
-    after_sign_in, app_origin, authorize_url, client_id, client_secret, gate_csrf, grants, log,
-    protect, redirect_uri, revoke_key, session_max_age, session_secret, state, timeout, token_url,
+    after_sign_in, app_origin, authorize_url, client_id, client_secret, gate_csrf, grants, issuer,
+    log, oidc_authorize_url, oidc_token_url, optional_url, protect, protocol, redirect_uri,
+    revoke_key, session_max_age, session_secret, state, timeout, token_url,
 };
 pub use super::problem::ProblemReason;
-use super::values::{LogLevel, Protect, StateMode, STATE_PARAM};
+use super::values::{LogLevel, Protect, Protocol, StateMode, STATE_PARAM};
 use crate::base::secret::{ClientId, ClientSecret, RevokeKey, SessionSecret};
 use crate::base::url::AbsoluteUrl;
 use crate::config::grants::Grants;
@@ -180,6 +181,28 @@ settings! {
     #[serde(skip)]
     RevokeKey("FREEDOM_ID_REVOKE_KEY", "revokeKey", from_env: text)
         revoke_key: String => Option<RevokeKey> = revoke_key;
+    /// `FREEDOM_ID_PROTOCOL` / `protocol`: `oauth2` (the authorization link, the default) or
+    /// `oidc` (the OpenID Connect flavour).
+    Protocol("FREEDOM_ID_PROTOCOL", "protocol", from_env: text)
+        protocol: String => Protocol = protocol;
+    /// `FREEDOM_ID_OIDC_AUTHORIZE_URL`: the OpenID Connect authorization page; Freedom ID's
+    /// own by default.
+    OidcAuthorizeUrl("FREEDOM_ID_OIDC_AUTHORIZE_URL", "oidcAuthorizeUrl", from_env: text)
+        oidc_authorize_url: String => AbsoluteUrl = oidc_authorize_url;
+    /// `FREEDOM_ID_OIDC_TOKEN_URL` / `oidcTokenUrl`: the OpenID Connect token endpoint.
+    OidcTokenUrl("FREEDOM_ID_OIDC_TOKEN_URL", "oidcTokenUrl", from_env: text)
+        oidc_token_url: String => AbsoluteUrl = oidc_token_url;
+    /// `FREEDOM_ID_ISSUER` / `issuer`: the `iss` an id_token must carry.
+    Issuer("FREEDOM_ID_ISSUER", "issuer", from_env: text)
+        issuer: String => String = issuer;
+    /// `FREEDOM_ID_JWKS_URL` / `jwksUrl`: the key set that verifies id_token signatures;
+    /// `None`: not verified (the token comes straight from the token endpoint over TLS).
+    JwksUrl("FREEDOM_ID_JWKS_URL", "jwksUrl", from_env: text)
+        jwks_url: String => Option<AbsoluteUrl> = optional_url;
+    /// `FREEDOM_ID_USERINFO_URL` / `userInfoUrl`: Freedom ID's user-info call (its path is
+    /// not public); `None`: not called.
+    UserinfoUrl("FREEDOM_ID_USERINFO_URL", "userInfoUrl", from_env: text)
+        userinfo_url: String => Option<AbsoluteUrl> = optional_url;
 }
 
 /// What is wrong with one setting. Never carries a secret's value.
@@ -288,7 +311,27 @@ fn cross_checks(input: &SettingsInput, parsed: &mut Parsed, problems: &mut Vec<P
             reason: ProblemReason::ProtectWithoutSession,
         });
     }
-    let adds_state = matches!(parsed.state, Some(StateMode::Bind | StateMode::Given(_)));
+    if parsed.protocol == Some(Protocol::Oidc) {
+        if parsed
+            .grants
+            .as_ref()
+            .is_some_and(|grants| !grants.iter().any(|g| g.as_str() == "openid"))
+        {
+            problems.push(Problem {
+                setting: Setting::Grants,
+                reason: ProblemReason::OidcNeedsOpenid,
+            });
+        }
+        if parsed.state == Some(StateMode::Off) {
+            problems.push(Problem {
+                setting: Setting::State,
+                reason: ProblemReason::OidcNeedsState,
+            });
+        }
+    }
+    // The OIDC flavour sends `state` as its own parameter, never in the redirect URI.
+    let adds_state = parsed.protocol != Some(Protocol::Oidc)
+        && matches!(parsed.state, Some(StateMode::Bind | StateMode::Given(_)));
     if adds_state
         && parsed
             .redirect_uri

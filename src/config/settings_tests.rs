@@ -364,3 +364,83 @@ fn javascript_inputs_use_the_same_rules() {
             "grants has \"openid read.phone\", which is not a grant (expected `openid` or `level.code` in lowercase letters, digits and `_`)"
         );
 }
+
+#[test]
+fn the_oidc_flavour_has_its_defaults_and_rules() {
+    let oauth2 = env(&[]).unwrap();
+    assert_eq!(oauth2.protocol, Protocol::OAuth2);
+    assert_eq!((oauth2.jwks_url, oauth2.userinfo_url), (None, None));
+    let oidc = env(&[("FREEDOM_ID_PROTOCOL", Some("oidc"))]).unwrap();
+    assert_eq!(oidc.protocol, Protocol::Oidc);
+    assert_eq!(
+        oidc.oidc_authorize_url.as_str(),
+        "https://passport.freedompay.kz/openid"
+    );
+    assert_eq!(
+        oidc.oidc_token_url.as_str(),
+        "https://passport.freedompay.kz/api/v1/oidc/token"
+    );
+    assert_eq!(oidc.issuer, "https://passport.freedompay.kz");
+    // OIDC carries its own state: a redirect URI with a `state` of its own is no clash.
+    assert!(env(&[
+        ("FREEDOM_ID_PROTOCOL", Some("oidc")),
+        (
+            "FREEDOM_ID_REDIRECT_URI",
+            Some("https://app.example.com/callback?state=x")
+        ),
+    ])
+    .is_ok());
+    let set = env(&[
+        ("FREEDOM_ID_PROTOCOL", Some("oidc")),
+        (
+            "FREEDOM_ID_JWKS_URL",
+            Some("https://passport.freedompay.kz/jwks"),
+        ),
+        (
+            "FREEDOM_ID_USERINFO_URL",
+            Some("http://127.0.0.1:8788/userinfo"),
+        ),
+        ("FREEDOM_ID_ISSUER", Some("http://127.0.0.1:8788")),
+    ])
+    .unwrap();
+    assert_eq!(set.issuer, "http://127.0.0.1:8788");
+    assert!(set.jwks_url.is_some() && set.userinfo_url.is_some());
+    for (overrides, expected) in [
+        (
+            vec![("FREEDOM_ID_PROTOCOL", Some("OIDC"))],
+            vec![(Setting::Protocol, ProblemReason::Protocol)],
+        ),
+        (
+            vec![
+                ("FREEDOM_ID_PROTOCOL", Some("oidc")),
+                ("FREEDOM_ID_GRANTS", Some("read.email")),
+            ],
+            vec![(Setting::Grants, ProblemReason::OidcNeedsOpenid)],
+        ),
+        (
+            vec![
+                ("FREEDOM_ID_PROTOCOL", Some("oidc")),
+                ("FREEDOM_ID_STATE", Some("off")),
+            ],
+            vec![(Setting::State, ProblemReason::OidcNeedsState)],
+        ),
+        (
+            vec![(
+                "FREEDOM_ID_USERINFO_URL",
+                Some("http://example.com/userinfo"),
+            )],
+            vec![(Setting::UserinfoUrl, ProblemReason::HttpNotLoopback)],
+        ),
+        (
+            vec![("FREEDOM_ID_ISSUER", Some("not a url"))],
+            vec![(
+                Setting::Issuer,
+                ProblemReason::Url(UrlError::ForbiddenCharacter),
+            )],
+        ),
+    ] {
+        assert_eq!(bad_settings(env(&overrides)), expected, "{overrides:?}");
+    }
+    // Without oidc, grants need no `openid`.
+    assert!(env(&[("FREEDOM_ID_GRANTS", Some("read.email"))]).is_ok());
+}

@@ -8,6 +8,38 @@ pub const DEFAULT_AUTHORIZE_URL: &str = "https://passport.freedompay.kz/api/v1/o
 /// Freedom ID's documented token endpoint, used when none is configured.
 pub const DEFAULT_TOKEN_URL: &str = "https://passport.freedompay.kz/api/v1/oauth/token";
 
+/// Freedom ID's OpenID Connect authorization page (`FREEDOM_ID_OIDC_AUTHORIZE_URL`).
+pub const DEFAULT_OIDC_AUTHORIZE_URL: &str = "https://passport.freedompay.kz/openid";
+
+/// Freedom ID's OpenID Connect token endpoint (`FREEDOM_ID_OIDC_TOKEN_URL`). Its page prints
+/// `/api/v1oidc//token`, which cannot be right: this is the likely path, and a setting.
+pub const DEFAULT_OIDC_TOKEN_URL: &str = "https://passport.freedompay.kz/api/v1/oidc/token";
+
+/// The `iss` Freedom ID's id_tokens carry (`FREEDOM_ID_ISSUER`).
+pub const DEFAULT_ISSUER: &str = "https://passport.freedompay.kz";
+
+/// Which of Freedom ID's two sign-in flavours is used (`FREEDOM_ID_PROTOCOL`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Protocol {
+    /// The authorization-link flow (`oauth2`, the default).
+    #[default]
+    OAuth2,
+    /// The OpenID Connect flavour (`oidc`): a locally built URL, an id_token.
+    Oidc,
+}
+
+impl Protocol {
+    /// `oauth2` or `oidc`; empty is the default.
+    pub fn parse(text: &str) -> Option<Protocol> {
+        match text {
+            "oauth2" | "" => Some(Protocol::OAuth2),
+            "oidc" => Some(Protocol::Oidc),
+            _ => None,
+        }
+    }
+}
+
 /// Upstream timeout used when none is configured.
 pub const DEFAULT_TIMEOUT_MS: u32 = 5_000;
 

@@ -1,12 +1,17 @@
 //! The runtime's WebCrypto (`crypto.subtle`, `crypto.getRandomValues`), present in workerd,
 //! Node, Deno and Bun: the session keys (HKDF-SHA256 from a secret to an AES-256-GCM key)
 //! and the sealing itself. No crypto crate lands in the wasm.
-// The npm package uses only `random` (it keeps no sessions); the Worker uses all of it.
+// The npm package uses only `random` and `verify` (it keeps no sessions); the Worker uses
+// all of it.
 #![cfg_attr(not(feature = "worker"), allow(dead_code))]
 
 use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
+
+use crate::base::json::Member;
+use crate::freedom_id::id_token::Algorithm;
+use crate::freedom_id::jwks::Jwk;
 
 /// What the HKDF step binds the derived key to: this crate's cookies, format version 1.
 const HKDF_INFO: &[u8] = b"freedom-id-edge cookie seal v1";
@@ -28,6 +33,23 @@ extern "C" {
         extractable: bool,
         usages: &Array,
     ) -> Promise;
+
+    #[wasm_bindgen(js_namespace = ["crypto", "subtle"], js_name = importKey, catch)]
+    fn import_jwk(
+        format: &str,
+        key_data: &Object,
+        algorithm: &Object,
+        extractable: bool,
+        usages: &Array,
+    ) -> Result<Promise, JsValue>;
+
+    #[wasm_bindgen(js_namespace = ["crypto", "subtle"], js_name = verify, catch)]
+    fn subtle_verify(
+        algorithm: &Object,
+        key: &CryptoKey,
+        signature: &Uint8Array,
+        data: &Uint8Array,
+    ) -> Result<Promise, JsValue>;
 
     #[wasm_bindgen(js_namespace = ["crypto", "subtle"], js_name = deriveKey)]
     fn derive_key(
@@ -109,6 +131,62 @@ pub async fn encrypt(key: &CryptoKey, iv: &[u8], aad: &[u8], plaintext: &[u8]) -
     let sealed = subtle_encrypt(&gcm(iv, aad), key, &Uint8Array::from(plaintext));
     let buffer = JsFuture::from(sealed).await.ok()?;
     Some(Uint8Array::new(&buffer).to_vec())
+}
+
+/// Whether `signature` over `data` verifies with the public JWK `key` for `algorithm`
+/// (`RS256`: RSASSA-PKCS1-v1_5; `ES256`: ECDSA P-256, the signature as `r || s`, as JWS
+/// writes it and WebCrypto reads it). Only the public members are handed over; a key the
+/// runtime refuses to import verifies nothing.
+pub async fn verify(algorithm: Algorithm, key: &Jwk, data: &[u8], signature: &[u8]) -> bool {
+    let text = |member: &Member<String>| JsValue::from_str(member.value().map_or("", |v| v));
+    let (jwk, import, verify) = match algorithm {
+        Algorithm::Rs256 => (
+            object(&[
+                ("kty", &JsValue::from_str("RSA")),
+                ("n", &text(&key.n)),
+                ("e", &text(&key.e)),
+            ]),
+            object(&[
+                ("name", &JsValue::from_str("RSASSA-PKCS1-v1_5")),
+                ("hash", &JsValue::from_str("SHA-256")),
+            ]),
+            object(&[("name", &JsValue::from_str("RSASSA-PKCS1-v1_5"))]),
+        ),
+        Algorithm::Es256 => (
+            object(&[
+                ("kty", &JsValue::from_str("EC")),
+                ("crv", &JsValue::from_str("P-256")),
+                ("x", &text(&key.x)),
+                ("y", &text(&key.y)),
+            ]),
+            object(&[
+                ("name", &JsValue::from_str("ECDSA")),
+                ("namedCurve", &JsValue::from_str("P-256")),
+            ]),
+            object(&[
+                ("name", &JsValue::from_str("ECDSA")),
+                ("hash", &JsValue::from_str("SHA-256")),
+            ]),
+        ),
+        _ => return false,
+    };
+    let Ok(imported) = import_jwk("jwk", &jwk, &import, false, &usages(&["verify"])) else {
+        return false;
+    };
+    let Ok(public) = JsFuture::from(imported).await else {
+        return false;
+    };
+    let Ok(checked) = subtle_verify(
+        &verify,
+        public.unchecked_ref(),
+        &Uint8Array::from(signature),
+        &Uint8Array::from(data),
+    ) else {
+        return false;
+    };
+    JsFuture::from(checked)
+        .await
+        .is_ok_and(|verified| verified.is_truthy())
 }
 
 /// AES-GCM decryption; `None` when the tag does not verify (tampered, another key or name).

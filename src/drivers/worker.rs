@@ -5,6 +5,8 @@
 //! `#[event(fetch)]` would become an opaque 500).
 
 use crate::base::json::{JsonEngine, JsonError};
+use crate::freedom_id::id_token::Algorithm;
+use crate::freedom_id::jwks::{Jwk, KeyCache};
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -210,6 +212,11 @@ async fn forward(request: &web_sys::Request, plan: &Forward) -> Option<web_sys::
     Some(copy)
 }
 
+thread_local! {
+    /// The id_token key set, kept per isolate (the core decides when it is stale).
+    static KEY_CACHE: RefCell<KeyCache> = RefCell::new(KeyCache::default());
+}
+
 /// The I/O of one request.
 struct Edge<'a> {
     env: &'a Env,
@@ -297,6 +304,20 @@ impl Effects for Edge<'_> {
     fn log(&self, line: &str) {
         // console.log: Workers Logs and `wrangler tail` show a JSON line as structured data.
         console_log!("{line}");
+    }
+
+    fn with_key_cache<R>(&self, f: impl FnOnce(&mut KeyCache) -> R) -> R {
+        KEY_CACHE.with(|cache| f(&mut cache.borrow_mut()))
+    }
+
+    async fn verify_signature(
+        &self,
+        algorithm: Algorithm,
+        key: &Jwk,
+        input: &[u8],
+        signature: &[u8],
+    ) -> bool {
+        webcrypto::verify(algorithm, key, input, signature).await
     }
 
     async fn is_revoked(&self, id: &str) -> bool {

@@ -2,10 +2,14 @@
 //! session.
 
 use crate::base::cookies::{clear_cookie, cookie_value};
+use crate::base::secret::CsrfState;
 use crate::config::settings::Settings;
+use crate::config::values::Protocol;
 use crate::error::Error;
 use crate::freedom_id::callback::{check_callback, CallbackParams, ExpectedState};
-use crate::freedom_id::token::{exchange_request, read_token_reply, TokenCall};
+use crate::freedom_id::id_token::{Expected, IdTokenProblem};
+use crate::freedom_id::oidc::{self, OidcTokens};
+use crate::freedom_id::token::{exchange_request, read_token_reply, TokenCall, Tokens};
 use crate::log::{Event, EventName};
 use crate::session::seal::{decode_sealed, seal_id};
 use crate::session::{flow_cookie_name, Flow, Session, DEAD_COOKIE};
@@ -49,38 +53,96 @@ pub(super) async fn callback<E: Effects>(
             return failed(fx, request, &error, None, started).with_cookies(clear_flow);
         }
     };
-    let upstream = exchange_request(
-        &settings.token_url,
-        &settings.client_id,
-        &settings.client_secret,
-        &code,
-    );
-    let reply = fx.send(&upstream, settings.timeout_ms, None).await;
-    let result = read_token_reply(TokenCall::Exchange, &reply, fx);
-    if let (Some(id), Ok(_) | Err(Error::CodeRejected { .. })) = (&flow_id, &result) {
-        // A definite answer spends the flow: replaying its cookie with another guessed code
-        // costs no further token-endpoint call (in this isolate; the cookie is cleared too).
-        fx.spend_flow(id);
-    }
-    let tokens = match result {
-        Ok(tokens) => tokens,
-        // A refused code is spent: the flow is over. On an outage the code may still be
-        // good, so the flow cookie stays for a reload to try again.
-        Err(error @ Error::CodeRejected { .. }) => {
-            return failed(fx, request, &error, reply.status, started).with_cookies(clear_flow);
+    let upstream_status;
+    let signed_in = match settings.protocol {
+        Protocol::OAuth2 => {
+            let upstream = exchange_request(
+                &settings.token_url,
+                &settings.client_id,
+                &settings.client_secret,
+                &code,
+            );
+            let reply = fx.send(&upstream, settings.timeout_ms, None).await;
+            upstream_status = reply.status;
+            let result = read_token_reply(TokenCall::Exchange, &reply, fx);
+            if let (Some(id), Ok(_) | Err(Error::CodeRejected { .. })) = (&flow_id, &result) {
+                // A definite answer spends the flow: replaying its cookie with another guessed
+                // code costs no further token-endpoint call (in this isolate; the cookie is
+                // cleared too).
+                fx.spend_flow(id);
+            }
+            let tokens = match result {
+                Ok(tokens) => tokens,
+                // A refused code is spent: the flow is over. On an outage the code may still
+                // be good, so the flow cookie stays for a reload to try again.
+                Err(error @ Error::CodeRejected { .. }) => {
+                    return failed(fx, request, &error, upstream_status, started)
+                        .with_cookies(clear_flow);
+                }
+                Err(error) => return failed(fx, request, &error, upstream_status, started),
+            };
+            let user = match &settings.userinfo_url {
+                None => Ok(None),
+                Some(url) => {
+                    let info =
+                        identity::user_info(fx, url, &tokens.access_token, settings.timeout_ms)
+                            .await;
+                    info.and_then(|info| identity::user_from(Some(&info), None))
+                }
+            };
+            match user {
+                Ok(user) => Session {
+                    tokens,
+                    began_at: now_secs(fx),
+                    user,
+                    refreshable: true,
+                },
+                // The code is spent: only a new sign-in can go on.
+                Err(error) => {
+                    return failed(fx, request, &error, upstream_status, started)
+                        .with_cookies(clear_flow)
+                }
+            }
         }
-        Err(error) => return failed(fx, request, &error, reply.status, started),
+        Protocol::Oidc => {
+            let nonce = flow.as_ref().and_then(|flow| flow.nonce.as_ref());
+            let upstream = oidc::exchange_request(
+                &settings.oidc_token_url,
+                &settings.client_id,
+                &settings.client_secret,
+                &code,
+                &settings.redirect_uri,
+            );
+            let reply = fx.send(&upstream, settings.timeout_ms, None).await;
+            upstream_status = reply.status;
+            let result = oidc::read_exchange_reply(&reply, now_secs(fx), fx);
+            if let (Some(id), Ok(_) | Err(Error::CodeRejected { .. })) = (&flow_id, &result) {
+                fx.spend_flow(id);
+            }
+            let tokens = match result {
+                Ok(tokens) => tokens,
+                Err(error @ Error::CodeRejected { .. }) => {
+                    return failed(fx, request, &error, upstream_status, started)
+                        .with_cookies(clear_flow);
+                }
+                Err(error) => return failed(fx, request, &error, upstream_status, started),
+            };
+            match oidc_session(fx, settings, tokens, nonce).await {
+                Ok(session) => session,
+                Err(error) => {
+                    return failed(fx, request, &error, upstream_status, started)
+                        .with_cookies(clear_flow)
+                }
+            }
+        }
     };
-    let signed_in = Session {
-        tokens,
-        began_at: now_secs(fx),
-    };
-    let Some(session_cookie) = session_cookie(fx, settings, &signed_in).await else {
+    let mut signed_in = signed_in;
+    let Some(session_cookie) = session_cookie(fx, settings, &mut signed_in).await else {
         return seal_failed(fx, request, started);
     };
     let tokens = signed_in.tokens;
     let completed = Event::new(EventName::SignInCompleted)
-        .upstream_status(reply.status)
+        .upstream_status(upstream_status)
         .elapsed(started, fx.now_ms())
         .token_id(tokens.id.as_deref());
     emit(fx, request, completed);
@@ -93,6 +155,54 @@ pub(super) async fn callback<E: Effects>(
         cookies.push(clear_cookie(DEAD_COOKIE));
     }
     http::see_other(&landing).with_cookies(cookies)
+}
+
+/// The OIDC flavour's session from its tokens: the id_token checked against the flow's
+/// nonce, the user-info call when configured, and the user. No refresh is documented for
+/// this flavour, so the session ends with its access token.
+async fn oidc_session<E: Effects>(
+    fx: &E,
+    settings: &Settings,
+    tokens: OidcTokens,
+    nonce: Option<&CsrfState>,
+) -> Result<Session, Error> {
+    // A flow without a nonce (sealed before the flavour was switched on) cannot match one.
+    let nonce = nonce.ok_or(Error::IdTokenInvalid {
+        problem: IdTokenProblem::Nonce.as_str(),
+    })?;
+    let expected = Expected {
+        issuer: &settings.issuer,
+        client_id: settings.client_id.as_str(),
+        nonce: nonce.secret(),
+        now: now_secs(fx),
+    };
+    let (sub, claims) = identity::checked_id_token(
+        fx,
+        &tokens.id_token,
+        settings.jwks_url.as_ref(),
+        settings.timeout_ms,
+        &expected,
+    )
+    .await?;
+    let info = match &settings.userinfo_url {
+        Some(url) => {
+            Some(identity::user_info(fx, url, &tokens.access_token, settings.timeout_ms).await?)
+        }
+        None => None,
+    };
+    let user = identity::user_from(info.as_ref(), Some((&sub, &claims)))?;
+    Ok(Session {
+        tokens: Tokens {
+            id: None,
+            access_token: tokens.access_token,
+            refresh_token: tokens.refresh_token,
+            access_expires_at: tokens.access_expires_at,
+            refresh_expires_at: tokens.access_expires_at,
+        },
+        began_at: now_secs(fx),
+        user,
+        refreshable: false,
+    })
 }
 
 /// The live flow sealed in cookie `name`, with its sealed cookie's id.

@@ -32,9 +32,10 @@ pub(super) async fn gate<E: Effects>(
     }
     match lookup_session(fx, settings, request).await {
         SessionLookup::Live {
-            tokens,
+            session,
             set_cookies,
         } => {
+            let tokens = &session.tokens;
             let failure = Event::new(EventName::GateFailed)
                 .code(ErrorCode::AppUnreachable)
                 .token_id(tokens.id.as_deref());
@@ -43,7 +44,7 @@ pub(super) async fn gate<E: Effects>(
                 started_ms: request.started_ms,
                 url: forward::forward_url(settings.app_origin.as_ref(), request.url),
                 cookie: forward::forwarded_cookie(request.cookie),
-                identity: forward::identity_headers(&tokens),
+                identity: forward::identity_headers(tokens, session.user.as_ref()),
                 cache_control: (!set_cookies.is_empty()).then_some(forward::PRIVATE_NO_STORE),
                 set_cookies,
                 unreachable: failure.logged_at(request.log).then_some(failure),

@@ -19,6 +19,7 @@
 mod callback;
 mod gate;
 mod home;
+mod identity;
 mod login;
 mod logout;
 pub mod npm;
@@ -35,6 +36,8 @@ use crate::config::settings::{Problem, ProblemReason, Setting, Settings, Setting
 use crate::config::values::LogLevel;
 use crate::config::values::StateMode;
 use crate::error::{Error, ErrorCode};
+use crate::freedom_id::id_token::Algorithm;
+use crate::freedom_id::jwks::{Jwk, KeyCache};
 use crate::freedom_id::upstream::{Reply, UpstreamRequest};
 use crate::log::{Event, EventName};
 use crate::session::seal::{decode_sealed, encode_sealed, IV_BYTES};
@@ -87,6 +90,19 @@ pub trait Effects: JsonEngine {
     async fn body(&self, max: usize) -> Option<String>;
     /// Writes one log line (never with a secret in it: the flows make the lines).
     fn log(&self, line: &str);
+    /// Runs `f` on the id_token key set this isolate or process keeps
+    /// (`FREEDOM_ID_JWKS_URL`; the core decides when to fetch it).
+    fn with_key_cache<R>(&self, f: impl FnOnce(&mut KeyCache) -> R) -> R;
+    /// Whether `signature` over `input` verifies with the public `key` for `algorithm`
+    /// (WebCrypto: RSASSA-PKCS1-v1_5 or ECDSA P-256, SHA-256); `false` for a key the runtime
+    /// cannot import.
+    async fn verify_signature(
+        &self,
+        algorithm: Algorithm,
+        key: &Jwk,
+        input: &[u8],
+        signature: &[u8],
+    ) -> bool;
 }
 
 /// What recording a revocation did.

@@ -1,6 +1,7 @@
 //! The npm package's flows: every decision of `createAuthorizationLink`, `completeSignIn`,
-//! `exchangeAuthorizationCode` and `refreshTokens`, as plain Rust over the two effects its
-//! driver performs ([`NpmEffects`]: send one request, fill random bytes). The driver
+//! `exchangeAuthorizationCode`, `refreshTokens` and `fetchUserInfo`, as plain Rust over the
+//! effects its driver performs ([`NpmEffects`]: send one request, fill random bytes, the
+//! clock, the key set kept per process, WebCrypto's signature check). The driver
 //! (`drivers/node/`) hands each options object to [`LinkOptions::read`] and its siblings as a
 //! serde `Deserializer` over a prototype-free copy, performs the calls, and turns a result
 //! ([`LinkResult`], [`TokensResult`]: serde types) or an [`NpmError`] into JavaScript. Which
@@ -12,41 +13,48 @@
 //! callback's `state` is compared with `expectedState` in constant time **before** anything
 //! else ([`StateCheck`]), so a forged callback never spends the code; an `error_code` is
 //! `SIGN_IN_DECLINED`; a callback with no code either is `INVALID_OPTIONS`; only then is the
-//! code exchanged, once.
+//! code exchanged, once. In `protocol: 'oidc'` the exchange is the OpenID Connect one and its
+//! id_token is checked (its signature too with `jwksUrl`) by the same steps as the Worker's
+//! `/callback` (`flow::identity`); in both flavours `userInfoUrl` then fetches the profile.
+//! Only then does it resolve, with the user.
 
 mod options;
 
+pub use super::identity::IdentityEffects;
 pub use options::{
-    Client, CompleteSignInOptions, ExchangeOptions, LinkOptions, RefreshOptions, StateCheck,
-    TokenEndpoint,
+    Client, CompleteSignInOptions, ExchangeOptions, LinkOptions, OidcCheck, RefreshOptions,
+    StateCheck, TokenEndpoint, UserInfoOptions,
 };
 
 use core::fmt;
 
 use serde::Serialize;
 
-use crate::base::json::JsonEngine;
-use crate::base::secret::{AuthorizationCode, CsrfState};
-use crate::config::values::StateMode;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+
+use super::identity;
+use crate::base::secret::{AccessToken, AuthorizationCode, CsrfState};
+use crate::base::url::AbsoluteUrl;
+use crate::config::values::{Protocol, StateMode};
 use crate::error::{Error, ErrorCode};
 use crate::freedom_id::authorize::{read_reply, AuthorizationLink, AuthorizeRequest};
 use crate::freedom_id::callback::{check_callback, ExpectedState};
+use crate::freedom_id::id_token::Expected;
+use crate::freedom_id::oidc;
 use crate::freedom_id::state::{new_state, STATE_BYTES};
 use crate::freedom_id::token::{
     exchange_request, read_token_reply, refresh_request, TokenCall, Tokens,
 };
-use crate::freedom_id::upstream::{Reply, UpstreamRequest};
+use crate::freedom_id::user::User;
 
 /// What every npm error message starts with.
 pub const MESSAGE_PREFIX: &str = "freedom-id-edge: ";
 
-/// The I/O the npm flows ask their driver to perform. Failures come back as data (the
-/// [`Reply`]'s error).
-#[allow(async_fn_in_trait)] // single-threaded drivers (wasm): no `Send` bound wanted
-pub trait NpmEffects: JsonEngine {
-    /// Sends `request` within `timeout_ms` for the whole answer, by the rules of
-    /// [`UpstreamRequest`] (no redirect followed, the body capped and read only when asked).
-    async fn send(&self, request: &UpstreamRequest, timeout_ms: u32) -> Reply;
+/// The I/O the npm flows ask their driver to perform: the identity steps' (one upstream
+/// call, the clock, the key set, the signature check), and random bytes. Failures come back
+/// as data (the [`Reply`](crate::freedom_id::upstream::Reply)'s error).
+pub trait NpmEffects: IdentityEffects {
     /// Fills `out` from a CSPRNG.
     fn random(&self, out: &mut [u8]);
 }
@@ -57,8 +65,10 @@ pub struct SignInLink {
     /// The link that passed the trust rule, with its `track_id` and `expire_at`.
     pub link: AuthorizationLink,
     /// The state appended to the redirect URI (fresh, or the caller's); `None` with
-    /// `state: false`.
+    /// `state: false`. In `oidc`, the link's own `state` parameter.
     pub state: Option<CsrfState>,
+    /// `oidc`: the link's `nonce` (fresh, or the caller's); `None` in `oauth2`.
+    pub nonce: Option<CsrfState>,
 }
 
 impl SignInLink {
@@ -70,12 +80,14 @@ impl SignInLink {
             // Unix seconds fit a JavaScript number exactly for the next 285 million years.
             expire_at: self.link.expire_at.map(|at| at as f64),
             state: self.state.as_ref().map(CsrfState::secret),
+            nonce: self.nonce.as_ref().map(CsrfState::secret),
         }
     }
 }
 
 /// `createAuthorizationLink`'s result as JavaScript gets it: `{ url, trackId, expireAt,
-/// state }`, each absent one `null`. No `Debug`: it holds the state.
+/// state, nonce }`, each absent one `null` (`nonce` in `oauth2`; `trackId` and `expireAt` in
+/// `oidc`, whose link is built here). No `Debug`: it holds the state and the nonce.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LinkResult<'a> {
@@ -83,6 +95,7 @@ pub struct LinkResult<'a> {
     track_id: Option<&'a str>,
     expire_at: Option<f64>,
     state: Option<&'a str>,
+    nonce: Option<&'a str>,
 }
 
 /// The token functions' result as JavaScript gets it: `{ id, accessToken, refreshToken,
@@ -111,6 +124,76 @@ impl<'a> TokensResult<'a> {
     }
 }
 
+/// What `completeSignIn` learned: the tokens, who signed in, and in `oidc` the id_token. Its
+/// `Debug` shows neither the user (personal data) nor the id_token, only whether they are
+/// known.
+pub struct SignedIn {
+    /// The token pair; in `oidc` without an `id`, and with the access token's expiry as the
+    /// refresh token's: no refresh is documented for that flavour, so the sign-in lasts as
+    /// long as its access token (and a `Tokens` caller's `min` of the two stays right).
+    pub tokens: Tokens,
+    /// The user: from the id_token (and the profile), or the profile alone in `oauth2`;
+    /// `None` in `oauth2` without `userInfoUrl`.
+    pub user: Option<User>,
+    /// `oidc`: the id_token as received, checked.
+    pub id_token: Option<String>,
+}
+
+impl fmt::Debug for SignedIn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SignedIn")
+            .field("tokens", &self.tokens)
+            .field("user", &self.user.as_ref().map(|_| "<personal data>"))
+            .field("id_token", &self.id_token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+impl SignedIn {
+    /// What `completeSignIn` resolves to in JavaScript, but `idTokenClaims` (see
+    /// [`SignedIn::claims_json`]).
+    pub fn result(&self) -> SignInResult<'_> {
+        let tokens = TokensResult::of(&self.tokens);
+        SignInResult {
+            id: tokens.id,
+            access_token: tokens.access_token,
+            refresh_token: tokens.refresh_token,
+            access_expires_at: tokens.access_expires_at,
+            refresh_expires_at: tokens.refresh_expires_at,
+            user: self.user.as_ref(),
+            id_token: self.id_token.as_deref(),
+            id_token_claims: None,
+        }
+    }
+
+    /// `idTokenClaims` as JSON text: the checked id_token's payload, a JSON object, as
+    /// Freedom ID wrote it (every claim, not only those checked). The driver makes it a
+    /// JavaScript object with the runtime's `JSON.parse`: a JWT may hold any JSON, and no
+    /// generic JSON value type need land in the wasm for it. `None` in `oauth2`.
+    pub fn claims_json(&self) -> Option<String> {
+        let payload = self.id_token.as_deref()?.split('.').nth(1)?;
+        // The token passed `id_token::parse`, so its payload is base64url of UTF-8 JSON.
+        String::from_utf8(URL_SAFE_NO_PAD.decode(payload).ok()?).ok()
+    }
+}
+
+/// `completeSignIn`'s result as JavaScript gets it: the tokens (`{ id, accessToken,
+/// refreshToken, accessExpiresAt, refreshExpiresAt }`), `user`, and `idToken` and
+/// `idTokenClaims`, each absent one `null`. No `Debug`: it holds the tokens and the user.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignInResult<'a> {
+    id: Option<&'a str>,
+    access_token: &'a str,
+    refresh_token: &'a str,
+    access_expires_at: f64,
+    refresh_expires_at: f64,
+    user: Option<&'a User>,
+    id_token: Option<&'a str>,
+    /// Always `null` here: the driver sets the object from [`SignedIn::claims_json`].
+    id_token_claims: Option<()>,
+}
+
 /// Why an npm function rejected: the `Error` it rejects with has `code`, `message` and, when
 /// present, the details ([`NpmError::details`]). Never holds a secret, a code, a token, a
 /// state or an upstream body.
@@ -121,8 +204,8 @@ pub struct NpmError {
     pub code: ErrorCode,
     /// The whole message, [`MESSAGE_PREFIX`] included.
     pub message: String,
-    /// `status`: the HTTP status, for `UPSTREAM_STATUS`, `CODE_REJECTED` and
-    /// `REFRESH_REJECTED`.
+    /// `status`: the HTTP status, for `UPSTREAM_STATUS`, `CODE_REJECTED`,
+    /// `REFRESH_REJECTED` and `USERINFO_REJECTED`.
     pub status: Option<u16>,
     /// `upstreamCode`: Freedom ID's own error code of a refusal, when it sent a plain one.
     pub upstream_code: Option<String>,
@@ -180,7 +263,9 @@ impl From<&Error> for NpmError {
     fn from(error: &Error) -> NpmError {
         let mut npm = NpmError::new(error.code(), &error.to_string());
         match error {
-            Error::UpstreamStatus { status } => npm.status = Some(*status),
+            Error::UpstreamStatus { status } | Error::UserinfoRejected { status } => {
+                npm.status = Some(*status);
+            }
             Error::CodeRejected {
                 status,
                 upstream_code,
@@ -209,8 +294,15 @@ impl fmt::Display for NpmError {
 
 impl std::error::Error for NpmError {}
 
+fn fresh<E: NpmEffects>(fx: &E) -> CsrfState {
+    let mut random = [0_u8; STATE_BYTES];
+    fx.random(&mut random);
+    new_state(&random)
+}
+
 /// `createAuthorizationLink`: makes the state (fresh unless given or off), asks Freedom ID
-/// for the link with it appended to the redirect URI, and checks the link.
+/// for the link with it appended to the redirect URI, and checks the link. In `oidc`, the
+/// link is built here with the state and a nonce (fresh unless given), with no call.
 pub async fn create_authorization_link<E: NpmEffects>(
     fx: &E,
     options: &LinkOptions,
@@ -218,26 +310,51 @@ pub async fn create_authorization_link<E: NpmEffects>(
     let settings = &options.settings;
     let state = match &settings.state {
         StateMode::Given(state) => Some(CsrfState::new(state.as_str())),
-        StateMode::Bind => {
-            let mut random = [0_u8; STATE_BYTES];
-            fx.random(&mut random);
-            Some(new_state(&random))
-        }
+        StateMode::Bind => Some(fresh(fx)),
         StateMode::Off => None,
     };
+    if settings.protocol == Protocol::Oidc {
+        // The settings' rules refuse `state: false` in `oidc`; a link always has one.
+        let state = state.unwrap_or_else(|| fresh(fx));
+        let nonce = options.nonce.clone().unwrap_or_else(|| fresh(fx));
+        let grants: Vec<&str> = settings.grants.iter().map(|grant| grant.as_str()).collect();
+        let url = oidc::authorization_url(
+            &settings.oidc_authorize_url,
+            &grants,
+            state.secret(),
+            &settings.client_id,
+            &settings.redirect_uri,
+            nonce.secret(),
+        );
+        // Built from valid settings, so it parses; refused rather than trusted blindly.
+        let url = AbsoluteUrl::parse(&url).map_err(|_| NpmError::from(&Error::UntrustedLink))?;
+        return Ok(SignInLink {
+            link: AuthorizationLink {
+                url,
+                track_id: None,
+                expire_at: None,
+            },
+            state: Some(state),
+            nonce: Some(nonce),
+        });
+    }
     let request = AuthorizeRequest::new(settings, state.as_ref().map(CsrfState::secret));
     let reply = fx.send(&request.to_upstream(), settings.timeout_ms).await;
     let link =
         read_reply(&reply, &settings.authorize_url, fx).map_err(|error| NpmError::from(&error))?;
-    Ok(SignInLink { link, state })
+    Ok(SignInLink {
+        link,
+        state,
+        nonce: None,
+    })
 }
 
-/// `completeSignIn`: the state check, then the callback's code exchanged (see the module's
-/// order).
+/// `completeSignIn`: the state check, then the callback's code exchanged, the id_token
+/// checked in `oidc`, and the profile fetched with `userInfoUrl` (see the module's order).
 pub async fn complete_sign_in<E: NpmEffects>(
     fx: &E,
     options: &CompleteSignInOptions,
-) -> Result<Tokens, NpmError> {
+) -> Result<SignedIn, NpmError> {
     let expected = match &options.state_check {
         StateCheck::Expect(state) => ExpectedState::Value(state),
         StateCheck::Skip => ExpectedState::Off,
@@ -252,7 +369,105 @@ pub async fn complete_sign_in<E: NpmEffects>(
         }
         Err(error) => return Err(NpmError::from(&error)),
     };
-    exchange(fx, &options.client, &code, &options.endpoint).await
+    let timeout_ms = options.endpoint.timeout_ms;
+    let Some(check) = &options.oidc else {
+        let tokens = exchange(fx, &options.client, &code, &options.endpoint).await?;
+        let user = match &options.userinfo_url {
+            None => None,
+            Some(url) => Some(profile(fx, url, &tokens.access_token, timeout_ms).await?),
+        };
+        return Ok(SignedIn {
+            tokens,
+            user,
+            id_token: None,
+        });
+    };
+    oidc_sign_in(fx, options, check, &code)
+        .await
+        .map_err(|error| NpmError::from(&error))
+}
+
+/// The OpenID Connect exchange and the steps after it, as the Worker's `/callback` runs them.
+async fn oidc_sign_in<E: NpmEffects>(
+    fx: &E,
+    options: &CompleteSignInOptions,
+    check: &OidcCheck,
+    code: &AuthorizationCode,
+) -> Result<SignedIn, Error> {
+    let timeout_ms = options.endpoint.timeout_ms;
+    let client = &options.client;
+    let request = oidc::exchange_request(
+        &check.token_url,
+        &client.id,
+        &client.secret,
+        code,
+        &check.redirect_uri,
+    );
+    let reply = fx.send(&request, timeout_ms).await;
+    let tokens = oidc::read_exchange_reply(&reply, now_secs(fx), fx)?;
+    let expected = Expected {
+        issuer: &check.issuer,
+        client_id: client.id.as_str(),
+        nonce: check.nonce.secret(),
+        now: now_secs(fx),
+    };
+    let (sub, claims) = identity::checked_id_token(
+        fx,
+        &tokens.id_token,
+        check.jwks_url.as_ref(),
+        timeout_ms,
+        &expected,
+    )
+    .await?;
+    let info = match &options.userinfo_url {
+        Some(url) => Some(identity::user_info(fx, url, &tokens.access_token, timeout_ms).await?),
+        None => None,
+    };
+    let user = identity::user_from(info.as_ref(), Some((&sub, &claims)))?;
+    Ok(SignedIn {
+        tokens: Tokens {
+            id: None,
+            access_token: tokens.access_token,
+            refresh_token: tokens.refresh_token,
+            access_expires_at: tokens.access_expires_at,
+            // No refresh is documented for this flavour: the sign-in ends with the access token.
+            refresh_expires_at: tokens.access_expires_at,
+        },
+        user,
+        id_token: Some(tokens.id_token),
+    })
+}
+
+/// `fetchUserInfo`: the user-info call on its own, and the user from its answer.
+pub async fn fetch_user_info<E: NpmEffects>(
+    fx: &E,
+    options: &UserInfoOptions,
+) -> Result<User, NpmError> {
+    profile(fx, &options.url, &options.access_token, options.timeout_ms).await
+}
+
+/// The user from the user-info answer alone (`oauth2`, `fetchUserInfo`).
+async fn profile<E: NpmEffects>(
+    fx: &E,
+    url: &AbsoluteUrl,
+    access_token: &AccessToken,
+    timeout_ms: u32,
+) -> Result<User, NpmError> {
+    let user = identity::user_info(fx, url, access_token, timeout_ms)
+        .await
+        .and_then(|info| identity::user_from(Some(&info), None));
+    match user {
+        Ok(Some(user)) => Ok(user),
+        // `user_from` knows the user whenever it is given an answer.
+        Ok(None) => Err(NpmError::from(&Error::UpstreamMalformed(
+            crate::error::Malformed::BadProfile,
+        ))),
+        Err(error) => Err(NpmError::from(&error)),
+    }
+}
+
+fn now_secs<E: NpmEffects>(fx: &E) -> u64 {
+    (fx.now_ms().max(0.0) / 1000.0) as u64
 }
 
 /// `exchangeAuthorizationCode`: the bare exchange, no state check.

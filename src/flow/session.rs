@@ -3,12 +3,12 @@
 use crate::base::cookies::{clear_cookie, cookie_value, set_cookie};
 use crate::config::settings::Settings;
 use crate::error::Error;
-use crate::freedom_id::token::{read_token_reply, refresh_request, TokenCall, Tokens};
+use crate::freedom_id::token::{read_token_reply, refresh_request, TokenCall};
 use crate::log::{Event, EventName};
 use crate::session::seal::{decode_sealed, seal_id};
 use crate::session::{
-    decode_session, encode_session, freshness, session_max_age, Freshness, Session, DEAD_COOKIE,
-    SESSION_COOKIE,
+    decode_session, encode_session_fitting, freshness, session_max_age, Freshness, Session,
+    DEAD_COOKIE, SESSION_COOKIE,
 };
 use crate::web::{self as http, Answer};
 
@@ -20,8 +20,9 @@ use super::*;
 pub enum SessionLookup {
     /// Signed in; `set_cookies` holds the renewed session after a refresh.
     Live {
-        /// The session's tokens (refreshed, or as they were during an upstream outage).
-        tokens: Tokens,
+        /// The session: its tokens (refreshed, or as they were during an upstream outage)
+        /// and its user.
+        session: Session,
         /// Cookies to set with the answer.
         set_cookies: Vec<String>,
     },
@@ -30,8 +31,8 @@ pub enum SessionLookup {
     Reconnecting {
         /// Why the refresh failed (the upstream outage's error).
         error: Error,
-        /// The session's tokens, expired (for `/session`'s `accessExpiresAt`).
-        tokens: Tokens,
+        /// The session, its access token expired (for `/session`'s `accessExpiresAt`).
+        session: Session,
     },
     /// Signed out; `set_cookies` clears what is unusable or marks a refused refresh.
     SignedOut {
@@ -73,7 +74,7 @@ pub async fn lookup_session<E: Effects>(
     let now = now_secs(fx);
     match freshness(&session, now, settings.session_max_age) {
         Freshness::Fresh => SessionLookup::Live {
-            tokens: session.tokens,
+            session,
             set_cookies: Vec::new(),
         },
         // Past the refresh token or FREEDOM_ID_SESSION_MAX_AGE: over, and cleared.
@@ -98,8 +99,8 @@ pub(super) async fn refresh<E: Effects>(
     session: Session,
     id: &str,
 ) -> SessionLookup {
-    let Session { tokens, began_at } = session;
     let started = fx.now_ms();
+    let tokens = &session.tokens;
     let upstream = refresh_request(&settings.token_url, &tokens.refresh_token);
     let reply = fx.send(&upstream, settings.timeout_ms, Some(id)).await;
     let event = |name: EventName| {
@@ -113,7 +114,7 @@ pub(super) async fn refresh<E: Effects>(
             emit(fx, request, event(EventName::SessionRefreshed));
             let renewed = Session {
                 tokens: renewed,
-                began_at,
+                ..session
             };
             refreshed(fx, settings, renewed).await
         }
@@ -130,12 +131,12 @@ pub(super) async fn refresh<E: Effects>(
             } else if tokens.access_expires_at <= now_secs(fx) {
                 // An outage never signs anyone out, but an expired token is no pass: the
                 // session waits for the next request's retry.
-                SessionLookup::Reconnecting { error, tokens }
+                SessionLookup::Reconnecting { error, session }
             } else {
                 // An outage never signs anyone out: the token is still good, so keep the
                 // session as it is and try again on a later request.
                 SessionLookup::Live {
-                    tokens,
+                    session,
                     set_cookies: Vec::new(),
                 }
             }
@@ -149,12 +150,13 @@ pub(super) async fn refreshed<E: Effects>(
     settings: &Settings,
     renewed: Session,
 ) -> SessionLookup {
-    let set_cookies = session_cookie(fx, settings, &renewed)
+    let mut renewed = renewed;
+    let set_cookies = session_cookie(fx, settings, &mut renewed)
         .await
         .into_iter()
         .collect();
     SessionLookup::Live {
-        tokens: renewed.tokens,
+        session: renewed,
         set_cookies,
     }
 }
@@ -166,18 +168,29 @@ pub(super) async fn session<E: Effects>(
 ) -> Answer {
     match lookup_session(fx, settings, request).await {
         SessionLookup::Live {
-            tokens,
+            session,
             set_cookies,
-        } => http::session_status(Some((tokens.access_expires_at, tokens.refresh_expires_at)))
-            .with_cookies(set_cookies),
+        } => http::session_status(Some(&status(&session))).with_cookies(set_cookies),
         // Signed in, with the past `accessExpiresAt` (the page can say "reconnecting").
-        SessionLookup::Reconnecting { tokens, .. } => {
-            http::session_status(Some((tokens.access_expires_at, tokens.refresh_expires_at)))
+        SessionLookup::Reconnecting { session, .. } => {
+            http::session_status(Some(&status(&session)))
         }
         SessionLookup::SignedOut { set_cookies } => {
             http::session_status(None).with_cookies(set_cookies)
         }
     }
+}
+
+/// What `/session` shows of a live session: never a token.
+fn status(session: &Session) -> http::SessionStatus<'_> {
+    http::SessionStatus::new(
+        session.tokens.access_expires_at,
+        // A session that cannot be refreshed has no refresh expiry to show.
+        session
+            .refreshable
+            .then_some(session.tokens.refresh_expires_at),
+        session.user.as_ref(),
+    )
 }
 
 /// The token pair id of this request's session cookie, if it opens and has one.
@@ -193,9 +206,10 @@ pub(super) async fn session_token_id<E: Effects>(
 pub(super) async fn session_cookie<E: Effects>(
     fx: &E,
     settings: &Settings,
-    session: &Session,
+    session: &mut Session,
 ) -> Option<String> {
     let max_age = session_max_age(session, now_secs(fx), settings.session_max_age)?;
-    let sealed = seal(fx, SESSION_COOKIE, &encode_session(session)).await?;
+    let payload = encode_session_fitting(session, SESSION_COOKIE);
+    let sealed = seal(fx, SESSION_COOKIE, &payload).await?;
     Some(set_cookie(SESSION_COOKIE, &sealed, max_age))
 }

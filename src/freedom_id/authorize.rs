@@ -58,7 +58,7 @@ impl AuthorizeRequest {
         UpstreamRequest {
             method: Method::Post,
             url: self.url.clone(),
-            authorization: self.authorization.clone(),
+            authorization: Some(self.authorization.clone()),
             body: Some(self.body.clone()),
             body_rule: BodyRule::Success,
         }

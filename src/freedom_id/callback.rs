@@ -17,9 +17,9 @@ use crate::freedom_id::token::plain_code;
 pub struct CallbackParams {
     /// The `state` query parameter, if present and decodable.
     pub state: Option<CsrfState>,
-    /// The `authorization_code`, if present and non-empty.
+    /// The `authorization_code` (or OIDC's `code`), if present and non-empty.
     pub code: Option<AuthorizationCode>,
-    /// `error_code` when present: Freedom ID's code if it is plain (digits, letters, `-`,
+    /// `error_code` (or OIDC's `error`) when present: Freedom ID's code if it is plain (digits, letters, `-`,
     /// `_`, `.`, at most 32), `"unrecognised"` otherwise, so nothing odd is ever echoed.
     pub error_code: Option<String>,
 }
@@ -64,16 +64,22 @@ impl CallbackParams {
         let Some(query) = query else {
             return CallbackParams::default();
         };
-        let error_code = query_string_has(query, "error_code").then(|| {
-            query_string_param(query, "error_code")
+        // The OAuth2 flavour's names first, then the standard OpenID Connect ones (`code`,
+        // `error`), which Freedom ID's OIDC page does not spell out.
+        let error_name = ["error_code", "error"]
+            .into_iter()
+            .find(|name| query_string_has(query, name));
+        let error_code = error_name.map(|name| {
+            query_string_param(query, name)
                 .filter(|code| plain_code(code))
                 .unwrap_or_else(|| "unrecognised".to_owned())
         });
+        let code = ["authorization_code", "code"]
+            .into_iter()
+            .find_map(|name| query_string_param(query, name).filter(|code| !code.is_empty()));
         CallbackParams {
             state: query_string_param(query, STATE_PARAM).map(CsrfState::new),
-            code: query_string_param(query, "authorization_code")
-                .filter(|code| !code.is_empty())
-                .map(AuthorizationCode::new),
+            code: code.map(AuthorizationCode::new),
             error_code,
         }
     }
@@ -204,6 +210,32 @@ mod tests {
         assert!(
             !shown.contains("c0de") && !shown.contains("st4te"),
             "{shown}"
+        );
+    }
+
+    #[test]
+    fn the_openid_connect_names_are_accepted_too() {
+        assert_eq!(
+            decide("/callback?code=c0de&state=s1", Some("s1")),
+            Ok("c0de".into())
+        );
+        assert_eq!(
+            decide(
+                "/callback?authorization_code=first&code=second&state=s1",
+                Some("s1")
+            ),
+            Ok("first".into())
+        );
+        assert_eq!(
+            decide("/callback?error=access_denied&state=s1", Some("s1")),
+            Err(Error::SignInDeclined {
+                error_code: "access_denied".into()
+            })
+        );
+        // The state is still checked first.
+        assert_eq!(
+            decide("/callback?error=access_denied&state=other", Some("s1")),
+            Err(Error::StateMismatch)
         );
     }
 }

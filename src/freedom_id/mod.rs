@@ -3,6 +3,11 @@
 
 pub mod authorize;
 pub mod callback;
+pub mod id_token;
+pub mod jwks;
+pub mod oidc;
 pub mod state;
 pub mod token;
 pub mod upstream;
+pub mod user;
+pub mod userinfo;

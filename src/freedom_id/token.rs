@@ -159,7 +159,7 @@ pub fn exchange_request(
     UpstreamRequest {
         method: Method::Post,
         url: token_url.as_str().to_owned(),
-        authorization: AuthorizationHeader::basic(client_id, client_secret),
+        authorization: Some(AuthorizationHeader::basic(client_id, client_secret)),
         body: Some(body),
         body_rule: BodyRule::SuccessAndClientError,
     }
@@ -170,7 +170,7 @@ pub fn refresh_request(token_url: &AbsoluteUrl, refresh_token: &RefreshToken) ->
     UpstreamRequest {
         method: Method::Patch,
         url: token_url.as_str().to_owned(),
-        authorization: AuthorizationHeader::bearer(refresh_token),
+        authorization: Some(AuthorizationHeader::bearer(refresh_token)),
         body: None,
         body_rule: BodyRule::SuccessAndClientError,
     }
@@ -208,7 +208,7 @@ pub fn read_token_reply(
     if (400..500).contains(&status) {
         // The body only says why; an unreadable one is still a refusal.
         let answer: Option<ErrorAnswer> = json.decode(body).ok();
-        return Err(refusal(
+        return Err(refusal_for(
             call,
             status,
             answer.and_then(|a| a.error.into_value()),
@@ -251,7 +251,7 @@ pub fn check_token_answer(
     })?;
     // Freedom ID documents errors under HTTP 200 too.
     if answer.error.is_present() {
-        return Err(refusal(call, status, answer.error.into_value()));
+        return Err(refusal_for(call, status, answer.error.into_value()));
     }
     let token = |member: Member<String>| member.into_value().filter(|text| is_token_text(text));
     let (Some(access), Some(refresh)) = (token(answer.access_token), token(answer.refresh_token))
@@ -281,7 +281,7 @@ pub fn check_token_answer(
 
 /// The call's refusal, with the `code` of its `error` member when that is plain; anything
 /// else is left out rather than echoed.
-fn refusal(call: TokenCall, status: u16, error: Option<ErrorMember>) -> Error {
+pub fn refusal_for(call: TokenCall, status: u16, error: Option<ErrorMember>) -> Error {
     let upstream_code = error
         .and_then(|error| error.code.into_value())
         .map(|code| code.0)

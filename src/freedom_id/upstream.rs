@@ -15,6 +15,8 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Method {
+    /// The user-info call and the key set.
+    Get,
     /// Authorize and token exchange.
     Post,
     /// Token refresh.
@@ -25,6 +27,7 @@ impl Method {
     /// The method's name on the wire.
     pub fn as_str(self) -> &'static str {
         match self {
+            Method::Get => "GET",
             Method::Post => "POST",
             Method::Patch => "PATCH",
         }
@@ -62,8 +65,8 @@ pub struct UpstreamRequest {
     pub method: Method,
     /// Where to send it.
     pub url: String,
-    /// The `Authorization` header value.
-    pub authorization: AuthorizationHeader,
+    /// The `Authorization` header value; `None` for a public resource (the key set).
+    pub authorization: Option<AuthorizationHeader>,
     /// A JSON body, if any.
     pub body: Option<String>,
     /// Which answers' bodies to read.
@@ -86,11 +89,14 @@ impl UpstreamRequest {
     /// an uncompressed body; the cap is counted on decoded bytes anyway, for servers that
     /// compress regardless.
     pub fn headers(&self) -> Vec<(&'static str, &str)> {
-        let mut headers = vec![
-            ("Authorization", self.authorization.secret()),
+        let mut headers = Vec::with_capacity(4);
+        if let Some(authorization) = &self.authorization {
+            headers.push(("Authorization", authorization.secret()));
+        }
+        headers.extend([
             ("Accept", "application/json"),
             ("Accept-Encoding", "identity"),
-        ];
+        ]);
         if self.body.is_some() {
             headers.push(("Content-Type", "application/json"));
         }
@@ -195,7 +201,7 @@ mod tests {
         let request = UpstreamRequest {
             method: Method::Patch,
             url: "https://x.kz/token".into(),
-            authorization: AuthorizationHeader::bearer(&RefreshToken::new("r")),
+            authorization: Some(AuthorizationHeader::bearer(&RefreshToken::new("r"))),
             body: None,
             body_rule: BodyRule::SuccessAndClientError,
         };

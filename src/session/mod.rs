@@ -5,7 +5,10 @@ pub mod payload;
 pub mod rules;
 pub mod seal;
 
-pub use payload::{decode_session, encode_session, Flow, Session};
+pub use payload::{
+    decode_session, encode_session, encode_session_fitting, sealed_cookie_len, Flow, Session,
+    MAX_COOKIE_BYTES,
+};
 pub use rules::{
     flow_cookie_name, flows_to_expire, freshness, session_max_age, Freshness, DEAD_COOKIE,
     FLOW_COOKIE_PREFIX, FLOW_MAX_AGE, FLOW_NAME_CHARS, MAX_FLOW_COOKIES, REFRESH_LEEWAY,

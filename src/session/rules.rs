@@ -65,6 +65,17 @@ fn life_ends(began_at: u64, max_age: u64) -> u64 {
 /// minute of clock skew) cannot be trusted: over.
 pub fn freshness(session: &Session, now: u64, max_age: u64) -> Freshness {
     let tokens = &session.tokens;
+    if !session.refreshable {
+        // Nothing to renew it with: over when its access token is.
+        let over = tokens.access_expires_at <= now
+            || life_ends(session.began_at, max_age) <= now
+            || session.began_at > now.saturating_add(60);
+        return if over {
+            Freshness::Over
+        } else {
+            Freshness::Fresh
+        };
+    }
     if tokens.refresh_expires_at <= now
         || life_ends(session.began_at, max_age) <= now
         || session.began_at > now.saturating_add(60)
@@ -166,6 +177,7 @@ mod tests {
     #[test]
     fn flows_live_fifteen_minutes() {
         let flow = Flow {
+            nonce: None,
             state: CsrfState::new("s"),
             return_to: None,
             created_at: 1000,

@@ -7,6 +7,7 @@ use serde::Serialize;
 use crate::base::json;
 use crate::config::settings::{Settings, SettingsError};
 use crate::freedom_id::authorize::AuthorizationLink;
+use crate::freedom_id::user::User;
 
 /// The Content-Security-Policy of every HTML page: own files only, never framed, no `<base>`
 /// rewriting, forms posting only to this site, no plugins. `www/_headers` carries the same.
@@ -81,26 +82,48 @@ pub fn see_other(location: &str) -> Answer {
     }
 }
 
-/// `GET /session`: `{"signedIn": true, "accessExpiresAt": n, "refreshExpiresAt": n}` or
-/// `{"signedIn": false}`. Never a token.
-pub fn session_status(expiry: Option<(u64, u64)>) -> Answer {
-    let body = json::to_string(&SessionStatus {
-        signed_in: expiry.is_some(),
-        access_expires_at: expiry.map(|(access, _)| access),
-        refresh_expires_at: expiry.map(|(_, refresh)| refresh),
-    });
+/// `GET /session`: `{"signedIn": true, "accessExpiresAt": n, "refreshExpiresAt": n or null,
+/// "user": {...} or null}` or `{"signedIn": false}`. Never a token.
+pub fn session_status(status: Option<&SessionStatus<'_>>) -> Answer {
+    let body = match status {
+        Some(status) => json::to_string(status),
+        None => json::to_string(&SignedOut { signed_in: false }),
+    };
     Answer::new(200, "application/json", body)
 }
 
-/// `/session`'s body; the expiry times only when signed in.
+/// What `/session` shows of a live session.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionStatus<'a> {
+    signed_in: bool,
+    access_expires_at: u64,
+    refresh_expires_at: Option<u64>,
+    user: Option<&'a User>,
+}
+
+impl<'a> SessionStatus<'a> {
+    /// A live session whose access token expires at `access_expires_at` and refresh token at
+    /// `refresh_expires_at` (`None`, shown as `null`, when it cannot be refreshed), signed in
+    /// by `user` (`null` when unknown).
+    pub fn new(
+        access_expires_at: u64,
+        refresh_expires_at: Option<u64>,
+        user: Option<&'a User>,
+    ) -> SessionStatus<'a> {
+        SessionStatus {
+            signed_in: true,
+            access_expires_at,
+            refresh_expires_at,
+            user,
+        }
+    }
+}
+
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct SessionStatus {
+struct SignedOut {
     signed_in: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    access_expires_at: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    refresh_expires_at: Option<u64>,
 }
 
 /// `/healthz`'s body: `{"status": "ok"}`, or `"misconfigured"` with the settings' names.
@@ -240,11 +263,22 @@ mod tests {
             (429, Some("60"))
         );
         assert!(limited.body.contains("\"code\":\"RATE_LIMITED\""));
-        let signed_in = session_status(Some((10, 20)));
+        let signed_in = session_status(Some(&SessionStatus::new(10, Some(20), None)));
         let body: serde_json::Value = serde_json::from_str(&signed_in.body).unwrap();
         assert_eq!(
             body,
-            serde_json::json!({"signedIn": true, "accessExpiresAt": 10, "refreshExpiresAt": 20})
+            serde_json::json!({"signedIn": true, "accessExpiresAt": 10, "refreshExpiresAt": 20, "user": null})
+        );
+        let user = User {
+            id: "u-1".into(),
+            firstname: Some("Aida".into()),
+            ..User::default()
+        };
+        let known = session_status(Some(&SessionStatus::new(10, None, Some(&user))));
+        let body: serde_json::Value = serde_json::from_str(&known.body).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"signedIn": true, "accessExpiresAt": 10, "refreshExpiresAt": null, "user": {"id": "u-1", "firstname": "Aida"}})
         );
         assert_eq!(session_status(None).body, r#"{"signedIn":false}"#);
         let away = see_other("/app").with_cookies(["a=; Max-Age=0".to_owned(), "b=1".to_owned()]);

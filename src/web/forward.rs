@@ -10,6 +10,7 @@
 use crate::base::cookies::pairs;
 use crate::base::url::AbsoluteUrl;
 use crate::freedom_id::token::Tokens;
+use crate::freedom_id::user::User;
 use crate::session::{DEAD_COOKIE, FLOW_COOKIE_PREFIX, SESSION_COOKIE};
 
 /// The prefix of every identity header; a client's own are always removed.
@@ -20,6 +21,8 @@ pub const ACCESS_TOKEN_HEADER: &str = "X-Freedom-ID-Access-Token";
 pub const TOKEN_ID_HEADER: &str = "X-Freedom-ID-Token-Id";
 /// When the access token expires, in unix seconds.
 pub const ACCESS_EXPIRES_HEADER: &str = "X-Freedom-ID-Access-Expires-At";
+/// The user's id, when the sign-in learned it (the OIDC flavour, or the user-info call).
+pub const USER_ID_HEADER: &str = "X-Freedom-ID-User-Id";
 
 /// Where a guarded request goes: `FREEDOM_ID_APP_ORIGIN` with the request's path and query,
 /// or, without it, the request's own URL (on a Workers route, the site behind it).
@@ -68,11 +71,15 @@ pub fn is_write(method: &str) -> bool {
     !matches!(method, "GET" | "HEAD" | "OPTIONS")
 }
 
-/// The identity headers for a live session.
-pub fn identity_headers(tokens: &Tokens) -> Vec<(&'static str, String)> {
+/// The identity headers for a live session: its access token, the token pair's id, the
+/// access token's expiry, and the user's id when known.
+pub fn identity_headers(tokens: &Tokens, user: Option<&User>) -> Vec<(&'static str, String)> {
     let mut headers = vec![(ACCESS_TOKEN_HEADER, tokens.access_token.secret().to_owned())];
     if let Some(id) = &tokens.id {
         headers.push((TOKEN_ID_HEADER, id.clone()));
+    }
+    if let Some(user) = user {
+        headers.push((USER_ID_HEADER, user.id.clone()));
     }
     headers.push((ACCESS_EXPIRES_HEADER, tokens.access_expires_at.to_string()));
     headers
@@ -141,12 +148,23 @@ mod tests {
             refresh_expires_at: 1_800_000_000,
         };
         assert_eq!(
-            identity_headers(&tokens),
+            identity_headers(&tokens, None),
             [
                 (ACCESS_TOKEN_HEADER, "AT".to_owned()),
                 (TOKEN_ID_HEADER, "id-1".to_owned()),
                 (ACCESS_EXPIRES_HEADER, "1700000000".to_owned())
             ]
+        );
+        let user = User {
+            id: "41790bb3".into(),
+            email: Some("aida@example.com".into()),
+            ..User::default()
+        };
+        let headers = identity_headers(&tokens, Some(&user));
+        assert!(headers.contains(&(USER_ID_HEADER, "41790bb3".to_owned())));
+        assert!(
+            !headers.iter().any(|(_, value)| value.contains("aida")),
+            "only the id reaches a header"
         );
     }
 

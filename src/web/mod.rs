@@ -11,7 +11,8 @@ pub mod problem;
 pub mod route;
 
 pub use answer::{
-    healthz, no_content, redirect, see_other, session_status, sign_in_redirect, Answer, HTML_CSP,
+    healthz, no_content, redirect, see_other, session_status, sign_in_redirect, Answer,
+    SessionStatus, HTML_CSP,
 };
 pub use negotiate::{prefers_html, Client};
 pub use pages::{lang_cookie, start_page};

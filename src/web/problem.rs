@@ -137,6 +137,8 @@ pub fn public_detail(error: &Error) -> Message {
         Error::RefreshRejected { .. } => Message::new("detail.refresh_rejected"),
         Error::StateMismatch => Message::new("detail.state_mismatch"),
         Error::SignInDeclined { .. } => Message::new("detail.sign_in_declined"),
+        Error::IdTokenInvalid { .. } => Message::new("detail.id_token_invalid"),
+        Error::UserinfoRejected { .. } => Message::new("detail.userinfo_rejected"),
     }
 }
 

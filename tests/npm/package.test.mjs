@@ -18,15 +18,19 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startMockFreedomId } from '../support/mock-freedom-id.mjs';
-import { AUTHORIZE_FAULTS, TOKEN_FAULTS, fault, faults } from '../support/faults.mjs';
+import { AUTHORIZE_FAULTS, OIDC_TOKEN_FAULTS, TOKEN_FAULTS, USERINFO_FAULTS, fault, faults } from '../support/faults.mjs';
+import { DEMO_USER } from '../support/mock-freedom-id.mjs';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const CLIENT_ID = 'app-client';
 const SECRET = 'npm-test-secret-value';
 const BASIC = `Basic ${Buffer.from(`${CLIENT_ID}:${SECRET}`).toString('base64')}`;
 const REDIRECT_URI = 'https://app.example.com/callback';
-const EXPORTS = ['completeSignIn', 'createAuthorizationLink', 'exchangeAuthorizationCode', 'refreshTokens'];
+const EXPORTS = ['completeSignIn', 'createAuthorizationLink', 'exchangeAuthorizationCode', 'fetchUserInfo', 'refreshTokens'];
 const TOKEN_KEYS = ['accessExpiresAt', 'accessToken', 'id', 'refreshExpiresAt', 'refreshToken'];
+// completeSignIn's: the tokens and who signed in.
+const SIGN_IN_KEYS = [...TOKEN_KEYS, 'idToken', 'idTokenClaims', 'user'].sort();
+const LINK_KEYS = ['expireAt', 'nonce', 'state', 'trackId', 'url'];
 const STATE_SHAPE = /^[A-Za-z0-9_-]{43}$/; // 256 bits, URL-safe base64 without padding
 
 let app; // the temporary project the package is installed into
@@ -71,7 +75,8 @@ beforeEach(() => mock.reset());
 
 // Every call the package made to Freedom ID in a test asked for an uncompressed answer.
 afterEach(() => {
-  for (const request of mock.requests) {
+  // (The OIDC authorization page is the test's browser, not the package.)
+  for (const request of mock.requests.filter((request) => request.endpoint !== 'openid')) {
     assert.equal(request.headers['accept-encoding'], 'identity', `${request.method} ${request.path}`);
   }
 });
@@ -216,7 +221,14 @@ async function tokensForOneUser() {
 }
 
 function assertTokens(tokens) {
-  assert.deepEqual(Object.keys(tokens).sort(), TOKEN_KEYS);
+  const keys = Object.keys(tokens).sort();
+  if (keys.includes('user')) {
+    // completeSignIn's result in oauth2 without userInfoUrl: nobody known, no id_token.
+    assert.deepEqual(keys, SIGN_IN_KEYS);
+    assert.deepEqual([tokens.user, tokens.idToken, tokens.idTokenClaims], [null, null, null]);
+  } else {
+    assert.deepEqual(keys, TOKEN_KEYS);
+  }
   assert.match(tokens.accessToken, /^[A-Za-z0-9]{128}$/);
   assert.match(tokens.refreshToken, /^[A-Za-z0-9]{128}$/);
   assert.ok(Number.isInteger(tokens.accessExpiresAt), 'accessExpiresAt is whole unix seconds');
@@ -243,7 +255,7 @@ test('the tarball ships the wasm, glue, types, README and a complete package.jso
   }
 });
 
-test('the package exports exactly its four functions (no wasm-bindgen start)', () => {
+test('the package exports exactly its five functions (no wasm-bindgen start)', () => {
   assert.deepEqual(Object.keys(pkg).sort(), EXPORTS);
   for (const name of EXPORTS) assert.equal(typeof pkg[name], 'function', name);
   const manifest = JSON.parse(readFileSync(path.join(app, 'node_modules/freedom-id-edge/package.json'), 'utf8'));
@@ -279,9 +291,10 @@ test('the shipped .d.ts type-checks a caller of every export under tsc --strict'
   writeFileSync(
     path.join(app, 'check.ts'),
     `import {
-       createAuthorizationLink, completeSignIn, exchangeAuthorizationCode, refreshTokens,
+       createAuthorizationLink, completeSignIn, exchangeAuthorizationCode, refreshTokens, fetchUserInfo,
        type AuthorizationLink, type AuthorizationLinkOptions, type CompleteSignInOptions,
        type ExchangeAuthorizationCodeOptions, type RefreshTokensOptions, type Tokens,
+       type SignIn, type User, type IdTokenClaims,
      } from 'freedom-id-edge';
      import * as everything from 'freedom-id-edge';
 
@@ -334,7 +347,38 @@ test('the shipped .d.ts type-checks a caller of every export under tsc --strict'
      void refreshTokens({ tokenUrl: 'https://x.kz/t' });
      // @ts-expect-error start is not exported
      void everything.start;
-     void [missing, numericState];`,
+     void [missing, numericState];
+
+     // The OpenID Connect flavour and the user (issue #21).
+     async function oidc(callbackUrl: string): Promise<string> {
+       const link: AuthorizationLink = await createAuthorizationLink({ protocol: 'oidc', clientId: 'a', redirectUri: 'https://x.kz/cb', grants: ['openid'], nonce: 'n' });
+       const nonce: string | null = link.nonce;
+       // @ts-expect-error the oauth2 link takes no nonce
+       void createAuthorizationLink({ ...options, nonce: 'n' });
+       // @ts-expect-error the oauth2 link needs the client secret
+       void createAuthorizationLink({ clientId: 'a', redirectUri: 'https://x.kz/cb', grants: ['openid'] });
+       // @ts-expect-error an oidc link always has a state
+       void createAuthorizationLink({ protocol: 'oidc', clientId: 'a', redirectUri: 'https://x.kz/cb', grants: ['openid'], state: false });
+       const signIn: SignIn = await completeSignIn({
+         protocol: 'oidc', clientId: 'a', clientSecret: 'b', callbackUrl, redirectUri: 'https://x.kz/cb',
+         expectedState: 's', expectedNonce: nonce ?? 'n', issuer: 'https://x.kz', jwksUrl: 'https://x.kz/jwks', userInfoUrl: 'https://x.kz/me',
+       });
+       // @ts-expect-error oidc needs the expected nonce
+       void completeSignIn({ protocol: 'oidc', clientId: 'a', clientSecret: 'b', callbackUrl, redirectUri: 'https://x.kz/cb', expectedState: 's' });
+       const tokens: Tokens = signIn; // still a Tokens
+       const who: User | null = signIn.user;
+       const first: string | undefined = who?.firstname;
+       if (signIn.idToken !== null) {
+         const claims: IdTokenClaims = signIn.idTokenClaims;
+         const sub: string = signIn.user.id;
+         void [claims.sub, claims.exp, sub];
+       }
+       const alone: User = await fetchUserInfo({ accessToken: tokens.accessToken, userInfoUrl: 'https://x.kz/me', timeoutMs: 100 });
+       // @ts-expect-error fetchUserInfo needs the URL
+       void fetchUserInfo({ accessToken: 'a' });
+       return [first, alone.id].join(" ");
+     }
+     void oidc;`,
   );
   writeFileSync(
     path.join(app, 'tsconfig.json'),
@@ -361,7 +405,7 @@ test('require() gets a link from Freedom ID, sending the documented request', as
   assert.equal(link.trackId, url.searchParams.get('track_id'));
   assert.equal(link.expireAt, Number(url.searchParams.get('expire_at')));
   assert.ok(Math.abs(link.expireAt - (nowSeconds() + 600)) < 30);
-  assert.deepEqual(Object.keys(link).sort(), ['expireAt', 'state', 'trackId', 'url']);
+  assert.deepEqual(Object.keys(link).sort(), LINK_KEYS);
   const [request] = mock.requests;
   assert.equal(request.method, 'POST');
   assert.equal(request.headers.authorization, BASIC);
@@ -396,7 +440,7 @@ test('state: a string is used as given; false sends none; anything else is refus
 
   const none = await createAuthorizationLink(options({ state: false }));
   assert.equal(none.state, null);
-  assert.deepEqual(Object.keys(none).sort(), ['expireAt', 'state', 'trackId', 'url']);
+  assert.deepEqual(Object.keys(none).sort(), LINK_KEYS);
   assert.equal(sentRedirectUri(), REDIRECT_URI);
 
   mock.reset();
@@ -690,7 +734,7 @@ test('with Object.prototype polluted, the options rules hold and the results are
     // The results: plain objects with exactly their own keys, null where there is no value.
     const link = await createAuthorizationLink(options({ state: false }));
     assert.equal(Object.getPrototypeOf(link), Object.prototype);
-    assert.deepEqual(Object.keys(link).sort(), ['expireAt', 'state', 'trackId', 'url']);
+    assert.deepEqual(Object.keys(link).sort(), LINK_KEYS);
     assert.equal(link.state, null);
     assert.equal(mock.requests.length, 1);
   });
@@ -1058,6 +1102,253 @@ test('refreshTokens rotates the pair; the old refresh token is then REFRESH_REJE
   });
   const third = await refreshTokens({ refreshToken: second.refreshToken, tokenUrl: mock.tokenUrl });
   assert.equal(third.id, first.id);
+});
+
+// ---------------------------------------------------------------------------------------------
+// The OpenID Connect flavour and the user's profile (issue #21)
+
+const PROFILE = Object.fromEntries(Object.entries(DEMO_USER).filter(([name]) => name !== 'cards'));
+
+function oidcLinkOptions(overrides = {}) {
+  return {
+    protocol: 'oidc',
+    clientId: CLIENT_ID,
+    redirectUri: REDIRECT_URI,
+    grants: ['openid', 'read.profile'],
+    oidcAuthorizeUrl: mock.oidcAuthorizeUrl,
+    ...overrides,
+  };
+}
+
+function oidcSignInOptions(link, callbackUrl, overrides = {}) {
+  return {
+    protocol: 'oidc',
+    clientId: CLIENT_ID,
+    clientSecret: SECRET,
+    redirectUri: REDIRECT_URI,
+    callbackUrl,
+    expectedState: link.state,
+    expectedNonce: link.nonce,
+    oidcTokenUrl: mock.oidcTokenUrl,
+    issuer: mock.issuer,
+    timeoutMs: 1000,
+    ...overrides,
+  };
+}
+
+/** The browser's trip through the mock's OIDC authorization page: Allow or Decline. */
+async function oidcSignInInBrowser(link, decision = 'allow') {
+  remember(link.state, link.nonce);
+  const page = await fetch(link.url);
+  assert.equal(page.status, 200, await page.clone().text());
+  const [, requestId] = /name="request_id" value="([^"]+)"/.exec(await page.text()) ?? [];
+  assert.ok(requestId, 'the authorization page has the request_id field');
+  const answer = await fetch(new URL('/openid/decide', link.url), {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ request_id: requestId, decision }).toString(),
+  });
+  assert.equal(answer.status, 303);
+  const location = answer.headers.get('location');
+  rememberCallback(location);
+  return location;
+}
+
+/** An OIDC callback without the page: a code the mock issued for this link's nonce. */
+function oidcCallback(link) {
+  remember(link.state, link.nonce);
+  const code = mock.issueOidcCode({ nonce: link.nonce, redirectUri: REDIRECT_URI, scope: 'openid read.profile' });
+  remember(code);
+  return `/callback?code=${code}&state=${encodeURIComponent(link.state)}`;
+}
+
+test('oidc: the link is built locally, with a fresh state and nonce, and no client secret', async () => {
+  const link = await createAuthorizationLink(oidcLinkOptions());
+  assert.equal(mock.requests.length, 0, 'no network call');
+  assert.deepEqual(Object.keys(link).sort(), ['expireAt', 'nonce', 'state', 'trackId', 'url']);
+  assert.equal(link.trackId, null);
+  assert.equal(link.expireAt, null);
+  assert.match(link.state, STATE_SHAPE);
+  assert.match(link.nonce, STATE_SHAPE);
+  assert.notEqual(link.state, link.nonce);
+  const url = new URL(link.url);
+  assert.equal(`${url.origin}${url.pathname}`, mock.oidcAuthorizeUrl);
+  assert.deepEqual(Object.fromEntries(url.searchParams), {
+    scope: 'openid read.profile',
+    state: link.state,
+    response_type: 'code',
+    client_id: CLIENT_ID,
+    redirect_uri: REDIRECT_URI,
+    nonce: link.nonce,
+  });
+  const given = await createAuthorizationLink(oidcLinkOptions({ clientSecret: SECRET, state: 'my-state', nonce: 'my-nonce' }));
+  assert.deepEqual([given.state, given.nonce], ['my-state', 'my-nonce']);
+  // In oauth2 the link has no nonce.
+  assert.equal((await createAuthorizationLink(options())).nonce, null);
+  await rejectsWith(createAuthorizationLink(oidcLinkOptions({ grants: ['read.email'] })), 'INVALID_OPTIONS');
+  await rejectsWith(createAuthorizationLink(oidcLinkOptions({ state: false })), 'INVALID_OPTIONS');
+  await rejectsWith(createAuthorizationLink(options({ nonce: 'n' })), 'INVALID_OPTIONS');
+});
+
+for (const alg of ['ES256', 'RS256']) {
+  test(`oidc: a browser sign-in with jwksUrl (${alg}) resolves the user, the id_token and its claims`, async () => {
+    mock.setSigningAlg(alg);
+    const link = await createAuthorizationLink(oidcLinkOptions());
+    const callbackUrl = await oidcSignInInBrowser(link);
+    const back = new URL(callbackUrl);
+    assert.equal(back.searchParams.get('state'), link.state);
+    const before = nowSeconds();
+    const signedIn = await completeSignIn(
+      oidcSignInOptions(link, callbackUrl, { jwksUrl: mock.jwksUrl, userInfoUrl: mock.userInfoUrl }),
+    );
+    remember(signedIn.accessToken, signedIn.refreshToken, signedIn.idToken);
+    assert.deepEqual(Object.keys(signedIn).sort(), SIGN_IN_KEYS);
+    assert.equal(signedIn.id, null);
+    assert.match(signedIn.accessToken, /^[A-Za-z0-9]{128}$/);
+    assert.ok(Math.abs(signedIn.accessExpiresAt - before - 7 * 24 * 3600) <= 86400 * 7, 'an expiry in the future');
+    assert.equal(signedIn.refreshExpiresAt, signedIn.accessExpiresAt, 'no refresh documented: the access token sets the end');
+    assert.deepEqual(signedIn.user, PROFILE);
+    assert.equal(Object.getPrototypeOf(signedIn.user), Object.prototype);
+    assert.equal(signedIn.idToken.split('.').length, 3);
+    assert.equal(JSON.parse(Buffer.from(signedIn.idToken.split('.')[0], 'base64url')).alg, alg);
+    const claims = signedIn.idTokenClaims;
+    assert.equal(claims.iss, mock.issuer);
+    assert.equal(claims.sub, DEMO_USER.id);
+    assert.equal(claims.aud, CLIENT_ID);
+    assert.equal(claims.nonce, link.nonce);
+    assert.ok(Number.isInteger(claims.exp) && Number.isInteger(claims.iat));
+    assert.equal(claims.firstname, DEMO_USER.firstname, 'profile claims are there too');
+    // The key set is kept per process: the first of these tests fetches it, the next reuses it.
+    const called = mock.requests.map((request) => request.endpoint).filter((endpoint) => endpoint !== 'openid');
+    assert.deepEqual(called, alg === 'ES256' ? ['oidc-token', 'jwks', 'userinfo'] : ['oidc-token', 'userinfo']);
+    const exchange = mock.requests.find((request) => request.endpoint === 'oidc-token');
+    assert.equal(exchange.headers.authorization, BASIC);
+    assert.deepEqual(JSON.parse(exchange.body), {
+      code: back.searchParams.get('code'),
+      redirect_uri: REDIRECT_URI,
+      grant_type: 'authorization_code',
+    });
+  });
+}
+
+test('oidc: without userInfoUrl the user is the id_token\'s; a declined sign-in is SIGN_IN_DECLINED', async () => {
+  const link = await createAuthorizationLink(oidcLinkOptions());
+  const signedIn = await completeSignIn(oidcSignInOptions(link, oidcCallback(link)));
+  remember(signedIn.accessToken, signedIn.refreshToken, signedIn.idToken);
+  assert.equal(signedIn.user.id, DEMO_USER.id);
+  assert.equal(signedIn.user.firstname, DEMO_USER.firstname);
+  assert.deepEqual(mock.requests.map((request) => request.endpoint), ['oidc-token'], 'only the exchange');
+  const declined = await createAuthorizationLink(oidcLinkOptions());
+  const callbackUrl = await oidcSignInInBrowser(declined, 'decline');
+  await rejectsWith(completeSignIn(oidcSignInOptions(declined, callbackUrl)), 'SIGN_IN_DECLINED', { freedomIdErrorCode: 'access_denied' });
+  // A forged state spends nothing.
+  const forged = oidcCallback(link).replace(/state=[^&]+/, 'state=forged');
+  await rejectsWith(completeSignIn(oidcSignInOptions(link, forged)), 'STATE_MISMATCH');
+  // Another link's nonce is ID_TOKEN_INVALID.
+  const other = await createAuthorizationLink(oidcLinkOptions());
+  await rejectsWith(completeSignIn(oidcSignInOptions(link, oidcCallback(link), { expectedNonce: other.nonce })), 'ID_TOKEN_INVALID');
+});
+
+for (const row of OIDC_TOKEN_FAULTS) {
+  for (const withJwks of [false, true]) {
+    const step = withJwks ? row.exchangeWithJwks : row.exchange;
+    test(`oidc token ${row.mode}${withJwks ? ' with jwksUrl' : ''}: ${step.npm.code ?? 'signed in'}`, async () => {
+      mock.setOidcTokenMode(row.mode);
+      const link = await createAuthorizationLink(oidcLinkOptions());
+      const call = completeSignIn(
+        oidcSignInOptions(link, oidcCallback(link), withJwks ? { jwksUrl: mock.jwksUrl } : {}),
+      );
+      if (step.npm.code === null) {
+        const signedIn = await call;
+        remember(signedIn.accessToken, signedIn.refreshToken, signedIn.idToken);
+        assert.equal(signedIn.user.id, DEMO_USER.id);
+      } else {
+        assertNothingSecretIn(await rejectsWith(call, step.npm.code, step.npm.details));
+      }
+    });
+  }
+}
+
+for (const row of USERINFO_FAULTS) {
+  for (const flavour of ['oauth2', 'oidc']) {
+    const step = row[flavour];
+    test(`userinfo ${row.mode} (${flavour}): ${step.npm.code ?? 'the user'}`, async () => {
+      mock.setUserInfoMode(row.mode);
+      let call;
+      if (flavour === 'oidc') {
+        const link = await createAuthorizationLink(oidcLinkOptions());
+        call = completeSignIn(oidcSignInOptions(link, oidcCallback(link), { userInfoUrl: mock.userInfoUrl, timeoutMs: 400 }));
+      } else {
+        const link = await createAuthorizationLink(options());
+        const callbackUrl = await signInInBrowser(link);
+        call = completeSignIn(signInOptions({ callbackUrl, expectedState: link.state, userInfoUrl: mock.userInfoUrl, timeoutMs: 400 }));
+      }
+      if (step.npm.code !== null) {
+        assertNothingSecretIn(await rejectsWith(call, step.npm.code, step.npm.details));
+        return;
+      }
+      const signedIn = await call;
+      remember(signedIn.accessToken, signedIn.refreshToken);
+      assert.equal(signedIn.user.id, DEMO_USER.id);
+      for (const field of row.drops) {
+        const fromToken = flavour === 'oidc' ? signedIn.idTokenClaims[field] : undefined;
+        assert.equal(signedIn.user[field], typeof fromToken === 'string' && fromToken.length <= 256 ? fromToken : undefined, field);
+      }
+      if (row.drops.length === 0 && !row.mode.startsWith('claims')) assert.deepEqual(signedIn.user, PROFILE);
+    });
+  }
+}
+
+test('fetchUserInfo resolves the user alone; a bad token is USERINFO_REJECTED with status 401', async () => {
+  const tokens = await tokensForOneUser();
+  remember(tokens.accessToken, tokens.refreshToken);
+  const user = await pkg.fetchUserInfo({ accessToken: tokens.accessToken, userInfoUrl: mock.userInfoUrl, timeoutMs: 1000 });
+  assert.deepEqual(user, PROFILE);
+  const request = mock.requests.at(-1);
+  assert.equal(request.method, 'GET');
+  assert.equal(request.headers.authorization, `Bearer ${tokens.accessToken}`);
+  const error = await rejectsWith(pkg.fetchUserInfo({ accessToken: 'x'.repeat(128), userInfoUrl: mock.userInfoUrl }), 'USERINFO_REJECTED', { status: 401 });
+  assertNothingSecretIn(error);
+  await rejectsWith(pkg.fetchUserInfo({ accessToken: tokens.accessToken }), 'INVALID_OPTIONS');
+  // In oauth2, userInfoUrl in completeSignIn gives the same user.
+  const link = await createAuthorizationLink(options());
+  const signedIn = await completeSignIn(signInOptions({ callbackUrl: await signInInBrowser(link), expectedState: link.state, userInfoUrl: mock.userInfoUrl }));
+  remember(signedIn.accessToken, signedIn.refreshToken);
+  assert.deepEqual(signedIn.user, PROFILE);
+  assert.deepEqual([signedIn.idToken, signedIn.idTokenClaims], [null, null]);
+});
+
+test('a polluted Object.prototype never supplies the OIDC options nor redirects their calls', async () => {
+  const link = await createAuthorizationLink(oidcLinkOptions());
+  const names = ['protocol', 'nonce', 'expectedNonce', 'redirectUri', 'oidcTokenUrl', 'oidcAuthorizeUrl', 'issuer', 'jwksUrl', 'userInfoUrl'];
+  const evil = 'https://evil.example/x';
+  try {
+    Object.prototype.protocol = 'oidc';
+    Object.prototype.nonce = 'evil-nonce';
+    Object.prototype.expectedNonce = link.nonce;
+    Object.prototype.redirectUri = evil;
+    for (const name of ['oidcTokenUrl', 'oidcAuthorizeUrl', 'issuer', 'jwksUrl', 'userInfoUrl']) Object.prototype[name] = evil;
+    // An inherited protocol does not make an oauth2 link an OIDC one.
+    const plain = await createAuthorizationLink(options());
+    assert.equal(plain.nonce, null);
+    assert.ok(plain.url.startsWith(mock.origin));
+    // An OIDC sign-in with its own options only: no call leaves for evil.example, and an
+    // inherited expectedNonce or redirectUri does not stand in for missing ones.
+    const own = oidcSignInOptions(link, oidcCallback(link));
+    const signedIn = await completeSignIn(own);
+    remember(signedIn.accessToken, signedIn.refreshToken, signedIn.idToken);
+    assert.equal(signedIn.user.id, DEMO_USER.id);
+    assert.equal(signedIn.user.email, DEMO_USER.email, 'no inherited userInfoUrl was called: the claims are the id_token\'s');
+    const { expectedNonce, redirectUri, ...lacking } = own;
+    void [expectedNonce, redirectUri];
+    const error = await rejectsWith(completeSignIn(lacking), 'INVALID_OPTIONS');
+    assert.match(error.message, /redirectUri is missing; expectedNonce is missing/);
+    await rejectsWith(pkg.fetchUserInfo({ accessToken: 'a'.repeat(128) }), 'INVALID_OPTIONS');
+  } finally {
+    for (const name of names) delete Object.prototype[name];
+  }
+  assert.ok(mock.requests.every((request) => !request.path.includes('evil')));
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { startMockFreedomId } from '../support/mock-freedom-id.mjs';
+import { DEMO_USER, startMockFreedomId } from '../support/mock-freedom-id.mjs';
 import { BUN, DENO, NODE20, NODE22, QUIET, packAndInstall, root } from '../support/runtimes.mjs';
 import { freePort } from '../support/worker.mjs';
 
@@ -28,7 +28,7 @@ const fixtures = path.join(root, 'tests/npm/fixtures');
 const CLIENT_ID = 'runtime-client';
 const SECRET = 'runtime-test-secret';
 const COOKIE_SECRET = 'cookie-secret-for-the-hono-example-0123456789';
-const EXPORTS = ['completeSignIn', 'createAuthorizationLink', 'exchangeAuthorizationCode', 'refreshTokens'];
+const EXPORTS = ['completeSignIn', 'createAuthorizationLink', 'exchangeAuthorizationCode', 'fetchUserInfo', 'refreshTokens'];
 const STATE_SHAPE = /^[A-Za-z0-9_-]{43}$/;
 const TOKEN_SHAPE = /^[A-Za-z0-9]{128}$/;
 let app; // the temporary project the package is installed into
@@ -76,7 +76,35 @@ after(async () => {
 });
 
 function flowConfig(redirectUri = 'https://app.example.com/callback') {
-  return { clientId: CLIENT_ID, clientSecret: SECRET, redirectUri, authorizeUrl: mock.authorizeUrl, tokenUrl: mock.tokenUrl };
+  const { oidcAuthorizeUrl, oidcTokenUrl, issuer, jwksUrl, userInfoUrl } = mock;
+  return {
+    clientId: CLIENT_ID,
+    clientSecret: SECRET,
+    redirectUri,
+    authorizeUrl: mock.authorizeUrl,
+    tokenUrl: mock.tokenUrl,
+    oidc: { oidcAuthorizeUrl, oidcTokenUrl, issuer, jwksUrl, userInfoUrl },
+  };
+}
+
+const TOKEN_KEYS = ['accessExpiresAt', 'accessToken', 'id', 'refreshExpiresAt', 'refreshToken'];
+const SIGN_IN_KEYS = [...TOKEN_KEYS, 'idToken', 'idTokenClaims', 'user'].sort();
+const PROFILE = Object.fromEntries(Object.entries(DEMO_USER).filter(([name]) => name !== 'cards'));
+
+/** What flow-core.mjs's OIDC sign-in answers: the user known, the signature checked here. */
+function assertOidc(oidc, where) {
+  assert.deepEqual(oidc.link.keys, ['expireAt', 'nonce', 'state', 'trackId', 'url'], where);
+  assert.match(oidc.link.state, STATE_SHAPE, `${where}: a fresh state`);
+  assert.match(oidc.link.nonce, STATE_SHAPE, `${where}: a fresh nonce`);
+  assert.equal(oidc.link.trackId, null, where);
+  assert.equal(oidc.callbackState, oidc.link.state, `${where}: the state came back`);
+  assert.deepEqual(oidc.keys, SIGN_IN_KEYS, where);
+  assert.equal(oidc.alg, 'ES256', `${where}: a signed id_token`);
+  assert.deepEqual(oidc.claims, { sub: DEMO_USER.id, aud: CLIENT_ID, nonce: oidc.link.nonce }, where);
+  assert.deepEqual(oidc.user, PROFILE, `${where}: the user`);
+  assert.deepEqual(oidc.fetched, PROFILE, `${where}: fetchUserInfo`);
+  assert.equal(oidc.forgedNonce.code, 'ID_TOKEN_INVALID', `${where}: another nonce`);
+  assert.equal(oidc.forgedNonce.isError, true, where);
 }
 
 /** What flow-core.mjs answers, in any runtime: the same names, shapes and error codes. */
@@ -87,8 +115,10 @@ function assertFlow(result, where) {
   assert.equal(result.decided, 303, `${where}: the sign-in page sent the browser back`);
   const back = new URL(result.callbackUrl);
   assert.equal(back.searchParams.get('state'), result.link.state, `${where}: the state came back`);
+  assert.deepEqual(Object.keys(result.tokens).sort(), SIGN_IN_KEYS, `${where}: completeSignIn's keys`);
+  assert.equal(result.tokens.user, null, `${where}: no userInfoUrl, no user in oauth2`);
+  assert.deepEqual(Object.keys(result.refreshed).sort(), TOKEN_KEYS, `${where}: refreshTokens' keys`);
   for (const tokens of [result.tokens, result.refreshed]) {
-    assert.deepEqual(Object.keys(tokens).sort(), ['accessExpiresAt', 'accessToken', 'id', 'refreshExpiresAt', 'refreshToken']);
     assert.match(tokens.accessToken, TOKEN_SHAPE, where);
     assert.match(tokens.refreshToken, TOKEN_SHAPE, where);
     assert.ok(Number.isInteger(tokens.accessExpiresAt) && tokens.accessExpiresAt > Date.now() / 1000, where);
@@ -104,6 +134,7 @@ function assertFlow(result, where) {
   assert.deepEqual([reused.code, reused.status, reused.upstreamCode], ['REFRESH_REJECTED', 401, '100103'], where);
   assert.equal(empty.code, 'INVALID_OPTIONS', where);
   assertPollution(result.pollution, where);
+  assertOidc(result.oidc, where);
 }
 
 /** What flow-core.mjs's `polluted` answers: nothing inherited was read, options or answers. */
@@ -113,7 +144,7 @@ function assertPollution({ names, link, errors }, where) {
   if (/^(deno|bun|workerd)\b/.test(where)) expected.push('error');
   assert.deepEqual(names, expected.sort(), `${where}: the polluted names`);
   assert.ok(link.url.startsWith(`${mock.origin}/login?track_id=`), `${where}: the polluted run's link`);
-  assert.deepEqual(link.keys, ['expireAt', 'state', 'trackId', 'url'], where);
+  assert.deepEqual(link.keys, ['expireAt', 'nonce', 'state', 'trackId', 'url'], where);
   const messages = {
     inherited: 'freedom-id-edge: invalid options: clientSecret is missing',
     throwing: 'freedom-id-edge: invalid options: clientSecret could not be read',
@@ -254,7 +285,7 @@ function browser(origin) {
 }
 
 /** /login -> the mock's sign-in page -> /callback -> /, as a browser; answers the last page. */
-async function signInThrough(origin) {
+async function signInThrough(origin, greeting = 'Signed in with Freedom ID.') {
   const me = browser(origin);
   const login = await me.get('/login');
   assert.equal(login.status, 302, await login.clone().text());
@@ -276,7 +307,7 @@ async function signInThrough(origin) {
   assert.equal(new URL(back.headers.get('location'), origin).pathname, '/');
   const home = await me.get('/');
   assert.equal(home.status, 200);
-  assert.equal(await home.text(), 'Signed in with Freedom ID.');
+  assert.equal(await home.text(), greeting);
   // A callback this browser did not start is refused before anything is sent.
   const tokenCalls = () => mock.requests.filter((request) => request.endpoint === 'token').length;
   const sent = tokenCalls();
@@ -416,6 +447,7 @@ test('workerd: wrangler bundles the Hono example with the workerd entry; it sign
       FREEDOM_ID_AUTHORIZE_URL: mock.authorizeUrl,
       FREEDOM_ID_TOKEN_URL: mock.tokenUrl,
       FREEDOM_ID_REDIRECT_URI: `${origin}/callback`,
+      FREEDOM_ID_USERINFO_URL: mock.userInfoUrl,
       COOKIE_SECRET,
     },
     kvNamespaces: ['SESSIONS'],
@@ -431,14 +463,16 @@ test('workerd: wrangler bundles the Hono example with the workerd entry; it sign
     const workerd = JSON.parse(readFileSync(path.join(root, 'node_modules/workerd/package.json'), 'utf8')).version;
     t.diagnostic(`workerd ${workerd} (Miniflare): workerd.mjs, flow complete`);
 
-    // The README example: the state in a signed cookie, the tokens in KV.
-    const { me } = await signInThrough(origin);
+    // The README example: the state in a signed cookie, the tokens and the user in KV; it
+    // greets the user by name.
+    const { me } = await signInThrough(origin, `Signed in as ${DEMO_USER.firstname} ${DEMO_USER.lastname}.`);
     const session = me.jar.get('__Host-session');
     assert.match(session, /^[0-9a-f-]{36}$/);
     assert.equal(me.jar.has('__Host-signin'), false, 'the sign-in cookie is deleted on the callback');
     const tokens = await (await mf.getKVNamespace('SESSIONS')).get(session, 'json');
     assert.match(tokens.accessToken, TOKEN_SHAPE);
     assert.match(tokens.refreshToken, TOKEN_SHAPE);
+    assert.equal(tokens.user.id, DEMO_USER.id);
     // A tampered signed cookie is refused like a missing one.
     const tampered = await fetch(`${origin}/callback?state=x&authorization_code=y`, {
       redirect: 'manual',

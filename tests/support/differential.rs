@@ -229,15 +229,27 @@ fn payloads(data: &[u8], json: &impl JsonEngine) -> Vec<(&'static str, String)> 
         return vec![("text", "not UTF-8".to_owned())];
     };
     let session = match decode_session(text, json) {
-        Some(Session { tokens, began_at }) => {
-            format!("session {} began_at={began_at}", tokens_line(&tokens))
+        Some(Session {
+            tokens,
+            began_at,
+            user,
+            refreshable,
+        }) => {
+            // The user's fields as lengths and fingerprints, like the tokens.
+            let user =
+                user.map(|user| fingerprint(&serde_json::to_string(&user).unwrap_or_default()));
+            format!(
+                "session {} began_at={began_at} user={user:?} refreshable={refreshable}",
+                tokens_line(&tokens)
+            )
         }
         None => "none".to_owned(),
     };
     let flow = match Flow::decode(text, json) {
         Some(flow) => format!(
-            "flow state={} return_to={:?} created_at={}",
+            "flow state={} nonce={:?} return_to={:?} created_at={}",
             fingerprint(flow.state.secret()),
+            flow.nonce.as_ref().map(|nonce| fingerprint(nonce.secret())),
             flow.return_to,
             flow.created_at
         ),

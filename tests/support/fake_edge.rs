@@ -14,6 +14,8 @@ pub use freedom_id_edge::base::url::AbsoluteUrl;
 pub use freedom_id_edge::config::settings::{Settings, SettingsError};
 pub use freedom_id_edge::config::values::LogLevel;
 pub use freedom_id_edge::flow::{respond, Effects, Forward, Outcome, Request, Revocation};
+pub use freedom_id_edge::freedom_id::id_token::Algorithm;
+pub use freedom_id_edge::freedom_id::jwks::{Jwk, KeyCache};
 pub use freedom_id_edge::freedom_id::upstream::{Method, Reply, UpstreamRequest};
 pub use freedom_id_edge::session::seal::IV_BYTES;
 pub use freedom_id_edge::web::Answer;
@@ -69,6 +71,16 @@ pub struct Fake {
     /// Flows spent in this "isolate", by sealed-cookie id.
     pub spent: RefCell<Vec<String>>,
     pub body: Option<String>,
+    /// The id_token key set this "isolate" keeps.
+    pub key_cache: RefCell<KeyCache>,
+}
+
+/// The fake's signature of `input` by the key `kid` (see `verify_signature`).
+pub fn fake_signature(kid: &str, input: &[u8]) -> Vec<u8> {
+    let sum = input.iter().fold(0xcbf2_9ce4_8422_2325_u64, |hash, b| {
+        (hash ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
+    });
+    format!("{kid}:{sum:016x}").into_bytes()
 }
 
 impl Fake {
@@ -86,6 +98,7 @@ impl Fake {
             revocations_bound: true,
             spent: RefCell::new(Vec::new()),
             body: None,
+            key_cache: RefCell::new(KeyCache::default()),
         }
     }
 
@@ -124,7 +137,11 @@ impl Effects for Fake {
         _timeout_ms: u32,
         share: Option<&str>,
     ) -> Reply {
-        let authorization = request.authorization.secret().to_owned();
+        let authorization = request
+            .authorization
+            .as_ref()
+            .map(|header| header.secret().to_owned())
+            .unwrap_or_default();
         self.sent.borrow_mut().push((
             request.method,
             request.url.clone(),
@@ -196,6 +213,23 @@ impl Effects for Fake {
 
     fn spend_flow(&self, id: &str) {
         self.spent.borrow_mut().push(id.to_owned());
+    }
+
+    fn with_key_cache<R>(&self, f: impl FnOnce(&mut KeyCache) -> R) -> R {
+        f(&mut self.key_cache.borrow_mut())
+    }
+
+    async fn verify_signature(
+        &self,
+        _algorithm: Algorithm,
+        key: &Jwk,
+        input: &[u8],
+        signature: &[u8],
+    ) -> bool {
+        // A stand-in for WebCrypto (workerd runs the real ES256 and RS256 checks against the
+        // mock's keys): a signature is the key's id and the signed text's checksum.
+        let kid = key.kid.value().map_or("", String::as_str);
+        signature == fake_signature(kid, input)
     }
 
     async fn body(&self, max: usize) -> Option<String> {

@@ -9,15 +9,19 @@ use std::collections::VecDeque;
 
 pub use freedom_id_edge::error::{Error, ErrorCode, Malformed};
 pub use freedom_id_edge::flow::npm::{
-    complete_sign_in, create_authorization_link, exchange_authorization_code, refresh_tokens,
-    CompleteSignInOptions, Detail, ExchangeOptions, LinkOptions, LinkResult, NpmEffects, NpmError,
-    RefreshOptions, SignInLink, TokensResult,
+    complete_sign_in, create_authorization_link, exchange_authorization_code, fetch_user_info,
+    refresh_tokens, CompleteSignInOptions, Detail, ExchangeOptions, IdentityEffects, LinkOptions,
+    LinkResult, NpmEffects, NpmError, RefreshOptions, SignInLink, SignedIn, TokensResult,
+    UserInfoOptions,
 };
+pub use freedom_id_edge::freedom_id::id_token::Algorithm;
+pub use freedom_id_edge::freedom_id::jwks::{Jwk, KeyCache};
 pub use freedom_id_edge::freedom_id::token::Tokens;
 pub use freedom_id_edge::freedom_id::upstream::{BodyRule, Method, Reply, UpstreamRequest};
+pub use freedom_id_edge::freedom_id::user::User;
 pub use serde_json::{json, Value};
 
-use super::fake_edge::{counted_bytes, next_reply, run, token_answer};
+use super::fake_edge::{counted_bytes, fake_signature, next_reply, run, token_answer, NOW};
 
 pub const SECRET: &str = "demo-secret";
 /// `Basic base64("demo-client:demo-secret")`.
@@ -28,12 +32,26 @@ pub const REDIRECT_URI: &str = "https://app.example.com/callback";
 pub const LINK: &str =
     r#"{"redirect_uri":"https://id.example/login?track_id=t-1&expire_at=1727246098"}"#;
 
-/// The npm driver's stand-in: scripted replies, every request recorded, counting random bytes.
-#[derive(Default)]
+/// The npm driver's stand-in: scripted replies, every request recorded, counting random
+/// bytes, a settable clock (at `fake_edge::NOW` unless moved) and the process's key set.
 pub struct Fake {
     pub replies: RefCell<VecDeque<Reply>>,
     pub sent: RefCell<Vec<(UpstreamRequest, u32)>>,
     pub counter: Cell<u8>,
+    pub now_ms: Cell<f64>,
+    pub key_cache: RefCell<KeyCache>,
+}
+
+impl Default for Fake {
+    fn default() -> Fake {
+        Fake {
+            replies: RefCell::default(),
+            sent: RefCell::default(),
+            counter: Cell::default(),
+            now_ms: Cell::new(NOW),
+            key_cache: RefCell::default(),
+        }
+    }
 }
 
 impl Fake {
@@ -87,12 +105,35 @@ pub type Sent = (
 /// The core's default JSON engine (`serde_json`), as the wasm builds use it.
 impl freedom_id_edge::base::json::JsonEngine for Fake {}
 
-impl NpmEffects for Fake {
+impl IdentityEffects for Fake {
     async fn send(&self, request: &UpstreamRequest, timeout_ms: u32) -> Reply {
         self.sent.borrow_mut().push((request.clone(), timeout_ms));
         next_reply(&self.replies)
     }
 
+    fn now_ms(&self) -> f64 {
+        self.now_ms.get()
+    }
+
+    fn with_key_cache<R>(&self, f: impl FnOnce(&mut KeyCache) -> R) -> R {
+        f(&mut self.key_cache.borrow_mut())
+    }
+
+    async fn verify_signature(
+        &self,
+        _algorithm: Algorithm,
+        key: &Jwk,
+        input: &[u8],
+        signature: &[u8],
+    ) -> bool {
+        // The Worker fake's stand-in for WebCrypto (the packed package checks real ES256 and
+        // RS256 signatures against the mock's keys): the key's id and the text's checksum.
+        let kid = key.kid.value().map_or("", String::as_str);
+        signature == fake_signature(kid, input).as_slice()
+    }
+}
+
+impl NpmEffects for Fake {
     fn random(&self, out: &mut [u8]) {
         counted_bytes(&self.counter, out);
     }
@@ -150,13 +191,28 @@ pub fn sign_in_options(changes: &[(&str, Value)]) -> Value {
 }
 
 pub fn link(fx: &Fake, options: &Value) -> Result<SignInLink, NpmError> {
-    let options = LinkOptions::read(options)?;
+    let options = LinkOptions::read(|| options)?;
     run(create_authorization_link(fx, &options))
 }
 
-pub fn complete(fx: &Fake, options: &Value) -> Result<Tokens, NpmError> {
+pub fn complete(fx: &Fake, options: &Value) -> Result<SignedIn, NpmError> {
     let options = CompleteSignInOptions::read(options)?;
     run(complete_sign_in(fx, &options))
+}
+
+pub fn user_info(fx: &Fake, options: &Value) -> Result<User, NpmError> {
+    let options = UserInfoOptions::read(options)?;
+    run(fetch_user_info(fx, &options))
+}
+
+/// What `completeSignIn` resolves to in JavaScript: the result with `idTokenClaims` as the
+/// driver's `JSON.parse` makes it.
+pub fn js_result(signed_in: &SignedIn) -> Value {
+    let mut value = serde_json::to_value(signed_in.result()).unwrap();
+    if let Some(claims) = signed_in.claims_json() {
+        value["idTokenClaims"] = serde_json::from_str(&claims).unwrap();
+    }
+    value
 }
 
 /// The message of an error, checked to hold none of the test's secret values.

@@ -13,6 +13,7 @@
 //     UPSTREAM_STATUS and refusals only, and `upstreamCode` Freedom ID's error code for refusals.
 //
 //   import { AUTHORIZE_FAULTS, TOKEN_FAULTS, fault, faults, faultsWhere } from './support/faults.mjs';
+//   import { OIDC_TOKEN_FAULTS, USERINFO_FAULTS } from './support/faults.mjs';   // issue #21
 //   for (const { mode, code, status } of faultsWhere(AUTHORIZE_FAULTS, (f) => f.code)) ...  // every failure
 //   for (const { mode, refresh } of faults(TOKEN_FAULTS, ['status:503', 'reset'])) ...      // a test's own pick
 //
@@ -21,6 +22,17 @@
 //   `undefined` means the property is absent).
 // A token row: { mode, upstream, upstreamCode, spendsCode, noId, bomb, exchange, refresh }, each
 //   step { code (null: a token pair), status (the Worker's), npm: { code, details } }.
+// An OIDC token row (`mock.setOidcTokenMode`): { mode, upstream, upstreamCode, spendsCode, bomb,
+//   signatureOnly, exchange, exchangeWithJwks }: `exchange` is /callback (and completeSignIn) without
+//   FREEDOM_ID_JWKS_URL / jwksUrl, `exchangeWithJwks` with the mock's key set (mock.jwksUrl); each step
+//   { code (null: signed in), status (the Worker's: 303 when signed in), npm: { code, details } }.
+//   `signatureOnly`: the fault is in the signature or its key, so only a checked signature finds it.
+// A user-info row (`mock.setUserInfoMode`, with FREEDOM_ID_USERINFO_URL / userInfoUrl set to
+//   mock.userInfoUrl): { mode, upstream, bomb, drops, overflowsCookie, oauth2, oidc }, a step per
+//   flavour as above. `drops`: the fields the answer sends too long to keep (over 256 characters;
+//   in oidc the id_token's claim of that name, if any, stands in); `overflowsCookie`: each field is
+//   keepable but together they push the sealed cookie over 4,096 bytes, so the optional ones are
+//   dropped largest first and the id kept.
 
 /** The Worker's HTTP status for each code an upstream fault can give (src/error.rs). */
 export const WORKER_STATUS = Object.freeze({
@@ -31,6 +43,8 @@ export const WORKER_STATUS = Object.freeze({
   UPSTREAM_TIMEOUT: 504,
   CODE_REJECTED: 400,
   REFRESH_REJECTED: 401,
+  ID_TOKEN_INVALID: 502,
+  USERINFO_REJECTED: 502,
 });
 
 /** A token-endpoint refusal: CODE_REJECTED at the exchange, REFRESH_REJECTED at the refresh. */
@@ -89,6 +103,64 @@ const TOKEN = [
   ['slow:300', null, 200, { spendsCode: true }],
 ];
 
+// The OIDC token endpoint (`mock.setOidcTokenMode`): [mode, outcome (null: signed in, REFUSED: the
+// token endpoint refused the code, or the code), Freedom ID's status, more]. `spendsCode`: the mode
+// runs the real exchange before its twist; `signatureOnly`: the outcome holds only when the signature
+// is checked (FREEDOM_ID_JWKS_URL set), without it the sign-in succeeds (OIDC Core 3.1.3.7, step 6).
+const OIDC_TOKEN = [
+  ['ok', null, 200, { spendsCode: true }],
+  ['aud-array', null, 200, { spendsCode: true }], // aud an array that holds the client id
+  ['expired-in-leeway', null, 200, { spendsCode: true }], // within the 60 s leeway
+  ['iat-future-in-leeway', null, 200, { spendsCode: true }],
+  ['wrong-iss', 'ID_TOKEN_INVALID', 200, { spendsCode: true }],
+  ['wrong-aud', 'ID_TOKEN_INVALID', 200, { spendsCode: true }],
+  ['expired', 'ID_TOKEN_INVALID', 200, { spendsCode: true }],
+  ['iat-future', 'ID_TOKEN_INVALID', 200, { spendsCode: true }],
+  ['wrong-nonce', 'ID_TOKEN_INVALID', 200, { spendsCode: true }],
+  ['no-nonce', 'ID_TOKEN_INVALID', 200, { spendsCode: true }],
+  ['no-sub', 'ID_TOKEN_INVALID', 200, { spendsCode: true }],
+  ['long-sub', 'ID_TOKEN_INVALID', 200, { spendsCode: true }], // 256 characters: at most 255
+  ['alg-none', 'ID_TOKEN_INVALID', 200, { spendsCode: true }], // refused with or without a key set
+  ['bad-signature', 'ID_TOKEN_INVALID', 200, { spendsCode: true, signatureOnly: true }],
+  ['unknown-kid', 'ID_TOKEN_INVALID', 200, { spendsCode: true, signatureOnly: true }], // after one refetch
+  ['malformed', 'ID_TOKEN_INVALID', 200, { spendsCode: true }],
+  ['malformed-base64', 'ID_TOKEN_INVALID', 200, { spendsCode: true }],
+  ['malformed-json', 'ID_TOKEN_INVALID', 200, { spendsCode: true }],
+  ['no-id-token', 'UPSTREAM_MALFORMED', 200, { spendsCode: true }], // the token answer lacks a required member
+  ['status:400', REFUSED, 400, { upstreamCode: '100102' }],
+  ['status:401', REFUSED, 401, { upstreamCode: '100100' }],
+  ['status:500', 'UPSTREAM_STATUS', 500],
+  ['status:503', 'UPSTREAM_STATUS', 503],
+  ['error-200', REFUSED, 200, { upstreamCode: '100101' }],
+  ['redirect', 'UPSTREAM_STATUS', 302],
+  ['not-json', 'UPSTREAM_MALFORMED', 200],
+  ['hang', 'UPSTREAM_TIMEOUT', null],
+  ['reset', 'UPSTREAM_NETWORK', null],
+  ['slow:300', null, 200, { spendsCode: true }],
+];
+
+// The user-info endpoint (`mock.setUserInfoMode`): [mode, outcome in oauth2, outcome in oidc,
+// Freedom ID's status, more]. A refusal (401, 403) is USERINFO_REJECTED; in oauth2 a user-info `sub`
+// is one of the fields that are ignored, in oidc it must be the id_token's.
+const USERINFO = [
+  ['ok', null, null, 200],
+  ['status:401', 'USERINFO_REJECTED', 'USERINFO_REJECTED', 401],
+  ['status:403', 'USERINFO_REJECTED', 'USERINFO_REJECTED', 403],
+  ['status:500', 'UPSTREAM_STATUS', 'UPSTREAM_STATUS', 500],
+  ['status:503', 'UPSTREAM_STATUS', 'UPSTREAM_STATUS', 503],
+  ['not-json', 'UPSTREAM_MALFORMED', 'UPSTREAM_MALFORMED', 200],
+  ['huge', 'UPSTREAM_MALFORMED', 'UPSTREAM_MALFORMED', 200],
+  ['huge-chunked', 'UPSTREAM_MALFORMED', 'UPSTREAM_MALFORMED', 200],
+  ['gzip-bomb', 'UPSTREAM_MALFORMED', 'UPSTREAM_MALFORMED', 200],
+  ['mismatched-sub', null, 'ID_TOKEN_INVALID', 200],
+  ['oversized-claims', null, null, 200, { drops: ['firstname', 'lastname', 'patronymic', 'email', 'phone', 'identifier'] }],
+  ['claims-at-limit', null, null, 200, { overflowsCookie: true }],
+  ['redirect', 'UPSTREAM_STATUS', 'UPSTREAM_STATUS', 302], // redirects are not followed
+  ['hang', 'UPSTREAM_TIMEOUT', 'UPSTREAM_TIMEOUT', null],
+  ['reset', 'UPSTREAM_NETWORK', 'UPSTREAM_NETWORK', null],
+  ['slow:300', null, null, 200],
+];
+
 /** What the package's Error carries besides its code, for a failure of `code` (`undefined`: absent). */
 function npmDetails(code, upstream, refused, upstreamCode) {
   if (refused) return { status: upstream, upstreamCode };
@@ -139,6 +211,51 @@ export const TOKEN_FAULTS = Object.freeze(
       refresh: step('REFRESH_REJECTED', null),
     });
   }),
+);
+
+/** A sign-in step of the OIDC flavour or the user-info call: null is a signed-in 303 at /callback. */
+function signInStep(outcome, upstream, upstreamCode) {
+  const refused = outcome === REFUSED;
+  const code = refused ? 'CODE_REJECTED' : outcome;
+  // USERINFO_REJECTED, like UPSTREAM_STATUS, carries Freedom ID's status (src/error.rs: UserinfoRejected { status }).
+  const details =
+    code === null ? {} : code === 'USERINFO_REJECTED' ? { status: upstream } : npmDetails(code, upstream, refused, upstreamCode);
+  return Object.freeze({
+    code,
+    status: code === null ? 303 : WORKER_STATUS[code],
+    npm: Object.freeze({ code, details: Object.freeze(details) }),
+  });
+}
+
+/** Every mode of the OIDC token endpoint, with what /callback (and completeSignIn) makes of it, without and with a key set. */
+export const OIDC_TOKEN_FAULTS = Object.freeze(
+  OIDC_TOKEN.map(([mode, outcome, upstream, { spendsCode = false, upstreamCode, signatureOnly = false } = {}]) =>
+    Object.freeze({
+      mode,
+      upstream,
+      upstreamCode,
+      spendsCode,
+      bomb: isBomb(mode),
+      signatureOnly,
+      exchange: signInStep(signatureOnly ? null : outcome, upstream, upstreamCode),
+      exchangeWithJwks: signInStep(outcome, upstream, upstreamCode),
+    }),
+  ),
+);
+
+/** Every mode of the user-info endpoint, with what a sign-in in each flavour makes of it. */
+export const USERINFO_FAULTS = Object.freeze(
+  USERINFO.map(([mode, oauth2, oidc, upstream, { drops = [], overflowsCookie = false } = {}]) =>
+    Object.freeze({
+      mode,
+      upstream,
+      bomb: isBomb(mode),
+      drops: Object.freeze(drops),
+      overflowsCookie,
+      oauth2: signInStep(oauth2, upstream),
+      oidc: signInStep(oidc, upstream),
+    }),
+  ),
 );
 
 /**

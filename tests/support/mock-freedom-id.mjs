@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Embedded mock of Freedom ID's OAuth API (authorization link, token exchange and refresh), for local
-// runs and tests.
+// Embedded mock of Freedom ID's OAuth API (authorization link, token exchange and refresh), its OpenID
+// Connect flavour (authorization page, token endpoint, signed id_tokens and their key set) and a
+// user-info endpoint, for local runs and tests.
 //
 //   import { startMockFreedomId } from './mock-freedom-id.mjs';
 //   const mock = await startMockFreedomId();          // port 0: a free port is picked
@@ -8,13 +9,17 @@
 //   fetch(mock.tokenUrl, ...);                          // POST (exchange) or PATCH (refresh) /api/v1/oauth/token
 //   mock.setMode('status:503');                         // make the authorize endpoint misbehave
 //   mock.setTokenMode('gzip-bomb');                     // make the token endpoint misbehave
+//   mock.oidcAuthorizeUrl, mock.oidcTokenUrl, mock.issuer, mock.jwksUrl, mock.userInfoUrl
+//   mock.setOidcTokenMode('wrong-nonce');               // make the OIDC token endpoint (its id_token) misbehave
+//   mock.setUserInfoMode('status:401');                 // make the user-info endpoint misbehave
 //   await mock.close();
 //
-//   node tests/support/mock-freedom-id.mjs [--port 8788]   (env MOCK_PORT, MOCK_CLIENT_ID, MOCK_CLIENT_SECRET)
+//   node tests/support/mock-freedom-id.mjs [--port 8788]
+//     (env MOCK_PORT, MOCK_CLIENT_ID, MOCK_CLIENT_SECRET, MOCK_ISSUER)
 //
 // No dependencies: node: built-ins only (Node >= 20). Listens on loopback only. One file on
 // purpose: `make dev` and tests in other processes run it as a script, and its sections below
-// (modes and lifetimes, routing, the answers of each endpoint, the sign-in page, the CLI) share
+// (modes and lifetimes, routing, the answers of each endpoint, the sign-in pages, the CLI) share
 // one state; what each mode yields in the Worker and the package is support/faults.mjs.
 //
 // Endpoints, as Freedom ID's public docs describe them; each also answers without the /api prefix, as
@@ -26,23 +31,69 @@
 //   A token pair: {"id": uuid, "access_token": 128 [A-Za-z0-9], "refresh_token": same, "access_expire_at":
 //   "2025-03-04T06:35:50.123000Z", "refresh_expire_at": ...}. A code works once, for codeTtlSeconds.
 //
+// The OpenID Connect flavour (Freedom ID's page prints the token path as `/api/v1oidc//token`; the mock
+// serves the likely `/api/v1/oidc/token`, and `/v1/oidc/token`):
+//   GET  /openid?scope=openid+...&state=&response_type=code&client_id=&redirect_uri=&nonce=
+//        all six required, each once and non-empty; response_type exactly `code`; scope (grants separated
+//        by whitespace) holding `openid`; client_id the mock's; redirect_uri an absolute http(s) URL without
+//        a #fragment. Else a 400 HTML page naming each problem. Else a page with Allow and Decline
+//        (POST /openid/decide, request_id and decision=allow|decline): Allow is a 303 to redirect_uri with
+//        `code=<32 hex>&state=<state>`, Decline with `error=access_denied&state=<state>`. The request is
+//        used once; the code remembers the nonce, redirect_uri, scope and the user.
+//   POST /api/v1/oidc/token  Basic client_id:client_secret, JSON {"code", "redirect_uri", "grant_type":
+//        "authorization_code"}, all required (422 naming each missing or bad one) -> {"access_token": 128
+//        [A-Za-z0-9], "expires_in": accessTtlSeconds rounded down, "refresh_token": same, "token_type":
+//        "Bearer", "id_token": JWT}. A code works once and only with the redirect_uri it was issued for
+//        (400 100101 else; a refused code stays unspent); an OAuth2 code is refused here and an OIDC code
+//        at /api/v1/oauth/token. Freedom ID documents no refresh for this flavour: its refresh_token is
+//        not accepted by the PATCH.
+//   The id_token: header {"alg", "kid", "typ": "JWT"}, signed with node:crypto by the key of the current
+//        signing alg (ES256 on P-256 by default, or RS256 on 2048 bits; both made at start); claims `iss`
+//        (mock.issuer: the origin unless the `issuer` option says otherwise), `sub` (the user's id), `aud`
+//        (the client id), `exp` (iat + 7 days), `iat`, `nonce`, then a profile claim per grant in the scope:
+//        `read.<field>` gives `<field>` for the ten fields of PROFILE_FIELDS, `read.profile` gives all ten
+//        (the mock's choice: Freedom ID documents no claim mapping).
+//   GET  /oidc/jwks.json     {"keys": [the ES256 then the RS256 public JWK, each with kid (its RFC 7638
+//        thumbprint), alg, use: "sig"]}. No discovery document: Freedom ID documents none.
+//
+// User info, at a path of the mock's own (Freedom ID's is not public):
+//   GET  /api/v1/user/info   Bearer <access token> from either flavour's exchange (or an OAuth2 refresh) ->
+//        {"id", "sub" (= id; OIDC tokens only), "firstname", "lastname", "patronymic", "email", "phone",
+//        "date_of_birth", "gender", "country", "nationality", "identifier", "cards" (a field clients must
+//        ignore)}: the user the code was issued to (DEMO_USER unless POST /__mock/user chose another),
+//        whatever the grants. An unknown or expired token, or none: 401 100100 with WWW-Authenticate.
+//
 // A small sign-in page (GET /login, POST /login/decide) lets a browser demo complete the flow: Continue
 // sends the browser back with a fresh authorization_code (32 hex characters) the token endpoint accepts.
 //
 // Controls, in process (see startMockFreedomId) and the same over HTTP, for a test in another process:
 //   POST /__mock/mode {"mode": "..."}         authorize endpoint mode (MODES)
 //   POST /__mock/token-mode {"mode": "..."}   token endpoint mode (TOKEN_MODES)
+//   POST /__mock/oidc-token-mode {"mode"}     OIDC token endpoint mode (OIDC_TOKEN_MODES)
+//   POST /__mock/userinfo-mode {"mode"}       user-info endpoint mode (USERINFO_MODES)
+//   POST /__mock/signing-alg {"alg": "ES256" | "RS256"}   the key that signs id_tokens from now on
+//   POST /__mock/rotate-keys -> the new key set   both signing keys replaced (new kids); the old ones leave
+//                                             the key set, so tokens they signed no longer verify
+//   POST /__mock/user {"id", ...} -> the user  the user codes are issued to from now on: exactly these
+//                                             fields (`id` a string or a whole number, the rest any JSON)
+//   GET  /__mock/user
 //   POST /__mock/lifetimes {"accessTtlSeconds", "refreshTtlSeconds", "codeTtlSeconds"}   any subset
 //   POST /__mock/issue-code -> {"code"}       a valid code without driving the sign-in page
-//   GET  /__mock/code?code=<c> -> {"known", "spent", "expired"}
+//   POST /__mock/issue-oidc-code {"nonce", "redirect_uri", "scope"?} -> {"code"}   the same for OIDC
+//   GET  /__mock/code?code=<c> -> {"known", "spent", "expired"}   (either flavour's code)
 //   POST /__mock/reset   GET /__mock/requests   GET /healthz
-// reset() restores the modes and lifetimes and clears the recorded requests; links, codes and tokens already
-// issued stay as they are (a test's beforeEach must not break a flow started in before()).
+// reset() restores the modes, the signing alg, the user and the lifetimes and clears the recorded requests;
+// links, codes, tokens and keys already issued stay as they are (a test's beforeEach must not break a flow
+// started in before()).
+//
+// Recorded requests (mock.requests, GET /__mock/requests): {endpoint, method, path, headers, body, mode},
+// endpoint one of `authorize`, `token`, `oidc-token`, `userinfo` (mode: that endpoint's), `jwks` and
+// `openid` (the browser's visit to the authorization page, with its `query` string too; mode null).
 
 import http from 'node:http';
-import { randomBytes, randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, generateKeyPair, randomBytes, randomInt, randomUUID, sign, timingSafeEqual } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import { brotliCompressSync, constants as zlibConstants, gzipSync } from 'node:zlib';
 
 /** Every mode of the authorize endpoint; parameterised ones are written with a `<placeholder>`. */
@@ -95,6 +146,94 @@ export const TOKEN_MODES = Object.freeze([
   'slow:<ms>',
 ]);
 
+/**
+ * Every mode of the OIDC token endpoint. The id_token modes run the real exchange (the code is spent) and
+ * hand out an id_token with one twist; `aud-array`, `expired-in-leeway` and `iat-future-in-leeway` are
+ * twists a client must accept. The transport modes leave the code alone.
+ */
+export const OIDC_TOKEN_MODES = Object.freeze([
+  'ok',
+  'aud-array', // aud: [client id, "another-client"]
+  'expired-in-leeway', // exp 30 s ago
+  'iat-future-in-leeway', // iat 30 s ahead
+  'wrong-iss', // iss: "https://evil.example"
+  'wrong-aud', // aud: "another-client"
+  'expired', // exp 120 s ago (beyond a 60 s leeway)
+  'iat-future', // iat 300 s ahead
+  'wrong-nonce', // a fresh random nonce
+  'no-nonce',
+  'no-sub',
+  'long-sub', // sub of 256 characters
+  'alg-none', // header {"alg": "none", "typ": "JWT"}, empty signature
+  'bad-signature', // the claims as issued, the signature made over other claims (another sub)
+  'unknown-kid', // signed by a key that is not in the key set, with its own kid
+  'malformed', // two parts: no signature
+  'malformed-base64', // three parts of the base64url alphabet, the claims' length 4n+1 (never base64)
+  'malformed-json', // three base64url parts, the claims not JSON
+  'no-id-token', // the answer without its id_token
+  'status:<code>',
+  'error-200',
+  'redirect',
+  'not-json',
+  'hang',
+  'reset',
+  'slow:<ms>',
+]);
+
+/**
+ * Every mode of the user-info endpoint. `huge`, `huge-chunked`, `mismatched-sub`, `oversized-claims` and
+ * `claims-at-limit` check the token as `ok` does (an unknown one is still a plain 401) and then twist the
+ * answer.
+ */
+export const USERINFO_MODES = Object.freeze([
+  'ok',
+  'status:<code>', // 401 and 403 are refusals, 500 a failure
+  'not-json',
+  'huge', // the answer padded to 100 KiB, with a Content-Length
+  'huge-chunked', // the same, chunked
+  'gzip-bomb', // ~50 MiB of JSON start gzip-compressed
+  'mismatched-sub', // `sub` another UUID (`id` unchanged), in either flavour
+  'oversized-claims', // firstname 10 KiB; lastname, patronymic, email, phone and identifier 1 KiB each
+  'claims-at-limit', // each of the ten profile fields 256 - 10 * i Cyrillic characters: each keepable, too many together
+  'redirect',
+  'hang',
+  'reset',
+  'slow:<ms>',
+]);
+
+/** The algorithms the mock signs id_tokens with (`setSigningAlg`), the first the default. */
+export const SIGNING_ALGS = Object.freeze(['ES256', 'RS256']);
+
+/** The profile fields a client keeps, in Freedom ID's grant names (`read.<field>`). */
+export const PROFILE_FIELDS = Object.freeze([
+  'firstname',
+  'lastname',
+  'patronymic',
+  'email',
+  'phone',
+  'date_of_birth',
+  'gender',
+  'country',
+  'nationality',
+  'identifier',
+]);
+
+/** The user codes are issued to unless a test chooses another (`setUser`, POST /__mock/user). */
+export const DEMO_USER = Object.freeze({
+  id: '41790bb3-5d6e-4c1a-9f7e-2b8a3c0d9e41',
+  firstname: 'Aida',
+  lastname: 'Seitkali',
+  patronymic: 'Nurlanovna',
+  email: 'aida@example.com',
+  phone: '+77011234567',
+  date_of_birth: '1994-03-12',
+  gender: 'female',
+  country: 'KZ',
+  nationality: 'kazakh',
+  identifier: '940312450123',
+  cards: Object.freeze([Object.freeze({ mask: '440043******1234', brand: 'visa' })]), // not a profile field
+});
+
 /** The faults `random-faults:<percent>` picks from, uniformly (each is also an authorize mode). */
 export const RANDOM_FAULTS = Object.freeze(['status:500', 'status:503', 'error-200', 'not-json', 'evil-link', 'reset', 'huge']);
 // What the number of each parameterised mode may be.
@@ -106,6 +245,16 @@ const MODE_ARGUMENTS = {
 
 const AUTHORIZE_PATHS = new Set(['/api/v1/oauth/authorize', '/v1/oauth/authorize']);
 const TOKEN_PATHS = new Set(['/api/v1/oauth/token', '/v1/oauth/token']);
+const OIDC_TOKEN_PATHS = new Set(['/api/v1/oidc/token', '/v1/oidc/token']);
+const OIDC_AUTHORIZE_PATH = '/openid';
+const USERINFO_PATH = '/api/v1/user/info';
+const JWKS_PATH = '/oidc/jwks.json';
+const OIDC_PARAMETERS = Object.freeze(['scope', 'state', 'response_type', 'client_id', 'redirect_uri', 'nonce']);
+const ID_TOKEN_TTL_SECONDS = 7 * 24 * 3600; // exp - iat in Freedom ID's example
+const OTHER_AUDIENCE = 'another-client';
+const OTHER_ISSUER = 'https://evil.example';
+const MAX_ACCESS_TOKENS = 10_000;
+const MAX_OIDC_REQUESTS = 10_000;
 const LINK_TTL_SECONDS = 600;
 const MAX_RECORDED_REQUESTS = 2000;
 const MAX_TRACKS = 10_000;
@@ -131,12 +280,18 @@ const CODE_INVALID_AUTHORIZATION_CODE = 100101;
 const CODE_GENERIC = 100102;
 const CODE_INVALID_REFRESH_TOKEN = 100103;
 
+const generateKeyPairAsync = promisify(generateKeyPair);
+
 /**
  * Starts the mock. Resolves to its controls:
  * `{ origin, authorizeUrl, tokenUrl, mode, setMode(mode), tokenMode, setTokenMode(mode),
  *    setTokenLifetimes({ accessTtlSeconds, refreshTtlSeconds, codeTtlSeconds }), issueCode(),
- *    codeStatus(code), reset(), requests, close() }`.
- * Lifetimes are seconds (0 and fractions allowed); a negative one throws.
+ *    codeStatus(code), reset(), requests, close(),
+ *    oidcAuthorizeUrl, oidcTokenUrl, issuer, jwksUrl, userInfoUrl, jwks, oidcTokenMode,
+ *    setOidcTokenMode(mode), userInfoMode, setUserInfoMode(mode), signingAlg, setSigningAlg(alg),
+ *    rotateSigningKeys(), user, setUser(user), issueOidcCode({ nonce, redirectUri, scope }) }`.
+ * Lifetimes are seconds (0 and fractions allowed); a negative one throws. `issuer` is the `iss` of the
+ * id_tokens (default: the origin, e.g. `http://127.0.0.1:<port>`).
  */
 export async function startMockFreedomId({
   port = 0,
@@ -146,26 +301,41 @@ export async function startMockFreedomId({
   accessTtlSeconds = DEFAULT_LIFETIMES.accessTtlSeconds,
   refreshTtlSeconds = DEFAULT_LIFETIMES.refreshTtlSeconds,
   codeTtlSeconds = DEFAULT_LIFETIMES.codeTtlSeconds,
+  issuer,
   log = false,
 } = {}) {
+  if (issuer !== undefined && (typeof issuer !== 'string' || issuer === '')) {
+    throw new TypeError('issuer must be a non-empty string');
+  }
   if (!isLoopback(host)) throw new Error(`mock Freedom ID listens on loopback only, not on ${host}`);
   const startLifetimes = Object.freeze(parseLifetimes({ accessTtlSeconds, refreshTtlSeconds, codeTtlSeconds }));
+  const [keys, strayKeys] = await Promise.all([makeSigningKeys(), strayKeysOfProcess()]);
 
   const state = {
     mode: 'ok',
     tokenMode: 'ok',
+    oidcTokenMode: 'ok',
+    userInfoMode: 'ok',
+    signingAlg: SIGNING_ALGS[0],
+    user: copyUser(DEMO_USER),
     startLifetimes,
     lifetimes: { ...startLifetimes },
     requests: [], // recorded authorize and token requests, newest last
     tracks: new Map(), // track_id -> { redirectUri, grants, expireAt }
-    codes: new Map(), // authorization code -> { expireAtMs, spent }
-    refreshTokens: new Map(), // refresh token -> { id, expireAtMs }; a used one is deleted
+    codes: new Map(), // code -> { expireAtMs, spent, flavour, user, and in oidc: nonce, redirectUri, scope }
+    refreshTokens: new Map(), // refresh token -> { id, expireAtMs, user }; a used one is deleted
+    accessTokens: new Map(), // access token -> { flavour, user, expireAtMs }, for the user-info endpoint
+    oidcRequests: new Map(), // request_id -> an authorization page's validated request, until decided
+    keys, // alg -> { alg, kid, privateKey, publicJwk }: the key set
+    strayKeys, // alg -> a key that is not in the key set (`unknown-kid`)
+    clientId,
     sockets: new Set(), // every open socket, so close() can end hanging ones too
     timers: new Set(), // pending `slow:<ms>` timers
     expectedAuthorization: Buffer.from(`Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`),
     log,
     origin: '', // set once listening
     hostPort: '',
+    issuer: '', // set once listening
   };
 
   const server = http.createServer((req, res) => {
@@ -180,6 +350,7 @@ export async function startMockFreedomId({
   const address = server.address();
   state.hostPort = address.family === 'IPv6' ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
   state.origin = `http://${state.hostPort}`;
+  state.issuer = issuer ?? state.origin;
 
   let closing;
   const close = () => {
@@ -225,6 +396,53 @@ export async function startMockFreedomId({
     },
     requests: state.requests,
     close,
+
+    oidcAuthorizeUrl: `${state.origin}${OIDC_AUTHORIZE_PATH}`,
+    oidcTokenUrl: `${state.origin}/api/v1/oidc/token`,
+    issuer: state.issuer,
+    jwksUrl: `${state.origin}${JWKS_PATH}`,
+    userInfoUrl: `${state.origin}${USERINFO_PATH}`,
+    /** The key set as GET /oidc/jwks.json serves it (a copy). */
+    get jwks() {
+      return jwks(state);
+    },
+    get oidcTokenMode() {
+      return state.oidcTokenMode;
+    },
+    setOidcTokenMode(mode) {
+      state.oidcTokenMode = parseOidcTokenMode(mode);
+      return state.oidcTokenMode;
+    },
+    get userInfoMode() {
+      return state.userInfoMode;
+    },
+    setUserInfoMode(mode) {
+      state.userInfoMode = parseUserInfoMode(mode);
+      return state.userInfoMode;
+    },
+    get signingAlg() {
+      return state.signingAlg;
+    },
+    setSigningAlg(alg) {
+      state.signingAlg = parseSigningAlg(alg);
+      return state.signingAlg;
+    },
+    /** Replaces both signing keys (new kids); resolves to the new key set. */
+    rotateSigningKeys() {
+      return rotateSigningKeys(state);
+    },
+    /** The user codes are issued to from now on (a copy). */
+    get user() {
+      return copyUser(state.user);
+    },
+    setUser(user) {
+      state.user = parseUser(user);
+      return copyUser(state.user);
+    },
+    /** A valid OIDC code without driving the authorization page (scope defaults to `openid`). */
+    issueOidcCode({ nonce, redirectUri, scope = 'openid' } = {}) {
+      return issueOidcCode(state, { nonce, redirectUri, scope });
+    },
   };
 }
 
@@ -246,6 +464,38 @@ const MODE_PLACEHOLDERS = { status: '<code>', slow: '<ms>', 'random-faults': '<p
 
 function parseTokenMode(mode) {
   return parseMode(mode, TOKEN_MODES, 'token mode');
+}
+
+function parseOidcTokenMode(mode) {
+  return parseMode(mode, OIDC_TOKEN_MODES, 'OIDC token mode');
+}
+
+function parseUserInfoMode(mode) {
+  return parseMode(mode, USERINFO_MODES, 'user-info mode');
+}
+
+function parseSigningAlg(alg) {
+  if (!SIGNING_ALGS.includes(alg)) {
+    throw new Error(`unknown signing alg ${JSON.stringify(alg)}; known: ${SIGNING_ALGS.join(', ')}`);
+  }
+  return alg;
+}
+
+/** A user: an object whose `id` is a string or a whole number; its other members any JSON, kept as given. */
+function parseUser(input) {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    throw new TypeError('the user must be an object such as {"id": "...", "firstname": "..."}');
+  }
+  const { id } = input;
+  if (typeof id !== 'string' && !(Number.isInteger(id) && id >= 0)) {
+    throw new TypeError('the user needs an "id": a string or a whole number');
+  }
+  return copyUser(input);
+}
+
+/** A deep copy through JSON: what is kept is what the endpoints send. */
+function copyUser(user) {
+  return JSON.parse(JSON.stringify(user));
 }
 
 /** The mode that answers one request: `random-faults:<percent>` is resolved to a fault or `ok` here. */
@@ -281,6 +531,10 @@ function setLifetimes(state, input) {
 function resetState(state) {
   state.mode = 'ok';
   state.tokenMode = 'ok';
+  state.oidcTokenMode = 'ok';
+  state.userInfoMode = 'ok';
+  state.signingAlg = SIGNING_ALGS[0];
+  state.user = copyUser(DEMO_USER);
   state.lifetimes = { ...state.startLifetimes };
   state.requests.length = 0; // in place: callers may hold the array
 }
@@ -299,6 +553,9 @@ async function handleRequest(state, req, res) {
   const { path, query } = splitTarget(req.url);
   if (AUTHORIZE_PATHS.has(path)) return handleEndpoint(state, req, res, path, 'authorize');
   if (TOKEN_PATHS.has(path)) return handleEndpoint(state, req, res, path, 'token');
+  if (OIDC_TOKEN_PATHS.has(path)) return handleEndpoint(state, req, res, path, 'oidc-token');
+  if (path === USERINFO_PATH) return handleEndpoint(state, req, res, path, 'userinfo');
+  if (path === JWKS_PATH) return handleJwks(state, req, res, path);
 
   switch (`${req.method} ${path}`) {
     case 'GET /healthz':
@@ -308,6 +565,28 @@ async function handleRequest(state, req, res) {
     case 'POST /__mock/token-mode':
       return handleControl(req, res, '{"mode": "..."}', (input) => ({
         mode: (state.tokenMode = parseTokenMode(input?.mode)),
+      }));
+    case 'POST /__mock/oidc-token-mode':
+      return handleControl(req, res, '{"mode": "..."}', (input) => ({
+        mode: (state.oidcTokenMode = parseOidcTokenMode(input?.mode)),
+      }));
+    case 'POST /__mock/userinfo-mode':
+      return handleControl(req, res, '{"mode": "..."}', (input) => ({
+        mode: (state.userInfoMode = parseUserInfoMode(input?.mode)),
+      }));
+    case 'POST /__mock/signing-alg':
+      return handleControl(req, res, '{"alg": "ES256"}', (input) => ({
+        alg: (state.signingAlg = parseSigningAlg(input?.alg)),
+      }));
+    case 'POST /__mock/rotate-keys':
+      return sendJson(res, 200, await rotateSigningKeys(state));
+    case 'POST /__mock/user':
+      return handleControl(req, res, '{"id": "...", "firstname": "..."}', (input) => copyUser((state.user = parseUser(input))));
+    case 'GET /__mock/user':
+      return sendJson(res, 200, state.user);
+    case 'POST /__mock/issue-oidc-code':
+      return handleControl(req, res, '{"nonce": "...", "redirect_uri": "..."}', (input) => ({
+        code: issueOidcCode(state, { nonce: input?.nonce, redirectUri: input?.redirect_uri, scope: input?.scope ?? 'openid' }),
       }));
     case 'POST /__mock/lifetimes':
       return handleControl(req, res, '{"accessTtlSeconds": 60}', (input) => setLifetimes(state, input));
@@ -324,9 +603,19 @@ async function handleRequest(state, req, res) {
       return handleLoginPage(state, res, query.get('track_id'));
     case 'POST /login/decide':
       return handleDecide(state, req, res);
+    case `GET ${OIDC_AUTHORIZE_PATH}`:
+      return handleOidcPage(state, req, res, path, target(req.url));
+    case `POST ${OIDC_AUTHORIZE_PATH}/decide`:
+      return handleOidcDecide(state, req, res);
     default:
       return sendText(res, 404, 'Not found\n');
   }
+}
+
+/** The query string of a request target, without its `?` ('' when none). */
+function target(url = '/') {
+  const at = url.indexOf('?');
+  return at === -1 ? '' : url.slice(at + 1);
 }
 
 /** Splits a request target into its path and query without trusting it as a URL (`//host/x` stays a path). */
@@ -359,20 +648,30 @@ function failRequest(res, err) {
   sendText(res, 500, 'Internal mock error\n');
 }
 
-/** Reads, records and answers one request to the authorize or the token endpoint, in that endpoint's mode. */
+/** The mode answering one request at each endpoint that has modes, and that endpoint's answers. */
+const ENDPOINTS = {
+  authorize: { mode: (state) => pickMode(state.mode), answers: () => AUTHORIZE_ANSWERS },
+  token: { mode: (state) => state.tokenMode, answers: () => TOKEN_ANSWERS },
+  'oidc-token': { mode: (state) => state.oidcTokenMode, answers: () => OIDC_TOKEN_ANSWERS },
+  userinfo: { mode: (state) => state.userInfoMode, answers: () => USERINFO_ANSWERS },
+};
+
+/** Reads, records and answers one request to an endpoint with modes, in that endpoint's mode. */
 async function handleEndpoint(state, req, res, path, endpoint) {
   const body = await readBody(req);
-  const mode = endpoint === 'authorize' ? pickMode(state.mode) : state.tokenMode;
+  const mode = ENDPOINTS[endpoint].mode(state);
   recordRequest(state, { endpoint, method: req.method, path, headers: { ...req.headers }, body: body.text, mode });
 
   const [name, arg] = splitMode(mode);
-  const answers = endpoint === 'authorize' ? AUTHORIZE_ANSWERS : TOKEN_ANSWERS;
-  await answers[name]({ state, req, res, body }, arg);
+  await ENDPOINTS[endpoint].answers()[name]({ state, req, res, body }, arg);
+  logRequest(state, req, res, path, mode);
+}
 
+function logRequest(state, req, res, path, mode) {
   if (state.log) {
     const status = res.headersSent ? res.statusCode : 'no response';
-    // Method, path, status and mode only: never the Authorization header, the body, a code nor a token.
-    console.error(`${req.method} ${path} -> ${status} [${mode}]`);
+    // Method, path, status and mode only: never the Authorization header, the body, the query, a code nor a token.
+    console.error(`${req.method} ${path} -> ${status}${mode === null ? '' : ` [${mode}]`}`);
   }
 }
 
@@ -699,11 +998,11 @@ function exchangeCode(state, req, body) {
   if (typeof code !== 'string' || code === '') return validationError(AUTHORIZATION_CODE_REQUIRED);
 
   const entry = state.codes.get(code);
-  if (!entry || entry.spent || isPast(entry.expireAtMs)) {
+  if (!entry || entry.flavour !== 'oauth2' || entry.spent || isPast(entry.expireAtMs)) {
     return { status: 400, value: errorBody('Invalid authorization_code.', CODE_INVALID_AUTHORIZATION_CODE) };
   }
   entry.spent = true; // a code works once
-  return { status: 200, value: issueTokenPair(state, randomUUID()) };
+  return { status: 200, value: issueTokenPair(state, randomUUID(), entry.user) };
 }
 
 /** Rotation: the presented refresh token is used up and a new pair is issued under the same grant id. */
@@ -716,14 +1015,19 @@ function refreshPair(state, req) {
   if (!grant || isPast(grant.expireAtMs)) {
     return { status: 401, value: errorBody('Invalid refresh token.', CODE_INVALID_REFRESH_TOKEN) };
   }
-  return { status: 200, value: issueTokenPair(state, grant.id) };
+  return { status: 200, value: issueTokenPair(state, grant.id, grant.user) };
 }
 
-/** A new pair whose refresh token the mock remembers. Access tokens are not tracked: nothing here reads them. */
-function issueTokenPair(state, id) {
-  const { value, refreshExpireAtMs } = tokenPair(state, id);
-  rememberCapped(state.refreshTokens, value.refresh_token, { id, expireAtMs: refreshExpireAtMs }, MAX_REFRESH_TOKENS);
+/** A new pair whose refresh token the mock remembers, and whose access token the user-info endpoint takes. */
+function issueTokenPair(state, id, user) {
+  const { value, refreshExpireAtMs, accessExpireAtMs } = tokenPair(state, id);
+  rememberCapped(state.refreshTokens, value.refresh_token, { id, expireAtMs: refreshExpireAtMs, user }, MAX_REFRESH_TOKENS);
+  rememberAccessToken(state, value.access_token, { flavour: 'oauth2', user, expireAtMs: accessExpireAtMs });
   return value;
+}
+
+function rememberAccessToken(state, token, grant) {
+  rememberCapped(state.accessTokens, token, grant, MAX_ACCESS_TOKENS);
 }
 
 /** A pair in the provider's shape, its expiry times now + the current lifetimes. */
@@ -733,6 +1037,7 @@ function tokenPair(state, id) {
   const refreshExpireAtMs = Math.floor(now + state.lifetimes.refreshTtlSeconds * 1000);
   return {
     refreshExpireAtMs,
+    accessExpireAtMs,
     value: {
       id,
       access_token: randomToken(),
@@ -759,12 +1064,24 @@ function isoMicroseconds(ms) {
   return new Date(ms).toISOString().replace(/Z$/, '000Z');
 }
 
-/** A fresh code, as the sign-in page's Continue hands out: 32 hex characters, valid for codeTtlSeconds. */
-function issueCode(state) {
+/**
+ * A fresh code, as the sign-in page's Continue (or the OIDC page's Allow, with `oidc` holding its nonce,
+ * redirectUri and scope) hands out: 32 hex characters, valid for codeTtlSeconds, issued to the current user.
+ */
+function issueCode(state, oidc) {
   const code = randomBytes(16).toString('hex');
   const expireAtMs = Date.now() + state.lifetimes.codeTtlSeconds * 1000;
-  rememberCapped(state.codes, code, { expireAtMs, spent: false }, MAX_CODES);
+  const entry = { expireAtMs, spent: false, flavour: oidc ? 'oidc' : 'oauth2', user: copyUser(state.user), ...oidc };
+  rememberCapped(state.codes, code, entry, MAX_CODES);
   return code;
+}
+
+/** issueCode for the OIDC flavour, its input checked (a control's: it throws on a bad one). */
+function issueOidcCode(state, { nonce, redirectUri, scope }) {
+  for (const [name, value] of [['nonce', nonce], ['redirectUri', redirectUri], ['scope', scope]]) {
+    if (typeof value !== 'string') throw new TypeError(`${name} must be a string`);
+  }
+  return issueCode(state, { nonce, redirectUri, scope });
 }
 
 /** What the mock knows of a code; spent codes are kept (until the cap evicts them) so a test can ask. */
@@ -775,6 +1092,381 @@ function codeStatus(state, code) {
 
 function isPast(ms) {
   return Date.now() >= ms;
+}
+
+// ---------------------------------------------------------------------------------------------
+// OIDC token endpoint and its id_tokens
+
+/**
+ * How each id_token mode changes the token: `claims(claims, now)` edits the claims before signing,
+ * `stray` signs with a key outside the key set, `token({ key, header, claims })` builds the compact
+ * token itself (default: signed as is).
+ */
+const ID_TOKEN_TWISTS = {
+  ok: {},
+  'aud-array': { claims: (claims) => void (claims.aud = [claims.aud, OTHER_AUDIENCE]) },
+  'expired-in-leeway': { claims: (claims, now) => setTimes(claims, now - 30 - ID_TOKEN_TTL_SECONDS) },
+  'iat-future-in-leeway': { claims: (claims, now) => setTimes(claims, now + 30) },
+  'wrong-iss': { claims: (claims) => void (claims.iss = OTHER_ISSUER) },
+  'wrong-aud': { claims: (claims) => void (claims.aud = OTHER_AUDIENCE) },
+  expired: { claims: (claims, now) => setTimes(claims, now - 120 - ID_TOKEN_TTL_SECONDS) },
+  'iat-future': { claims: (claims, now) => setTimes(claims, now + 300) },
+  'wrong-nonce': { claims: (claims) => void (claims.nonce = randomBytes(32).toString('base64url')) },
+  'no-nonce': { claims: (claims) => void delete claims.nonce },
+  'no-sub': { claims: (claims) => void delete claims.sub },
+  'long-sub': { claims: (claims) => void (claims.sub = 'f'.repeat(256)) },
+  'alg-none': { token: ({ claims }) => `${jwtPart({ alg: 'none', typ: 'JWT' })}.${jwtPart(claims)}.` },
+  'bad-signature': {
+    token: ({ key, header, claims }) => {
+      const signingInput = `${jwtPart(header)}.${jwtPart(claims)}`;
+      const otherInput = `${jwtPart(header)}.${jwtPart({ ...claims, sub: randomUUID() })}`;
+      return `${signingInput}.${jwtSignature(key, otherInput)}`;
+    },
+  },
+  'unknown-kid': { stray: true },
+  malformed: { token: ({ header, claims }) => `${jwtPart(header)}.${jwtPart(claims)}` },
+  'malformed-base64': {
+    token: ({ key, header, claims }) => {
+      let payload = jwtPart(claims);
+      do payload += 'A';
+      while (payload.length % 4 !== 1); // 4n+1 characters: no base64 text is that long
+      return signedInput(key, `${jwtPart(header)}.${payload}`);
+    },
+  },
+  'malformed-json': {
+    token: ({ key, header }) => signedInput(key, `${jwtPart(header)}.${Buffer.from('{"iss": not json').toString('base64url')}`),
+  },
+};
+
+/** iat and exp from `iat`, 7 days apart. */
+function setTimes(claims, iat) {
+  claims.iat = iat;
+  claims.exp = iat + ID_TOKEN_TTL_SECONDS;
+}
+
+const OIDC_TOKEN_ANSWERS = {
+  ...COMMON_ANSWERS,
+
+  ...Object.fromEntries(
+    Object.keys(ID_TOKEN_TWISTS).map((mode) => [mode, (ctx) => sendAnswer(ctx.res, oidcTokenOk(ctx, mode))]),
+  ),
+
+  'error-200': ({ res }) => sendJson(res, 200, errorBody('Invalid authorization_code.', CODE_INVALID_AUTHORIZATION_CODE)),
+
+  // The real exchange (the code is spent), the id_token left out of the answer.
+  'no-id-token': (ctx) => {
+    const answer = oidcTokenOk(ctx, 'ok');
+    if (answer.status === 200) {
+      const { id_token: _dropped, ...rest } = answer.value;
+      answer.value = rest;
+    }
+    sendAnswer(ctx.res, answer);
+  },
+
+  slow: (ctx, ms) => answerSlow(ctx, ms, OIDC_TOKEN_ANSWERS.ok),
+};
+
+/** The OIDC exchange: Basic, then the body's three members, then the code; the id_token twisted by `mode`. */
+function oidcTokenOk({ state, req, body }, mode) {
+  if (req.method !== 'POST') {
+    return { status: 405, value: errorBody('Method not allowed.', CODE_GENERIC), headers: { Allow: 'POST' } };
+  }
+  const refused = refuseClientRequest(state, req, body);
+  if (refused) return refused;
+
+  const input = parseJsonObject(body.text);
+  const errors = {};
+  for (const [name, label] of [['code', 'Code'], ['redirect_uri', 'Redirect uri'], ['grant_type', 'Grant type']]) {
+    const value = input[name];
+    if (value === undefined || value === null || value === '') errors[name] = [`The ${label} field is required.`];
+    else if (typeof value !== 'string') errors[name] = [`The ${label} must be a string.`];
+  }
+  if (!errors.grant_type && input.grant_type !== 'authorization_code') errors.grant_type = ['The selected Grant type is invalid.'];
+  if (Object.keys(errors).length) return validationError(errors);
+
+  const entry = state.codes.get(input.code);
+  if (!entry || entry.flavour !== 'oidc' || entry.spent || isPast(entry.expireAtMs)) {
+    return { status: 400, value: errorBody('Invalid authorization_code.', CODE_INVALID_AUTHORIZATION_CODE) };
+  }
+  if (entry.redirectUri !== input.redirect_uri) {
+    return { status: 400, value: errorBody('Invalid redirect_uri.', CODE_INVALID_AUTHORIZATION_CODE) };
+  }
+  entry.spent = true; // a code works once
+
+  const expiresIn = Math.floor(state.lifetimes.accessTtlSeconds);
+  const accessToken = randomToken();
+  rememberAccessToken(state, accessToken, { flavour: 'oidc', user: entry.user, expireAtMs: Date.now() + expiresIn * 1000 });
+  return {
+    status: 200,
+    value: {
+      access_token: accessToken,
+      expires_in: expiresIn,
+      refresh_token: randomToken(), // not remembered: no refresh is documented for this flavour
+      token_type: 'Bearer',
+      id_token: idToken(state, entry, mode),
+    },
+  };
+}
+
+/** The id_token for a code's grant, as `mode` twists it. */
+function idToken(state, grant, mode) {
+  const twist = ID_TOKEN_TWISTS[mode];
+  const now = nowSeconds();
+  const claims = {
+    iss: state.issuer,
+    sub: grant.user.id,
+    aud: state.clientId,
+    exp: now + ID_TOKEN_TTL_SECONDS,
+    iat: now,
+    nonce: grant.nonce,
+    ...profileClaims(grant.user, grant.scope),
+  };
+  twist.claims?.(claims, now);
+  const key = (twist.stray ? state.strayKeys : state.keys)[state.signingAlg];
+  const header = { alg: key.alg, kid: key.kid, typ: 'JWT' };
+  return (twist.token ?? (() => signedInput(key, `${jwtPart(header)}.${jwtPart(claims)}`)))({ key, header, claims });
+}
+
+/** The user's profile fields the scope grants: `read.<field>` each, `read.profile` all (those the user has). */
+function profileClaims(user, scope) {
+  const grants = scope.split(/\s+/);
+  const fields = grants.includes('read.profile') ? PROFILE_FIELDS : PROFILE_FIELDS.filter((field) => grants.includes(`read.${field}`));
+  return Object.fromEntries(fields.filter((field) => Object.hasOwn(user, field)).map((field) => [field, user[field]]));
+}
+
+function jwtPart(value) {
+  return Buffer.from(JSON.stringify(value)).toString('base64url');
+}
+
+function signedInput(key, signingInput) {
+  return `${signingInput}.${jwtSignature(key, signingInput)}`;
+}
+
+/** ES256: the raw r || s (IEEE P1363), as JWS wants, not DER; RS256: PKCS #1 v1.5 with SHA-256. */
+function jwtSignature(key, signingInput) {
+  const options = key.alg === 'ES256' ? { key: key.privateKey, dsaEncoding: 'ieee-p1363' } : key.privateKey;
+  return sign('sha256', Buffer.from(signingInput), options).toString('base64url');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signing keys and the key set
+
+/** One key per alg of SIGNING_ALGS, made in parallel. */
+async function makeSigningKeys() {
+  const keys = await Promise.all(SIGNING_ALGS.map((alg) => makeSigningKey(alg)));
+  return Object.fromEntries(keys.map((key) => [key.alg, key]));
+}
+
+// The keys `unknown-kid` signs with are in no mock's key set: one pair per process is enough, and halves
+// what a start costs (an RSA key takes ~0.1-0.5 s to make).
+let strayKeys;
+function strayKeysOfProcess() {
+  strayKeys ??= makeSigningKeys();
+  return strayKeys;
+}
+
+async function makeSigningKey(alg) {
+  const { publicKey, privateKey } =
+    alg === 'ES256'
+      ? await generateKeyPairAsync('ec', { namedCurve: 'P-256' })
+      : await generateKeyPairAsync('rsa', { modulusLength: 2048 });
+  const jwk = publicKey.export({ format: 'jwk' }); // public members only: never `d`
+  const kid = jwkThumbprint(jwk);
+  return { alg, kid, privateKey, publicJwk: Object.freeze({ ...jwk, kid, alg, use: 'sig' }) };
+}
+
+/** The RFC 7638 thumbprint: SHA-256 of the required members in lexicographic order, base64url. */
+function jwkThumbprint(jwk) {
+  const members = jwk.kty === 'EC' ? ['crv', 'kty', 'x', 'y'] : ['e', 'kty', 'n'];
+  const canonical = JSON.stringify(Object.fromEntries(members.map((name) => [name, jwk[name]])));
+  return createHash('sha256').update(canonical).digest('base64url');
+}
+
+function jwks(state) {
+  return { keys: SIGNING_ALGS.map((alg) => ({ ...state.keys[alg].publicJwk })) };
+}
+
+async function rotateSigningKeys(state) {
+  state.keys = await makeSigningKeys();
+  return jwks(state);
+}
+
+async function handleJwks(state, req, res, path) {
+  const body = await readBody(req);
+  recordRequest(state, { endpoint: 'jwks', method: req.method, path, headers: { ...req.headers }, body: body.text, mode: null });
+  if (req.method === 'GET') sendJson(res, 200, jwks(state));
+  else sendJson(res, 405, errorBody('Method not allowed.', CODE_GENERIC), { Allow: 'GET' });
+  logRequest(state, req, res, path, null);
+}
+
+// ---------------------------------------------------------------------------------------------
+// User-info endpoint
+
+// Long values a client must not keep (it keeps strings of at most 256 characters).
+const OVERSIZED_CLAIMS = Object.freeze({
+  firstname: 'A'.repeat(10 * 1024),
+  lastname: 'B'.repeat(1024),
+  patronymic: 'C'.repeat(1024),
+  email: `${'d'.repeat(1024 - '@example.com'.length)}@example.com`,
+  phone: `+7${'0'.repeat(1022)}`,
+  identifier: '1'.repeat(1024),
+});
+
+// Each field short enough to keep (256, 246, ..., 166 characters), two UTF-8 bytes each: together ~4.2 KB.
+const CLAIMS_AT_LIMIT = Object.freeze(
+  Object.fromEntries(PROFILE_FIELDS.map((field, i) => [field, '\u0416'.repeat(256 - 10 * i)])),
+);
+
+const USERINFO_ANSWERS = {
+  ...COMMON_ANSWERS,
+
+  ok: ({ state, req, res }) => sendAnswer(res, userInfoOk(state, req)),
+
+  huge: ({ state, req, res }) => sendHuge(res, userInfoOk(state, req)),
+
+  'huge-chunked': ({ state, req, res }) => sendHugeChunked(res, userInfoOk(state, req)),
+
+  'gzip-bomb': ({ res }) => sendBomb(res, 'gzip', '{"id":"'),
+
+  'mismatched-sub': ({ state, req, res }) => {
+    sendAnswer(res, twistUserInfo(userInfoOk(state, req), ({ id, sub: _sub, ...rest }) => ({ id, sub: randomUUID(), ...rest })));
+  },
+
+  'oversized-claims': ({ state, req, res }) => {
+    sendAnswer(res, twistUserInfo(userInfoOk(state, req), (value) => ({ ...value, ...OVERSIZED_CLAIMS })));
+  },
+
+  'claims-at-limit': ({ state, req, res }) => {
+    sendAnswer(res, twistUserInfo(userInfoOk(state, req), (value) => ({ ...value, ...CLAIMS_AT_LIMIT })));
+  },
+
+  slow: (ctx, ms) => answerSlow(ctx, ms, USERINFO_ANSWERS.ok),
+};
+
+/** The user of the Bearer access token: `id` (and `sub` for OIDC tokens) then the user's other members. */
+function userInfoOk(state, req) {
+  if (req.method !== 'GET') {
+    return { status: 405, value: errorBody('Method not allowed.', CODE_GENERIC), headers: { Allow: 'GET' } };
+  }
+  const [, token] = /^Bearer +(\S+) *$/i.exec(String(req.headers.authorization ?? '')) ?? [];
+  if (!token) {
+    return { status: 401, value: errorBody('Unauthenticated.', CODE_UNAUTHENTICATED), headers: { 'WWW-Authenticate': 'Bearer' } };
+  }
+  const grant = state.accessTokens.get(token);
+  if (!grant || isPast(grant.expireAtMs)) {
+    return {
+      status: 401,
+      value: errorBody('Unauthenticated.', CODE_UNAUTHENTICATED),
+      headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' },
+    };
+  }
+  const { id, ...rest } = grant.user;
+  return { status: 200, value: grant.flavour === 'oidc' ? { id, sub: id, ...rest } : { id, ...rest } };
+}
+
+/** `change` applied to a 200 answer's value; any other answer (a 401, a 405) as it is. */
+function twistUserInfo(answer, change) {
+  return answer.status === 200 ? { ...answer, value: change(answer.value) } : answer;
+}
+
+// ---------------------------------------------------------------------------------------------
+// OIDC authorization page
+
+function handleOidcPage(state, req, res, path, query) {
+  recordRequest(state, { endpoint: 'openid', method: req.method, path, query, headers: { ...req.headers }, body: '', mode: null });
+  const { request, problems } = validateOidcRequest(state, new URLSearchParams(query));
+  if (!request) {
+    const items = problems.map((problem) => `<li>${escapeHtml(problem)}</li>`).join('');
+    sendHtml(res, 400, page(`<p>This sign-in request cannot be served:</p><ul>${items}</ul>`));
+  } else {
+    const requestId = randomUUID();
+    rememberCapped(state.oidcRequests, requestId, { ...request, expireAt: nowSeconds() + LINK_TTL_SECONDS }, MAX_OIDC_REQUESTS);
+    const grants = request.scope.split(/\s+/).filter(Boolean).map((grant) => `<li><code>${escapeHtml(grant)}</code></li>`).join('');
+    sendHtml(
+      res,
+      200,
+      page(`
+      <p>This is a local stand-in for Freedom ID's OpenID Connect sign-in, signed in as
+        <strong>${escapeHtml(displayName(state.user))}</strong>. The app <code>${escapeHtml(request.clientId)}</code>
+        asks for these grants, and will have you back at <code>${escapeHtml(request.redirectUri)}</code>:</p>
+      <ul>${grants}</ul>
+      <form method="post" action="${OIDC_AUTHORIZE_PATH}/decide">
+        <input type="hidden" name="request_id" value="${escapeHtml(requestId)}">
+        <button name="decision" value="allow">Allow</button>
+        <button name="decision" value="decline">Decline</button>
+      </form>`),
+    );
+  }
+  logRequest(state, req, res, path, null);
+}
+
+/** The six parameters, each once and non-empty, and their rules; every problem named. */
+function validateOidcRequest(state, params) {
+  const problems = [];
+  const values = {};
+  for (const name of OIDC_PARAMETERS) {
+    const all = params.getAll(name);
+    if (all.length > 1) problems.push(`${name} is given ${all.length} times.`);
+    else if (!all[0]) problems.push(`${name} is required.`);
+    else values[name] = all[0];
+  }
+  const { scope, state: flowState, response_type: responseType, client_id: clientId, redirect_uri: redirectUri, nonce } = values;
+  if (responseType !== undefined && responseType !== 'code') problems.push('response_type must be code.');
+  if (scope !== undefined && !scope.split(/\s+/).includes('openid')) problems.push('scope must hold the openid grant.');
+  if (clientId !== undefined && clientId !== state.clientId) problems.push('client_id is not a client of this Freedom ID.');
+  if (redirectUri !== undefined && !isRedirectUri(redirectUri)) {
+    problems.push('redirect_uri must be an absolute http or https URL without a fragment.');
+  }
+  return problems.length ? { problems } : { problems, request: { scope, state: flowState, clientId, redirectUri, nonce } };
+}
+
+function isRedirectUri(text) {
+  let url;
+  try {
+    url = new URL(text);
+  } catch {
+    return false;
+  }
+  return (url.protocol === 'https:' || url.protocol === 'http:') && !text.includes('#');
+}
+
+/** "First Last" when the user has either as a string, else the id. */
+function displayName(user) {
+  const name = [user.firstname, user.lastname].filter((part) => typeof part === 'string' && part).join(' ');
+  return name || String(user.id);
+}
+
+/** The remembered request, or undefined if unknown or expired. */
+function findOidcRequest(state, requestId) {
+  const request = requestId ? state.oidcRequests.get(requestId) : undefined;
+  if (request && request.expireAt < nowSeconds()) {
+    state.oidcRequests.delete(requestId);
+    return undefined;
+  }
+  return request;
+}
+
+async function handleOidcDecide(state, req, res) {
+  const body = await readBody(req);
+  if (body.tooLarge) return sendText(res, 413, 'Payload too large\n');
+
+  const form = new URLSearchParams(body.text);
+  const requestId = form.get('request_id');
+  const decision = form.get('decision');
+  const request = findOidcRequest(state, requestId);
+  if (!request) {
+    return sendHtml(res, 404, page('<p>This sign-in request is unknown or expired. Start the sign-in again from the app.</p>'));
+  }
+  if (decision !== 'allow' && decision !== 'decline') {
+    return sendHtml(res, 400, page('<p>Choose <strong>Allow</strong> or <strong>Decline</strong>.</p>'));
+  }
+
+  state.oidcRequests.delete(requestId); // a request is decided once
+  const { redirectUri, nonce, scope } = request;
+  const [name, value] = decision === 'allow' ? ['code', issueCode(state, { nonce, redirectUri, scope })] : ['error', 'access_denied'];
+  const location = appendQueryParam(appendQueryParam(redirectUri, name, value), 'state', request.state);
+  res.writeHead(303, { Location: headerSafe(location), 'Content-Length': 0 });
+  res.end();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -867,7 +1559,7 @@ function page(content) {
     code { word-break: break-all; background: #eef1f4; padding: 0 0.25em; border-radius: 4px; }
     form { display: flex; gap: 0.75rem; margin-top: 1.5rem; }
     button { font: inherit; padding: 0.5rem 1.25rem; border-radius: 8px; border: 1px solid #1f6f43; cursor: pointer; }
-    button[value="continue"] { background: #1f6f43; color: #fff; }
+    button[value="continue"], button[value="allow"] { background: #1f6f43; color: #fff; }
     button[value="decline"] { background: #fff; color: #1f6f43; }
     button:focus-visible { outline: 3px solid #f0a000; outline-offset: 2px; }
   </style>
@@ -975,6 +1667,7 @@ async function main() {
     port: parsePort(values.port ?? process.env.MOCK_PORT ?? 8788),
     clientId: process.env.MOCK_CLIENT_ID || undefined,
     clientSecret: process.env.MOCK_CLIENT_SECRET || undefined,
+    issuer: process.env.MOCK_ISSUER || undefined,
     log: true,
   });
   console.log(`mock Freedom ID listening on ${mock.origin}`);

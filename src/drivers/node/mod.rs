@@ -1,10 +1,11 @@
 //! The npm package's exports: `createAuthorizationLink`, `completeSignIn`,
-//! `exchangeAuthorizationCode` and `refreshTokens`. A driver: each hands its options object
-//! to the core (`flow::npm`) as a prototype-free copy for serde-wasm-bindgen (`options.rs`),
-//! lets the core check them and run the function over the runtime's `fetch` and
-//! `crypto.getRandomValues`, and turns the core's result into a plain object (serde-wasm-bindgen
-//! again) or the [`NpmError`] into a rejected `Error` with a `code`. Every decision is the
-//! core's.
+//! `exchangeAuthorizationCode`, `refreshTokens` and `fetchUserInfo`. A driver: each hands its
+//! options object to the core (`flow::npm`) as a prototype-free copy for serde-wasm-bindgen
+//! (`options.rs`), lets the core check them and run the function over the runtime's `fetch`,
+//! clock and WebCrypto (`crypto.getRandomValues`, `crypto.subtle.verify` for a `jwksUrl`'s
+//! keys, kept per process), and turns the core's result into a plain object
+//! (serde-wasm-bindgen again) or the [`NpmError`] into a rejected `Error` with a `code`.
+//! Every decision is the core's.
 //!
 //! Their TypeScript declarations are `npm/types.d.ts`, which the build ships as each
 //! entry's `.d.mts`/`.d.cts`; the `unchecked_*_type` names below must be the ones declared
@@ -12,20 +13,31 @@
 
 mod options;
 
+use std::cell::RefCell;
+
 use js_sys::{Object, Reflect};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use crate::base::json::{JsonEngine, JsonError};
 use crate::drivers::fetch::send;
+use crate::drivers::webcrypto;
 use crate::flow::npm::{
-    self, CompleteSignInOptions, Detail, ExchangeOptions, LinkOptions, NpmEffects, NpmError,
-    RefreshOptions, TokensResult,
+    self, CompleteSignInOptions, Detail, ExchangeOptions, IdentityEffects, LinkOptions, NpmEffects,
+    NpmError, RefreshOptions, TokensResult, UserInfoOptions,
 };
+use crate::freedom_id::id_token::Algorithm;
+use crate::freedom_id::jwks::{Jwk, KeyCache};
 use crate::freedom_id::upstream::{Reply, UpstreamRequest};
-use options::prototype_free;
+use options::{own_copy, prototype_free};
 
-/// The runtime's I/O: global `fetch` and WebCrypto's random bytes.
+thread_local! {
+    /// The `jwksUrl` key set, kept per process (the core decides when it is stale). One
+    /// cache whatever the URL: a process signs in with one Freedom ID.
+    static KEY_CACHE: RefCell<KeyCache> = RefCell::new(KeyCache::default());
+}
+
+/// The runtime's I/O: global `fetch`, the clock, and WebCrypto.
 struct Runtime;
 
 impl JsonEngine for Runtime {
@@ -34,13 +46,33 @@ impl JsonEngine for Runtime {
     }
 }
 
-impl NpmEffects for Runtime {
+impl IdentityEffects for Runtime {
     async fn send(&self, request: &UpstreamRequest, timeout_ms: u32) -> Reply {
         send(request, timeout_ms).await
     }
 
+    fn now_ms(&self) -> f64 {
+        js_sys::Date::now()
+    }
+
+    fn with_key_cache<R>(&self, f: impl FnOnce(&mut KeyCache) -> R) -> R {
+        KEY_CACHE.with(|cache| f(&mut cache.borrow_mut()))
+    }
+
+    async fn verify_signature(
+        &self,
+        algorithm: Algorithm,
+        key: &Jwk,
+        input: &[u8],
+        signature: &[u8],
+    ) -> bool {
+        webcrypto::verify(algorithm, key, input, signature).await
+    }
+}
+
+impl NpmEffects for Runtime {
     fn random(&self, out: &mut [u8]) {
-        crate::drivers::webcrypto::random(out);
+        webcrypto::random(out);
     }
 }
 
@@ -51,24 +83,47 @@ pub async fn create_authorization_link(
     #[wasm_bindgen(unchecked_param_type = "AuthorizationLinkOptions")] options: JsValue,
 ) -> Result<JsValue, JsValue> {
     crate::drivers::panic_hook::install();
-    let options = LinkOptions::read(prototype_free(&options)).map_err(js_error)?;
+    let copy = own_copy(&options);
+    let options = LinkOptions::read(|| serde_wasm_bindgen::Deserializer::from(copy.clone()))
+        .map_err(js_error)?;
     npm::create_authorization_link(&Runtime, &options)
         .await
         .map(|link| to_js(&link.result()))
         .map_err(js_error)
 }
 
-/// `completeSignIn(options)`: the callback's state checked, then its code exchanged (see
-/// `npm/types.d.ts`).
-#[wasm_bindgen(js_name = completeSignIn, unchecked_return_type = "Tokens")]
+/// `completeSignIn(options)`: the callback's state checked, then its code exchanged, and who
+/// signed in (see `npm/types.d.ts`).
+#[wasm_bindgen(js_name = completeSignIn, unchecked_return_type = "SignIn")]
 pub async fn complete_sign_in(
     #[wasm_bindgen(unchecked_param_type = "CompleteSignInOptions")] options: JsValue,
 ) -> Result<JsValue, JsValue> {
     crate::drivers::panic_hook::install();
     let options = CompleteSignInOptions::read(prototype_free(&options)).map_err(js_error)?;
-    npm::complete_sign_in(&Runtime, &options)
+    let signed_in = npm::complete_sign_in(&Runtime, &options)
         .await
-        .map(|tokens| to_js(&TokensResult::of(&tokens)))
+        .map_err(js_error)?;
+    let result = to_js(&signed_in.result());
+    if let Some(claims) = signed_in.claims_json() {
+        // The core checked the payload is a JSON object; JSON.parse makes own data
+        // properties only (a `__proto__` claim included), so the object is plain.
+        if let (Ok(claims), Some(result)) = (js_sys::JSON::parse(&claims), result.dyn_ref()) {
+            set(result, "idTokenClaims", &claims);
+        }
+    }
+    Ok(result)
+}
+
+/// `fetchUserInfo(options)`: the user's profile for an access token (see `npm/types.d.ts`).
+#[wasm_bindgen(js_name = fetchUserInfo, unchecked_return_type = "User")]
+pub async fn fetch_user_info(
+    #[wasm_bindgen(unchecked_param_type = "FetchUserInfoOptions")] options: JsValue,
+) -> Result<JsValue, JsValue> {
+    crate::drivers::panic_hook::install();
+    let options = UserInfoOptions::read(prototype_free(&options)).map_err(js_error)?;
+    npm::fetch_user_info(&Runtime, &options)
+        .await
+        .map(|user| to_js(&user))
         .map_err(js_error)
 }
 

@@ -81,5 +81,11 @@ extern "C" {
 /// `value` as the core reads an options object: its own properties only, in a copy with no
 /// prototype; `null` for a value that is no options object.
 pub(super) fn prototype_free(value: &JsValue) -> serde_wasm_bindgen::Deserializer {
-    serde_wasm_bindgen::Deserializer::from(own_options(value, UNREADABLE))
+    serde_wasm_bindgen::Deserializer::from(own_copy(value))
+}
+
+/// The prototype-free copy itself, for options the core reads more than once (each getter
+/// still runs once: the copy holds plain values).
+pub(super) fn own_copy(value: &JsValue) -> JsValue {
+    own_options(value, UNREADABLE)
 }

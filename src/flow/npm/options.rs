@@ -16,13 +16,20 @@ use serde::{Deserialize, Deserializer};
 
 use super::NpmError;
 use crate::base::json::Object;
-use crate::base::secret::{AuthorizationCode, ClientId, ClientSecret, CsrfState, RefreshToken};
+use crate::base::secret::{
+    AccessToken, AuthorizationCode, ClientId, ClientSecret, CsrfState, RefreshToken,
+};
 use crate::base::url::AbsoluteUrl;
 use crate::config::parse::{parse_client_id, parse_client_secret, parse_timeout, parse_token_url};
 use crate::config::settings::{
     Field, ProblemReason, Setting, Settings, SettingsInput, StateInput, TimeoutInput,
 };
+use crate::config::values::{Protocol, DEFAULT_ISSUER, DEFAULT_OIDC_TOKEN_URL, MAX_STATE_LEN};
 use crate::freedom_id::callback::CallbackParams;
+
+/// What `createAuthorizationLink` signs in with in `oidc` when `clientSecret` is not given:
+/// the OIDC link is built locally and sends no secret, so the settings' secret is never used.
+const UNUSED_SECRET: &str = "unused: the OIDC link sends no secret";
 
 /// The client's Basic pair.
 #[derive(Clone, Debug)]
@@ -57,6 +64,23 @@ pub struct LinkOptions {
     /// The settings they make, by the Worker's rules; `state` is
     /// [`StateMode::Bind`](crate::config::values::StateMode::Bind) when none was given.
     pub settings: Settings,
+    /// `nonce` (`oidc` only): the caller's, or `None` for a fresh one.
+    pub nonce: Option<CsrfState>,
+}
+
+/// What `completeSignIn` needs in the OpenID Connect flavour.
+#[derive(Clone, Debug)]
+pub struct OidcCheck {
+    /// `redirectUri`: sent again with the code, as the token call requires.
+    pub redirect_uri: AbsoluteUrl,
+    /// `expectedNonce`: the nonce kept from `createAuthorizationLink`.
+    pub nonce: CsrfState,
+    /// `oidcTokenUrl`, or Freedom ID's own.
+    pub token_url: AbsoluteUrl,
+    /// `issuer`, or Freedom ID's own: the `iss` the id_token must carry.
+    pub issuer: String,
+    /// `jwksUrl`: the key set that verifies the id_token's signature; `None`: not verified.
+    pub jwks_url: Option<AbsoluteUrl>,
 }
 
 /// `completeSignIn`'s options, valid.
@@ -70,6 +94,21 @@ pub struct CompleteSignInOptions {
     pub state_check: StateCheck,
     /// `tokenUrl` and `timeoutMs`.
     pub endpoint: TokenEndpoint,
+    /// `protocol: 'oidc'`: what the OpenID Connect flavour checks; `None` in `oauth2`.
+    pub oidc: Option<OidcCheck>,
+    /// `userInfoUrl`: where the user's profile is fetched after the exchange; `None`: not.
+    pub userinfo_url: Option<AbsoluteUrl>,
+}
+
+/// `fetchUserInfo`'s options, valid.
+#[derive(Clone, Debug)]
+pub struct UserInfoOptions {
+    /// `accessToken`.
+    pub access_token: AccessToken,
+    /// `userInfoUrl`.
+    pub url: AbsoluteUrl,
+    /// `timeoutMs`, or the default.
+    pub timeout_ms: u32,
 }
 
 /// `exchangeAuthorizationCode`'s options, valid.
@@ -105,6 +144,29 @@ struct CompleteSignInInput {
     skip_state_check: Field<bool>,
     token_url: Field<String>,
     timeout_ms: Field<TimeoutInput>,
+    protocol: Field<String>,
+    redirect_uri: Field<String>,
+    expected_nonce: Field<String>,
+    oidc_token_url: Field<String>,
+    issuer: Field<String>,
+    jwks_url: Field<String>,
+    user_info_url: Field<String>,
+}
+
+/// `createAuthorizationLink`'s options beyond the settings table's.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct LinkExtraInput {
+    nonce: Field<String>,
+}
+
+/// `fetchUserInfo`'s options as given.
+#[derive(Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct UserInfoInput {
+    access_token: Field<String>,
+    user_info_url: Field<String>,
+    timeout_ms: Field<TimeoutInput>,
 }
 
 /// `exchangeAuthorizationCode`'s options as given.
@@ -128,23 +190,36 @@ struct RefreshInput {
 }
 
 impl LinkOptions {
-    /// Reads and checks `createAuthorizationLink`'s options. Anything that is no object
-    /// (`null` from the driver for a missing value, a string, an array) is refused as such.
-    /// Every problem is reported at once, in [`Setting::ALL`] order.
-    pub fn read<'de, D: Deserializer<'de>>(options: D) -> Result<LinkOptions, NpmError> {
-        let mut input: SettingsInput = object(options, "createAuthorizationLink")?;
+    /// Reads and checks `createAuthorizationLink`'s options, given as a way to make the same
+    /// object's `Deserializer` (read twice: once as the settings table, once for `nonce`,
+    /// which is no setting of the Worker's). Anything that is no object (`null` from the
+    /// driver for a missing value, a string, an array) is refused as such. Every problem is
+    /// reported at once, the settings' in [`Setting::ALL`] order, then `nonce`'s.
+    pub fn read<'de, D: Deserializer<'de>>(
+        options: impl Fn() -> D,
+    ) -> Result<LinkOptions, NpmError> {
+        let mut input: SettingsInput = object(options(), "createAuthorizationLink")?;
+        let extra: LinkExtraInput = object(options(), "createAuthorizationLink")?;
         // Absent: a fresh state (Bind); false: none; a string: the caller's.
         if let Field::Absent = input.state {
             input.state = Field::Value(StateInput::Switch("on".to_owned()));
         }
-        Settings::from_input(input)
-            .map(|settings| LinkOptions { settings })
-            .map_err(|error| {
-                NpmError::invalid_options(&format!(
-                    "invalid options: {}",
-                    error.describe(Setting::option_name)
-                ))
-            })
+        let oidc = matches!(&input.protocol, Field::Value(protocol) if Protocol::parse(protocol) == Some(Protocol::Oidc));
+        if oidc && matches!(input.client_secret, Field::Absent) {
+            input.client_secret = Field::Value(UNUSED_SECRET.to_owned());
+        }
+        let mut problems = Problems::default();
+        let settings = Settings::from_input(input)
+            .map_err(|error| problems.0.push(error.describe(Setting::option_name)))
+            .ok();
+        let nonce = problems.nonce("nonce", extra.nonce, oidc, false);
+        problems.finish()?;
+        match (settings, nonce) {
+            (Some(settings), Some(nonce)) => Ok(LinkOptions { settings, nonce }),
+            _ => Err(NpmError::invalid_options(
+                "createAuthorizationLink: invalid options",
+            )),
+        }
     }
 }
 
@@ -157,11 +232,69 @@ impl CompleteSignInOptions {
         let callback_url = problems.required("callbackUrl", input.callback_url);
         let state_check = problems.state_check(&input.skip_state_check, input.expected_state);
         let endpoint = problems.token_endpoint(&input.token_url, &input.timeout_ms);
+        let protocol = problems.parse("protocol", &input.protocol, |protocol| {
+            Protocol::parse(protocol.map_or("", String::as_str)).ok_or(ProblemReason::Protocol)
+        });
+        let oidc = protocol == Some(Protocol::Oidc);
+        // The flavour's options are read in both (a bad one is named either way); `oauth2`
+        // uses none of them, and refuses only `expectedNonce`, whose check it cannot make.
+        let redirect_uri = match (&input.redirect_uri, oidc) {
+            (Field::Absent, false) => None,
+            (field, _) => problems.parse("redirectUri", field, |uri| {
+                web_url(
+                    uri.map(String::as_str)
+                        .filter(|uri| !uri.is_empty())
+                        .ok_or(ProblemReason::Missing)?,
+                )
+            }),
+        };
+        let nonce = problems.nonce("expectedNonce", input.expected_nonce, oidc, true);
+        let token_url = problems.parse("oidcTokenUrl", &input.oidc_token_url, |url| {
+            web_url(non_empty(url).unwrap_or(DEFAULT_OIDC_TOKEN_URL))
+        });
+        let issuer = problems.parse("issuer", &input.issuer, |issuer| {
+            let issuer = non_empty(issuer).unwrap_or(DEFAULT_ISSUER);
+            web_url(issuer).map(|_| issuer.to_owned())
+        });
+        let jwks_url = problems.parse("jwksUrl", &input.jwks_url, optional_url);
+        let userinfo_url = problems.parse("userInfoUrl", &input.user_info_url, optional_url);
         problems.finish()?;
-        let (Some(client), Some(callback_url), Some(state_check), Some(endpoint)) =
-            (client, callback_url, state_check, endpoint)
+        let (
+            Some(client),
+            Some(callback_url),
+            Some(state_check),
+            Some(endpoint),
+            Some(nonce),
+            Some(token_url),
+            Some(issuer),
+            Some(jwks_url),
+            Some(userinfo_url),
+        ) = (
+            client,
+            callback_url,
+            state_check,
+            endpoint,
+            nonce,
+            token_url,
+            issuer,
+            jwks_url,
+            userinfo_url,
+        )
         else {
             return Err(NpmError::invalid_options("completeSignIn: invalid options"));
+        };
+        let oidc = match (oidc, redirect_uri, nonce) {
+            (false, _, _) => None,
+            (true, Some(redirect_uri), Some(nonce)) => Some(OidcCheck {
+                redirect_uri,
+                nonce,
+                token_url,
+                issuer,
+                jwks_url,
+            }),
+            (true, _, _) => {
+                return Err(NpmError::invalid_options("completeSignIn: invalid options"))
+            }
         };
         let callback = CallbackParams::from_url(&callback_url).map_err(|why| {
             NpmError::invalid_options(&format!("invalid options: callbackUrl {why}"))
@@ -171,8 +304,60 @@ impl CompleteSignInOptions {
             callback,
             state_check,
             endpoint,
+            oidc,
+            userinfo_url,
         })
     }
+}
+
+impl UserInfoOptions {
+    /// Reads and checks `fetchUserInfo`'s options.
+    pub fn read<'de, D: Deserializer<'de>>(options: D) -> Result<UserInfoOptions, NpmError> {
+        let input: UserInfoInput = object(options, "fetchUserInfo")?;
+        let mut problems = Problems::default();
+        let access_token = problems.required("accessToken", input.access_token);
+        let url = match input.user_info_url {
+            Field::Absent => {
+                problems.add("userInfoUrl", &ProblemReason::Missing);
+                None
+            }
+            field => problems
+                .parse("userInfoUrl", &field, optional_url)
+                .and_then(|url| {
+                    if url.is_none() {
+                        problems.add("userInfoUrl", &ProblemReason::Missing);
+                    }
+                    url
+                }),
+        };
+        let timeout_ms = problems.parse("timeoutMs", &input.timeout_ms, parse_timeout);
+        problems.finish()?;
+        let (Some(access_token), Some(url), Some(timeout_ms)) = (access_token, url, timeout_ms)
+        else {
+            return Err(NpmError::invalid_options("fetchUserInfo: invalid options"));
+        };
+        Ok(UserInfoOptions {
+            access_token: AccessToken::new(access_token),
+            url,
+            timeout_ms,
+        })
+    }
+}
+
+/// A non-empty string option's text; `None` for absent or empty (the default then).
+fn non_empty(value: Option<&String>) -> Option<&str> {
+    value.map(String::as_str).filter(|text| !text.is_empty())
+}
+
+/// A URL option by the rules of every URL setting (`https`, or `http` on a loopback host; no
+/// fragment): the token URL's parser applies them to any given text.
+fn web_url(text: &str) -> Result<AbsoluteUrl, ProblemReason> {
+    parse_token_url(Some(text))
+}
+
+/// A URL option without a default: `None` when absent or empty.
+fn optional_url(value: Option<&String>) -> Result<Option<AbsoluteUrl>, ProblemReason> {
+    non_empty(value).map(web_url).transpose()
 }
 
 impl ExchangeOptions {
@@ -334,6 +519,49 @@ impl Problems {
                     &"is missing (pass the state kept from createAuthorizationLink; \
                      skipStateCheck: true instead only for a link made with state: false)",
                 );
+                None
+            }
+        }
+    }
+
+    /// A nonce option (`nonce`, `expectedNonce`): a string by the state's rules, only with
+    /// `protocol: 'oidc'`, where `required` ones must be given. `Some(None)`: absent, and
+    /// fine so.
+    fn nonce(
+        &mut self,
+        name: &str,
+        field: Field<String>,
+        oidc: bool,
+        required: bool,
+    ) -> Option<Option<CsrfState>> {
+        match field {
+            Field::Absent if oidc && required => {
+                self.add(
+                    name,
+                    &"is missing (pass the nonce kept from createAuthorizationLink)",
+                );
+                None
+            }
+            Field::Absent => Some(None),
+            Field::Value(_) if !oidc => {
+                self.add(name, &"is only for protocol: 'oidc'");
+                None
+            }
+            Field::Value(text) => {
+                let valid = !text.is_empty()
+                    && text.len() <= MAX_STATE_LEN
+                    && !text.chars().any(char::is_control);
+                if valid {
+                    Some(Some(CsrfState::new(text)))
+                } else {
+                    self.add(name, &ProblemReason::StateValue);
+                    None
+                }
+            }
+            other => {
+                if let Err(reason) = other.given() {
+                    self.add(name, &reason);
+                }
                 None
             }
         }
