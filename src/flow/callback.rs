@@ -53,87 +53,59 @@ pub(super) async fn callback<E: Effects>(
             return failed(fx, request, &error, None, started).with_cookies(clear_flow);
         }
     };
-    let upstream_status;
-    let signed_in = match settings.protocol {
-        Protocol::OAuth2 => {
-            let upstream = exchange_request(
+    // The exchange, in the settings' flavour.
+    let (upstream, nonce) = match settings.protocol {
+        Protocol::OAuth2 => (
+            exchange_request(
                 &settings.token_url,
                 &settings.client_id,
                 &settings.client_secret,
                 &code,
-            );
-            let reply = fx.send(&upstream, settings.timeout_ms, None).await;
-            upstream_status = reply.status;
-            let result = read_token_reply(TokenCall::Exchange, &reply, fx);
-            if let (Some(id), Ok(_) | Err(Error::CodeRejected { .. })) = (&flow_id, &result) {
-                // A definite answer spends the flow: replaying its cookie with another guessed
-                // code costs no further token-endpoint call (in this isolate; the cookie is
-                // cleared too).
-                fx.spend_flow(id);
-            }
-            let tokens = match result {
-                Ok(tokens) => tokens,
-                // A refused code is spent: the flow is over. On an outage the code may still
-                // be good, so the flow cookie stays for a reload to try again.
-                Err(error @ Error::CodeRejected { .. }) => {
-                    return failed(fx, request, &error, upstream_status, started)
-                        .with_cookies(clear_flow);
-                }
-                Err(error) => return failed(fx, request, &error, upstream_status, started),
-            };
-            let user = match &settings.userinfo_url {
-                None => Ok(None),
-                Some(url) => {
-                    let info =
-                        identity::user_info(fx, url, &tokens.access_token, settings.timeout_ms)
-                            .await;
-                    info.and_then(|info| identity::user_from(Some(&info), None))
-                }
-            };
-            match user {
-                Ok(user) => Session {
-                    tokens,
-                    began_at: now_secs(fx),
-                    user,
-                    refreshable: true,
-                },
-                // The code is spent: only a new sign-in can go on.
-                Err(error) => {
-                    return failed(fx, request, &error, upstream_status, started)
-                        .with_cookies(clear_flow)
-                }
-            }
-        }
-        Protocol::Oidc => {
-            let nonce = flow.as_ref().and_then(|flow| flow.nonce.as_ref());
-            let upstream = oidc::exchange_request(
+            ),
+            None,
+        ),
+        Protocol::Oidc => (
+            oidc::exchange_request(
                 &settings.oidc_token_url,
                 &settings.client_id,
                 &settings.client_secret,
                 &code,
                 &settings.redirect_uri,
-            );
-            let reply = fx.send(&upstream, settings.timeout_ms, None).await;
-            upstream_status = reply.status;
-            let result = oidc::read_exchange_reply(&reply, now_secs(fx), fx);
-            if let (Some(id), Ok(_) | Err(Error::CodeRejected { .. })) = (&flow_id, &result) {
-                fx.spend_flow(id);
-            }
-            let tokens = match result {
-                Ok(tokens) => tokens,
-                Err(error @ Error::CodeRejected { .. }) => {
-                    return failed(fx, request, &error, upstream_status, started)
-                        .with_cookies(clear_flow);
-                }
-                Err(error) => return failed(fx, request, &error, upstream_status, started),
-            };
-            match oidc_session(fx, settings, tokens, nonce).await {
-                Ok(session) => session,
-                Err(error) => {
-                    return failed(fx, request, &error, upstream_status, started)
-                        .with_cookies(clear_flow)
-                }
-            }
+            ),
+            flow.as_ref().and_then(|flow| flow.nonce.as_ref()),
+        ),
+    };
+    let reply = fx.send(&upstream, settings.timeout_ms, None).await;
+    let upstream_status = reply.status;
+    let exchanged = match settings.protocol {
+        Protocol::OAuth2 => {
+            read_token_reply(TokenCall::Exchange, &reply, fx).map(Exchanged::OAuth2)
+        }
+        Protocol::Oidc => oidc::read_exchange_reply(&reply, now_secs(fx), fx).map(Exchanged::Oidc),
+    };
+    if let (Some(id), Ok(_) | Err(Error::CodeRejected { .. })) = (&flow_id, &exchanged) {
+        // A definite answer spends the flow: replaying its cookie with another guessed code
+        // costs no further token-endpoint call (in this isolate; the cookie is cleared too).
+        fx.spend_flow(id);
+    }
+    let exchanged = match exchanged {
+        Ok(exchanged) => exchanged,
+        // A refused code is spent: the flow is over. On an outage the code may still be good,
+        // so the flow cookie stays for a reload to try again.
+        Err(error @ Error::CodeRejected { .. }) => {
+            return failed(fx, request, &error, upstream_status, started).with_cookies(clear_flow);
+        }
+        Err(error) => return failed(fx, request, &error, upstream_status, started),
+    };
+    let signed_in = match exchanged {
+        Exchanged::OAuth2(tokens) => oauth2_session(fx, settings, tokens).await,
+        Exchanged::Oidc(tokens) => oidc_session(fx, settings, tokens, nonce).await,
+    };
+    let signed_in = match signed_in {
+        Ok(session) => session,
+        // The code is spent: only a new sign-in can go on.
+        Err(error) => {
+            return failed(fx, request, &error, upstream_status, started).with_cookies(clear_flow)
         }
     };
     let mut signed_in = signed_in;
@@ -155,6 +127,35 @@ pub(super) async fn callback<E: Effects>(
         cookies.push(clear_cookie(DEAD_COOKIE));
     }
     http::see_other(&landing).with_cookies(cookies)
+}
+
+/// What the token endpoint gave, in either flavour.
+enum Exchanged {
+    OAuth2(Tokens),
+    Oidc(OidcTokens),
+}
+
+/// The OAuth2 flavour's session from its tokens, with the user from the user-info call when
+/// `FREEDOM_ID_USERINFO_URL` is set.
+async fn oauth2_session<E: Effects>(
+    fx: &E,
+    settings: &Settings,
+    tokens: Tokens,
+) -> Result<Session, Error> {
+    let user = match &settings.userinfo_url {
+        None => None,
+        Some(url) => {
+            let info =
+                identity::user_info(fx, url, &tokens.access_token, settings.timeout_ms).await?;
+            identity::user_from(Some(&info), None)?
+        }
+    };
+    Ok(Session {
+        tokens,
+        began_at: now_secs(fx),
+        user,
+        refreshable: true,
+    })
 }
 
 /// The OIDC flavour's session from its tokens: the id_token checked against the flow's
@@ -192,13 +193,7 @@ async fn oidc_session<E: Effects>(
     };
     let user = identity::user_from(info.as_ref(), Some((&sub, &claims)))?;
     Ok(Session {
-        tokens: Tokens {
-            id: None,
-            access_token: tokens.access_token,
-            refresh_token: tokens.refresh_token,
-            access_expires_at: tokens.access_expires_at,
-            refresh_expires_at: tokens.access_expires_at,
-        },
+        tokens: tokens.into_tokens(),
         began_at: now_secs(fx),
         user,
         refreshable: false,

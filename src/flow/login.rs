@@ -3,7 +3,6 @@
 
 use crate::base::cookies::{clear_cookie, names_with_prefix, set_cookie};
 use crate::base::return_to::local_path;
-use crate::base::url::AbsoluteUrl;
 use crate::config::settings::{Settings, SettingsError};
 use crate::config::values::{Protocol, StateMode};
 use crate::error::Error;
@@ -87,23 +86,9 @@ async fn login_oidc<E: Effects>(
     let state = new_state(&random);
     fx.random(&mut random);
     let nonce = new_state(&random);
-    let grants: Vec<&str> = settings.grants.iter().map(|grant| grant.as_str()).collect();
-    let url = oidc::authorization_url(
-        &settings.oidc_authorize_url,
-        &grants,
-        state.secret(),
-        &settings.client_id,
-        &settings.redirect_uri,
-        nonce.secret(),
-    );
-    // Built from valid settings, so it parses; refused rather than trusted blindly.
-    let Ok(url) = AbsoluteUrl::parse(&url) else {
-        return failed(fx, request, &Error::UntrustedLink, None, started);
-    };
-    let link = AuthorizationLink {
-        url,
-        track_id: None,
-        expire_at: None,
+    let link = match oidc::authorization_link(settings, state.secret(), nonce.secret()) {
+        Ok(link) => link,
+        Err(error) => return failed(fx, request, &error, None, started),
     };
     let flow = Flow {
         state,

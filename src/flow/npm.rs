@@ -317,23 +317,10 @@ pub async fn create_authorization_link<E: NpmEffects>(
         // The settings' rules refuse `state: false` in `oidc`; a link always has one.
         let state = state.unwrap_or_else(|| fresh(fx));
         let nonce = options.nonce.clone().unwrap_or_else(|| fresh(fx));
-        let grants: Vec<&str> = settings.grants.iter().map(|grant| grant.as_str()).collect();
-        let url = oidc::authorization_url(
-            &settings.oidc_authorize_url,
-            &grants,
-            state.secret(),
-            &settings.client_id,
-            &settings.redirect_uri,
-            nonce.secret(),
-        );
-        // Built from valid settings, so it parses; refused rather than trusted blindly.
-        let url = AbsoluteUrl::parse(&url).map_err(|_| NpmError::from(&Error::UntrustedLink))?;
+        let link = oidc::authorization_link(settings, state.secret(), nonce.secret())
+            .map_err(|error| NpmError::from(&error))?;
         return Ok(SignInLink {
-            link: AuthorizationLink {
-                url,
-                track_id: None,
-                expire_at: None,
-            },
+            link,
             state: Some(state),
             nonce: Some(nonce),
         });
@@ -425,16 +412,9 @@ async fn oidc_sign_in<E: NpmEffects>(
     };
     let user = identity::user_from(info.as_ref(), Some((&sub, &claims)))?;
     Ok(SignedIn {
-        tokens: Tokens {
-            id: None,
-            access_token: tokens.access_token,
-            refresh_token: tokens.refresh_token,
-            access_expires_at: tokens.access_expires_at,
-            // No refresh is documented for this flavour: the sign-in ends with the access token.
-            refresh_expires_at: tokens.access_expires_at,
-        },
+        id_token: Some(tokens.id_token.clone()),
+        tokens: tokens.into_tokens(),
         user,
-        id_token: Some(tokens.id_token),
     })
 }
 

@@ -18,9 +18,11 @@ use crate::base::secret::{
     AccessToken, AuthorizationCode, AuthorizationHeader, ClientId, ClientSecret, RefreshToken,
 };
 use crate::base::url::{append_query_param, AbsoluteUrl};
+use crate::config::settings::Settings;
 use crate::error::{Error, Malformed};
+use crate::freedom_id::authorize::AuthorizationLink;
 use crate::freedom_id::id_token::MAX_ID_TOKEN_LEN;
-use crate::freedom_id::token::{is_token_text, refusal_for, ErrorMember, TokenCall};
+use crate::freedom_id::token::{is_token_text, refusal_for, ErrorMember, TokenCall, Tokens};
 use crate::freedom_id::upstream::{BodyRule, Method, Reply, UpstreamRequest};
 
 /// The most `expires_in` accepted (a year): anything longer is no access token's life.
@@ -59,6 +61,31 @@ pub fn authorization_url(
         url = append_query_param(&url, name, value);
     }
     url
+}
+
+/// The sign-in link for `settings` with `state` and `nonce`: [`authorization_url`] from the
+/// settings' OIDC authorize URL, grants, client id and redirect URI. Built from valid settings
+/// it always parses; it is still refused ([`Error::UntrustedLink`]) rather than trusted
+/// blindly.
+pub fn authorization_link(
+    settings: &Settings,
+    state: &str,
+    nonce: &str,
+) -> Result<AuthorizationLink, Error> {
+    let grants: Vec<&str> = settings.grants.iter().map(|grant| grant.as_str()).collect();
+    let url = authorization_url(
+        &settings.oidc_authorize_url,
+        &grants,
+        state,
+        &settings.client_id,
+        &settings.redirect_uri,
+        nonce,
+    );
+    Ok(AuthorizationLink {
+        url: AbsoluteUrl::parse(&url).map_err(|_| Error::UntrustedLink)?,
+        track_id: None,
+        expire_at: None,
+    })
 }
 
 /// The token call's body.
@@ -120,6 +147,21 @@ pub struct OidcTokens {
     pub access_expires_at: u64,
     /// The id_token as received.
     pub id_token: String,
+}
+
+impl OidcTokens {
+    /// The token pair as both products keep it: no token pair `id` (the answer has none), and
+    /// the refresh token's expiry at the access token's, since no refresh is documented for
+    /// this flavour: the sign-in ends with the access token.
+    pub fn into_tokens(self) -> Tokens {
+        Tokens {
+            id: None,
+            access_token: self.access_token,
+            refresh_token: self.refresh_token,
+            access_expires_at: self.access_expires_at,
+            refresh_expires_at: self.access_expires_at,
+        }
+    }
 }
 
 /// Reads the exchange's reply at `now` (unix seconds): a failure as it is; a 4xx or an
