@@ -55,11 +55,17 @@ pub enum ErrorCode {
     IdTokenInvalid,
     /// Freedom ID's user-info call refused the access token (401 or 403).
     UserinfoRejected,
+    /// A signed-in user whom `FREEDOM_ID_ALLOW` does not let through the gate.
+    AccessDenied,
+    /// npm `verifyGateAssertion`: the gate's assertion is missing, malformed, signed with
+    /// another algorithm or an unknown key, forged, for another issuer or audience, expired,
+    /// or issued in the future.
+    AssertionInvalid,
 }
 
 impl ErrorCode {
     /// Every code.
-    pub const ALL: [ErrorCode; 22] = [
+    pub const ALL: [ErrorCode; 24] = [
         ErrorCode::Misconfigured,
         ErrorCode::InvalidOptions,
         ErrorCode::UpstreamStatus,
@@ -82,6 +88,8 @@ impl ErrorCode {
         ErrorCode::RevocationForbidden,
         ErrorCode::IdTokenInvalid,
         ErrorCode::UserinfoRejected,
+        ErrorCode::AccessDenied,
+        ErrorCode::AssertionInvalid,
     ];
 
     /// The key of the code's localized page title (`title.<CODE>`).
@@ -109,6 +117,8 @@ impl ErrorCode {
             ErrorCode::RevocationForbidden => "title.REVOCATION_FORBIDDEN",
             ErrorCode::IdTokenInvalid => "title.ID_TOKEN_INVALID",
             ErrorCode::UserinfoRejected => "title.USERINFO_REJECTED",
+            ErrorCode::AccessDenied => "title.ACCESS_DENIED",
+            ErrorCode::AssertionInvalid => "title.ASSERTION_INVALID",
         }
     }
 
@@ -137,6 +147,8 @@ impl ErrorCode {
             ErrorCode::RevocationForbidden => "REVOCATION_FORBIDDEN",
             ErrorCode::IdTokenInvalid => "ID_TOKEN_INVALID",
             ErrorCode::UserinfoRejected => "USERINFO_REJECTED",
+            ErrorCode::AccessDenied => "ACCESS_DENIED",
+            ErrorCode::AssertionInvalid => "ASSERTION_INVALID",
         }
     }
 
@@ -162,7 +174,8 @@ impl ErrorCode {
                 502
             }
             ErrorCode::RevocationUnavailable => 501,
-            ErrorCode::RevocationForbidden => 403,
+            ErrorCode::RevocationForbidden | ErrorCode::AccessDenied => 403,
+            ErrorCode::AssertionInvalid => 401,
         }
     }
 
@@ -191,6 +204,8 @@ impl ErrorCode {
             ErrorCode::RevocationForbidden => "Revocation refused",
             ErrorCode::IdTokenInvalid => "Freedom ID's identity token did not pass its checks",
             ErrorCode::UserinfoRejected => "Freedom ID did not share the user's profile",
+            ErrorCode::AccessDenied => "This account may not open this site",
+            ErrorCode::AssertionInvalid => "The gate's identity assertion did not pass its checks",
         }
     }
 }
@@ -408,6 +423,8 @@ mod tests {
             (ErrorCode::RevocationForbidden, "REVOCATION_FORBIDDEN", 403),
             (ErrorCode::IdTokenInvalid, "ID_TOKEN_INVALID", 502),
             (ErrorCode::UserinfoRejected, "USERINFO_REJECTED", 502),
+            (ErrorCode::AccessDenied, "ACCESS_DENIED", 403),
+            (ErrorCode::AssertionInvalid, "ASSERTION_INVALID", 401),
         ];
         assert_eq!(
             table.len(),

@@ -12,6 +12,8 @@ use super::values::{
 use crate::base::return_to::local_path;
 use crate::base::secret::{ClientId, ClientSecret, RevokeKey, SessionSecret};
 use crate::base::url::{AbsoluteUrl, Scheme};
+use crate::config::allow::AllowRules;
+use crate::config::assertion_key::{parse_assertion_keys, AssertionKey};
 use crate::config::grants::Grants;
 
 fn required(value: Option<&str>) -> Result<&str, ProblemReason> {
@@ -297,6 +299,44 @@ pub(super) fn gate_csrf(value: Option<&String>) -> Result<bool, ProblemReason> {
         Some("off") => Ok(false),
         Some(_) => Err(ProblemReason::GateCsrfSwitch),
     }
+}
+
+pub(super) fn assertion_keys(value: Option<&String>) -> Result<Vec<AssertionKey>, ProblemReason> {
+    match text(value) {
+        None | Some("") => Ok(Vec::new()),
+        Some(text) => parse_assertion_keys(text).map_err(|_| ProblemReason::AssertionKey),
+    }
+}
+
+/// The longest `FREEDOM_ID_ASSERTION_AUDIENCE` accepted.
+const MAX_AUDIENCE_LEN: usize = 256;
+
+pub(super) fn assertion_audience(value: Option<&String>) -> Result<Option<String>, ProblemReason> {
+    match text(value) {
+        None | Some("") => Ok(None),
+        Some(audience)
+            if audience.len() <= MAX_AUDIENCE_LEN
+                && !audience
+                    .chars()
+                    .any(|c| c.is_whitespace() || c.is_control()) =>
+        {
+            Ok(Some(audience.to_owned()))
+        }
+        Some(_) => Err(ProblemReason::AssertionAudience),
+    }
+}
+
+pub(super) fn forward_access_token(value: Option<&String>) -> Result<bool, ProblemReason> {
+    match text(value) {
+        None | Some("" | "off") => Ok(false),
+        Some("on") => Ok(true),
+        Some(_) => Err(ProblemReason::ForwardAccessTokenSwitch),
+    }
+}
+
+pub(super) fn allow(value: Option<&String>) -> Result<AllowRules, ProblemReason> {
+    AllowRules::parse(text(value).unwrap_or(""))
+        .map_err(|error| ProblemReason::AllowRule { rule: error.rule })
 }
 
 pub(super) fn revoke_key(value: Option<&String>) -> Result<Option<RevokeKey>, ProblemReason> {

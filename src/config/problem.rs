@@ -76,6 +76,20 @@ pub enum ProblemReason {
     /// `FREEDOM_ID_REVOKE_KEY` unset while the `FREEDOM_ID_REVOCATIONS` binding is there:
     /// Freedom ID's sign-out calls cannot be told from anyone else's.
     RevokeKeyRequired,
+    /// `FREEDOM_ID_ASSERTION_KEY` that is not a P-256 private key as a JWK with a plain
+    /// `kid`, nor a non-empty JSON array of them with distinct `kid`s.
+    AssertionKey,
+    /// `FREEDOM_ID_ASSERTION_AUDIENCE` that is empty, longer than 256 bytes, or has
+    /// whitespace or control characters.
+    AssertionAudience,
+    /// `FREEDOM_ID_FORWARD_ACCESS_TOKEN` other than `on` or `off`.
+    ForwardAccessTokenSwitch,
+    /// A `FREEDOM_ID_ALLOW` rule (its position, from 1) that is no user id, email address,
+    /// `@domain` or `+phone`.
+    AllowRule {
+        /// The rule's position, from 1 (never its text: it may be personal data).
+        rule: usize,
+    },
 }
 
 impl fmt::Display for ProblemReason {
@@ -144,6 +158,17 @@ impl fmt::Display for ProblemReason {
             ),
             ProblemReason::RevokeKeyRequired => f.write_str(
                 "must be set while the FREEDOM_ID_REVOCATIONS binding is there: /revoke refuses every call without it",
+            ),
+            ProblemReason::AssertionKey => f.write_str(
+                "must be a P-256 private key as a JWK (kty EC, crv P-256, x, y, d, kid) or a JSON array of such keys with distinct kids (`node scripts/assertion-key.mjs` makes one)",
+            ),
+            ProblemReason::AssertionAudience => f.write_str(
+                "must be one value of at most 256 characters without spaces or control characters",
+            ),
+            ProblemReason::ForwardAccessTokenSwitch => f.write_str("must be `on` or `off`"),
+            ProblemReason::AllowRule { rule } => write!(
+                f,
+                "rule {rule} is not a user id (UUID), an email address, an @domain or a +phone number in international form"
             ),
         }
     }

@@ -9,8 +9,10 @@
 //! parser (in `parse.rs`); the few rules between settings are `cross_checks`.
 
 pub use super::input::{Field, GrantsInput, StateInput, TimeoutInput};
+use super::allow::AllowRules;
+use super::assertion_key::AssertionKey;
 use super::parse::{
-    after_sign_in, app_origin, authorize_url, client_id, client_secret, gate_csrf, grants, issuer,
+    after_sign_in, allow, app_origin, assertion_audience, assertion_keys, authorize_url, client_id, client_secret, forward_access_token, gate_csrf, grants, issuer,
     log, oidc_authorize_url, oidc_token_url, optional_url, protect, protocol, redirect_uri,
     revoke_key, session_max_age, session_secret, state, timeout, token_url,
 };
@@ -203,6 +205,26 @@ settings! {
     /// not public); `None`: not called.
     UserinfoUrl("FREEDOM_ID_USERINFO_URL", "userInfoUrl", from_env: text)
         userinfo_url: String => Option<AbsoluteUrl> = optional_url;
+    /// `FREEDOM_ID_ASSERTION_KEY` (Worker only, a secret): the P-256 keys that sign the
+    /// gate's `X-Freedom-ID-Assertion`, the first signs, all are published at
+    /// `/.well-known/jwks.json`. Empty: no assertion.
+    #[serde(skip)]
+    AssertionKey("FREEDOM_ID_ASSERTION_KEY", "assertionKey", from_env: text)
+        assertion_keys: String => Vec<AssertionKey> = assertion_keys;
+    /// `FREEDOM_ID_ASSERTION_AUDIENCE` (Worker only): the assertion's `aud`; `None`: the
+    /// origin the request is forwarded to.
+    #[serde(skip)]
+    AssertionAudience("FREEDOM_ID_ASSERTION_AUDIENCE", "assertionAudience", from_env: text)
+        assertion_audience: String => Option<String> = assertion_audience;
+    /// `FREEDOM_ID_FORWARD_ACCESS_TOKEN` (Worker only): whether the gate sends the site
+    /// `X-Freedom-ID-Access-Token` (`on`); `off`, the default, sends none.
+    #[serde(skip)]
+    ForwardAccessToken("FREEDOM_ID_FORWARD_ACCESS_TOKEN", "forwardAccessToken", from_env: text)
+        forward_access_token: String => bool = forward_access_token;
+    /// `FREEDOM_ID_ALLOW` (Worker only): who may pass the gate; empty: every signed-in user.
+    #[serde(skip)]
+    Allow("FREEDOM_ID_ALLOW", "allow", from_env: text)
+        allow: String => AllowRules = allow;
 }
 
 /// What is wrong with one setting. Never carries a secret's value.

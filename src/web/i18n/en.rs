@@ -28,6 +28,8 @@ pub const TEXTS: &[(&str, &str)] = &[
     ("title.REVOCATION_FORBIDDEN", "Revocation refused"),
     ("title.ID_TOKEN_INVALID", "Freedom ID's identity token did not pass its checks"),
     ("title.USERINFO_REJECTED", "Freedom ID did not share the user's profile"),
+    ("title.ACCESS_DENIED", "This account may not open this site"),
+    ("title.ASSERTION_INVALID", "The gate's identity assertion did not pass its checks"),
     ("detail.misconfigured", "The sign-in service is misconfigured: check {settings}."),
     ("detail.upstream_status", "Freedom ID answered with HTTP {status}. Please try again later."),
     ("detail.upstream_malformed", "Freedom ID sent an answer that could not be read. Please try again later."),

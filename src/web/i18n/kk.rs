@@ -28,6 +28,8 @@ pub const TEXTS: &[(&str, &str)] = &[
     ("title.REVOCATION_FORBIDDEN", "Күшін жою қабылданбады"),
     ("title.ID_TOKEN_INVALID", "Freedom ID сәйкестендіру токені тексеруден өтпеді"),
     ("title.USERINFO_REJECTED", "Freedom ID пайдаланушы профилін бермеді"),
+    ("title.ACCESS_DENIED", "Бұл тіркелгіге осы сайтқа кіруге рұқсат жоқ"),
+    ("title.ASSERTION_INVALID", "Шлюз куәлігі тексеруден өтпеді"),
     ("detail.misconfigured", "Кіру қызметі дұрыс бапталмаған: {settings} параметрлерін тексеріңіз."),
     ("detail.upstream_status", "Freedom ID HTTP {status} кодымен жауап берді. Кейінірек қайталап көріңіз."),
     ("detail.upstream_malformed", "Freedom ID жауабын оқу мүмкін болмады. Кейінірек қайталап көріңіз."),

@@ -28,6 +28,8 @@ pub const TEXTS: &[(&str, &str)] = &[
     ("title.REVOCATION_FORBIDDEN", "Отзыв отклонён"),
     ("title.ID_TOKEN_INVALID", "Токен идентификации Freedom ID не прошёл проверку"),
     ("title.USERINFO_REJECTED", "Freedom ID не передал профиль пользователя"),
+    ("title.ACCESS_DENIED", "Этой учётной записи вход на этот сайт не разрешён"),
+    ("title.ASSERTION_INVALID", "Удостоверение шлюза не прошло проверку"),
     ("detail.misconfigured", "Сервис входа настроен неправильно: проверьте {settings}."),
     ("detail.upstream_status", "Freedom ID ответил с кодом HTTP {status}. Попробуйте позже."),
     ("detail.upstream_malformed", "Не удалось прочитать ответ Freedom ID. Попробуйте позже."),
