@@ -95,6 +95,8 @@ export function bindings(origin, mock, site) {
     FREEDOM_ID_TIMEOUT_MS: '5000',
     FREEDOM_ID_PROTECT: '/members',
     FREEDOM_ID_APP_ORIGIN: site.url,
+    // The JS twin forwards the access token: ours does the same work (issue 22 made it opt-in).
+    FREEDOM_ID_FORWARD_ACCESS_TOKEN: 'on',
   });
 }
 

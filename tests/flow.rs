@@ -458,10 +458,10 @@ fn the_gate_forwards_live_sessions_and_sends_others_to_sign_in() {
     assert_eq!(
         identity,
         [
-            ("X-Freedom-ID-Access-Token", "ACCESS1".to_owned()),
             ("X-Freedom-ID-Token-Id", "tok-1".to_owned()),
             ("X-Freedom-ID-Access-Expires-At", "1700003600".to_owned()),
-        ]
+        ],
+        "no access token without FREEDOM_ID_FORWARD_ACCESS_TOKEN=on, no assertion without a key"
     );
     assert!(set_cookies.is_empty());
     let unreachable: serde_json::Value =

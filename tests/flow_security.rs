@@ -16,6 +16,8 @@ fn gated(extra: &[(&'static str, &'static str)]) -> Result<Settings, SettingsErr
     let mut all = vec![
         ("FREEDOM_ID_PROTECT", "/app"),
         ("FREEDOM_ID_APP_ORIGIN", "http://127.0.0.1:9999"),
+        // These tests follow which access token reaches the site: the opt-in shows it.
+        ("FREEDOM_ID_FORWARD_ACCESS_TOKEN", "on"),
     ];
     all.extend_from_slice(extra);
     settings(&all)

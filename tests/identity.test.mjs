@@ -98,7 +98,7 @@ before(async () => {
     startMockFreedomId({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET }),
     startOriginServer(),
   ]);
-  const gate = { FREEDOM_ID_PROTECT: '/app', FREEDOM_ID_APP_ORIGIN: site.url };
+  const gate = { FREEDOM_ID_PROTECT: '/app', FREEDOM_ID_APP_ORIGIN: site.url, FREEDOM_ID_FORWARD_ACCESS_TOKEN: 'on' };
   // One after another: startWorker picks a free port before Miniflare binds it.
   oidc = await start(oidcBindings(mock, { ...gate, FREEDOM_ID_LOG: 'all' }));
   oidcJwks = await start(oidcBindings(mock, { FREEDOM_ID_JWKS_URL: mock.jwksUrl, FREEDOM_ID_LOG: 'all' }));

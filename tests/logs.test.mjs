@@ -63,7 +63,7 @@ const attributed = new Map();
 before(async () => {
   mock = await startMockFreedomId({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET });
   [site, origin] = await Promise.all([startOriginServer(), startOriginServer()]);
-  const gate = (app) => ({ FREEDOM_ID_PROTECT: '/app', FREEDOM_ID_APP_ORIGIN: app.url, FREEDOM_ID_AFTER_SIGN_IN: AFTER_SIGN_IN });
+  const gate = (app) => ({ FREEDOM_ID_PROTECT: '/app', FREEDOM_ID_APP_ORIGIN: app.url, FREEDOM_ID_AFTER_SIGN_IN: AFTER_SIGN_IN, FREEDOM_ID_FORWARD_ACCESS_TOKEN: 'on' });
   // One after another: startWorker picks a free port before Miniflare binds it, and Workers
   // starting side by side can race for the same one.
   const configurations = [

@@ -62,14 +62,14 @@ impl AllowRules {
 
     /// What the rules say of a user with `id`, `email` and `phone` (each when known). A rule
     /// whose field is unknown does not match.
-    pub fn admit(&self, id: &str, email: Option<&str>, phone: Option<&str>) -> Admission {
+    pub fn admit(&self, id: Option<&str>, email: Option<&str>, phone: Option<&str>) -> Admission {
         if self.0.is_empty() {
             return Admission::Pass;
         }
         let email = email.map(str::to_ascii_lowercase);
         let phone = phone.map(digits).filter(|digits| !digits.is_empty());
         let matches = |rule: &AllowRule| match rule {
-            AllowRule::UserId(wanted) => wanted.eq_ignore_ascii_case(id),
+            AllowRule::UserId(wanted) => id.is_some_and(|id| wanted.eq_ignore_ascii_case(id)),
             AllowRule::Email(wanted) => email.as_deref() == Some(wanted.as_str()),
             AllowRule::Domain(wanted) => email
                 .as_deref()
@@ -177,16 +177,21 @@ mod tests {
             (other, None, None, Admission::Denied),
         ] {
             assert_eq!(
-                rules.admit(id, email, phone),
+                rules.admit(Some(id), email, phone),
                 admitted,
                 "{id} {email:?} {phone:?}"
             );
         }
         assert_eq!(
-            AllowRules::parse("").unwrap().admit(other, None, None),
+            AllowRules::parse("").unwrap().admit(None, None, None),
             Admission::Pass
         );
         assert!(!AllowRules::parse(ID).unwrap().needs_profile());
+        // No user known at all (oauth2 without the user-info call): only "no rules" passes.
+        assert_eq!(
+            AllowRules::parse(ID).unwrap().admit(None, None, None),
+            Admission::Denied
+        );
     }
 
     #[test]

@@ -8,13 +8,14 @@
 //! so they accept and refuse exactly the same values. Adding a setting is one row and its
 //! parser (in `parse.rs`); the few rules between settings are `cross_checks`.
 
-pub use super::input::{Field, GrantsInput, StateInput, TimeoutInput};
 use super::allow::AllowRules;
 use super::assertion_key::AssertionKey;
+pub use super::input::{Field, GrantsInput, StateInput, TimeoutInput};
 use super::parse::{
-    after_sign_in, allow, app_origin, assertion_audience, assertion_keys, authorize_url, client_id, client_secret, forward_access_token, gate_csrf, grants, issuer,
-    log, oidc_authorize_url, oidc_token_url, optional_url, protect, protocol, redirect_uri,
-    revoke_key, session_max_age, session_secret, state, timeout, token_url,
+    after_sign_in, allow, app_origin, assertion_audience, assertion_keys, authorize_url, client_id,
+    client_secret, forward_access_token, gate_csrf, grants, issuer, log, oidc_authorize_url,
+    oidc_token_url, optional_url, protect, protocol, redirect_uri, revoke_key, session_max_age,
+    session_secret, state, timeout, token_url,
 };
 pub use super::problem::ProblemReason;
 use super::values::{LogLevel, Protect, Protocol, StateMode, STATE_PARAM};

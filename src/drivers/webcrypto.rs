@@ -1,8 +1,8 @@
 //! The runtime's WebCrypto (`crypto.subtle`, `crypto.getRandomValues`), present in workerd,
 //! Node, Deno and Bun: the session keys (HKDF-SHA256 from a secret to an AES-256-GCM key)
 //! and the sealing itself. No crypto crate lands in the wasm.
-// The npm package uses only `random` and `verify` (it keeps no sessions); the Worker uses
-// all of it.
+// The npm package uses only `random` and `verify` (it keeps no sessions and signs nothing);
+// the Worker uses all of it.
 #![cfg_attr(not(feature = "worker"), allow(dead_code))]
 
 use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
@@ -10,6 +10,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::base::json::Member;
+use crate::config::assertion_key::AssertionKey;
 use crate::freedom_id::id_token::Algorithm;
 use crate::freedom_id::jwks::Jwk;
 
@@ -48,6 +49,13 @@ extern "C" {
         algorithm: &Object,
         key: &CryptoKey,
         signature: &Uint8Array,
+        data: &Uint8Array,
+    ) -> Result<Promise, JsValue>;
+
+    #[wasm_bindgen(js_namespace = ["crypto", "subtle"], js_name = sign, catch)]
+    fn subtle_sign(
+        algorithm: &Object,
+        key: &CryptoKey,
         data: &Uint8Array,
     ) -> Result<Promise, JsValue>;
 
@@ -194,4 +202,37 @@ pub async fn decrypt(key: &CryptoKey, iv: &[u8], aad: &[u8], ciphertext: &[u8]) 
     let opened = subtle_decrypt(&gcm(iv, aad), key, &Uint8Array::from(ciphertext));
     let buffer = JsFuture::from(opened).await.ok()?;
     Some(Uint8Array::new(&buffer).to_vec())
+}
+
+/// The assertion's signing key: the private JWK imported for ECDSA P-256 (not extractable).
+/// `None` if the runtime refuses it (the settings checked its shape, not the curve point).
+pub async fn assertion_signing_key(key: &AssertionKey) -> Option<CryptoKey> {
+    let jwk = object(&[
+        ("kty", &JsValue::from_str("EC")),
+        ("crv", &JsValue::from_str("P-256")),
+        ("x", &JsValue::from_str(&key.x)),
+        ("y", &JsValue::from_str(&key.y)),
+        ("d", &JsValue::from_str(key.d.as_str())),
+    ]);
+    let ecdsa = object(&[
+        ("name", &JsValue::from_str("ECDSA")),
+        ("namedCurve", &JsValue::from_str("P-256")),
+    ]);
+    let imported = import_jwk("jwk", &jwk, &ecdsa, false, &usages(&["sign"])).ok()?;
+    JsFuture::from(imported)
+        .await
+        .ok()
+        .map(JsCast::unchecked_into)
+}
+
+/// ES256: ECDSA P-256 with SHA-256 over `data`, the signature as `r || s` (64 bytes), as a
+/// JWS carries it.
+pub async fn sign_es256(key: &CryptoKey, data: &[u8]) -> Option<Vec<u8>> {
+    let algorithm = object(&[
+        ("name", &JsValue::from_str("ECDSA")),
+        ("hash", &JsValue::from_str("SHA-256")),
+    ]);
+    let signing = subtle_sign(&algorithm, key, &Uint8Array::from(data)).ok()?;
+    let signature = JsFuture::from(signing).await.ok()?;
+    Some(Uint8Array::new(&signature).to_vec())
 }

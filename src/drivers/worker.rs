@@ -17,6 +17,7 @@ use worker::web_sys::{self, Headers, RequestRedirect, ResponseInit};
 use worker::{console_log, event, Context, Env};
 
 use crate::base::url::AbsoluteUrl;
+use crate::config::assertion_key::AssertionKey;
 use crate::config::settings::{Settings, SettingsError};
 use crate::drivers::webcrypto::{self, CryptoKey};
 use crate::error::{Error, ErrorCode};
@@ -380,6 +381,25 @@ impl Effects for Edge<'_> {
         });
     }
 
+    async fn sign_assertion(&self, key: &AssertionKey, input: &[u8]) -> Option<Vec<u8>> {
+        let cached = ASSERTION_KEY.with(|cell| {
+            cell.borrow()
+                .as_ref()
+                .filter(|(kid, _)| *kid == key.kid)
+                .map(|(_, imported)| imported.clone())
+        });
+        let imported = match cached {
+            Some(imported) => imported,
+            None => {
+                let imported = webcrypto::assertion_signing_key(key).await?;
+                ASSERTION_KEY
+                    .with(|cell| *cell.borrow_mut() = Some((key.kid.clone(), imported.clone())));
+                imported
+            }
+        };
+        webcrypto::sign_es256(&imported, input).await
+    }
+
     async fn body(&self, max: usize) -> Option<String> {
         let stream = self.request.body()?;
         crate::drivers::fetch::read_body(&stream)
@@ -410,6 +430,8 @@ struct Shared {
 thread_local! {
     /// The settings as read by this isolate's first request.
     static SETTINGS: RefCell<Option<Rc<Result<Settings, SettingsError>>>> = const { RefCell::new(None) };
+    /// The assertion's signing key, imported once per isolate, by its `kid`.
+    static ASSERTION_KEY: RefCell<Option<(String, CryptoKey)>> = const { RefCell::new(None) };
     /// The session keys, derived once per isolate (WebCrypto `CryptoKey`s).
     static KEYS: RefCell<Option<Rc<Vec<CryptoKey>>>> = const { RefCell::new(None) };
     /// Refreshes shared by concurrent requests, by sealed-cookie id.

@@ -2,7 +2,8 @@
 
 use crate::base::cookies::cookie_value;
 use crate::config::settings::{Problem, ProblemReason, Setting, Settings, SettingsError};
-use crate::config::values::StateMode;
+use crate::config::values::{Protocol, StateMode};
+use crate::web::assertion::{jwks_document, JWKS_CACHE_CONTROL};
 use crate::web::i18n::{self, Lang, LANG_COOKIE};
 use crate::web::{self as http, Answer};
 
@@ -38,6 +39,41 @@ pub(super) fn revoke_key_problem<E: Effects>(fx: &E, settings: &Settings) -> Opt
     })
 }
 
+/// `GET /.well-known/jwks.json`: the assertion keys' public halves, for verifiers to keep
+/// five minutes; `404` without `FREEDOM_ID_ASSERTION_KEY`, and the settings' failure when
+/// they are invalid (a broken key must not look like no key).
+pub(super) fn jwks<E: Effects>(
+    fx: &E,
+    settings: &Result<Settings, SettingsError>,
+    request: &Request<'_>,
+) -> Answer {
+    match settings {
+        Err(error) => failed(
+            fx,
+            request,
+            &Error::Settings(error.clone()),
+            None,
+            fx.now_ms(),
+        ),
+        Ok(valid) if valid.assertion_keys.is_empty() => not_found(&request.client()),
+        Ok(valid) => http::public_key_set(jwks_document(&valid.assertion_keys), JWKS_CACHE_CONTROL),
+    }
+}
+
+/// What `/healthz` warns of without failing: in `oauth2` without the user-info call the
+/// gate knows no user, so `FREEDOM_ID_ALLOW`'s rules (a user id, an email, a phone) can
+/// match no one.
+fn warnings(settings: &Settings) -> Vec<&'static str> {
+    let blind = !settings.allow.is_empty()
+        && settings.protocol == Protocol::OAuth2
+        && settings.userinfo_url.is_none();
+    if blind {
+        vec!["FREEDOM_ID_ALLOW needs the user's profile: set FREEDOM_ID_USERINFO_URL (in oauth2 the gate knows no user without it, so every signed-in user is refused)"]
+    } else {
+        Vec::new()
+    }
+}
+
 pub(super) fn healthz<E: Effects>(
     fx: &E,
     settings: &Result<Settings, SettingsError>,
@@ -51,7 +87,7 @@ pub(super) fn healthz<E: Effects>(
         .unwrap_or_default();
     problems.extend(revoke_key_problem(fx, valid));
     if problems.is_empty() {
-        http::healthz(settings)
+        http::healthz_with_warnings(&warnings(valid))
     } else {
         http::healthz(&Err(SettingsError::from_problems(problems)))
     }

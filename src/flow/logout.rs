@@ -1,5 +1,6 @@
 //! `POST /logout`: only from this site; records the session as signed out where revocations
-//! are kept, and clears the cookies.
+//! are kept, clears the cookies, and lands on the start page (or, with `?then=login`, on a
+//! new sign-in).
 
 use crate::base::cookies::{clear_cookie, names_with_prefix};
 use crate::config::settings::Settings;
@@ -43,5 +44,22 @@ pub(super) async fn logout<E: Effects>(
         .into_iter()
         .chain(flows)
         .map(clear_cookie);
-    http::see_other("/").with_cookies(cookies)
+    http::see_other(&after_logout(request)).with_cookies(cookies)
+}
+
+/// Where a sign-out lands: the start page; or, for `?then=login` ("Sign in with another
+/// account" on the `ACCESS_DENIED` page), a new sign-in that comes back to `return_to` when
+/// that is a path on this site.
+fn after_logout(request: &Request<'_>) -> String {
+    if request.query_param("then").as_deref() != Some("login") {
+        return "/".to_owned();
+    }
+    match request
+        .query_param("return_to")
+        .as_deref()
+        .and_then(crate::base::return_to::local_path)
+    {
+        Some(path) => crate::base::url::append_query_param("/login", "return_to", path),
+        None => "/login".to_owned(),
+    }
 }

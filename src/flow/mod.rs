@@ -32,6 +32,7 @@ use crate::base::cookies::cookie_value;
 use crate::base::json::JsonEngine;
 use crate::base::rate_limit::rate_limit_key;
 use crate::base::url::AbsoluteUrl;
+use crate::config::assertion_key::AssertionKey;
 use crate::config::settings::{Problem, ProblemReason, Setting, Settings, SettingsError};
 use crate::config::values::LogLevel;
 use crate::config::values::StateMode;
@@ -103,6 +104,9 @@ pub trait Effects: JsonEngine {
         input: &[u8],
         signature: &[u8],
     ) -> bool;
+    /// The ES256 signature (`r || s`, 64 bytes) of `input` with the private assertion `key`
+    /// (WebCrypto ECDSA P-256, SHA-256); `None` if the runtime refuses the key.
+    async fn sign_assertion(&self, key: &AssertionKey, input: &[u8]) -> Option<Vec<u8>>;
 }
 
 /// What recording a revocation did.
@@ -272,6 +276,7 @@ async fn answer<E: Effects>(
         Route::Home => home::home(request),
         Route::Login => apart(login::login(fx, settings, request)).await,
         Route::Healthz => home::healthz(fx, settings, request),
+        Route::Jwks => home::jwks(fx, settings, request),
         Route::Callback => match session_settings(fx, settings, request) {
             Ok(settings) => apart(callback::callback(fx, settings, request)).await,
             Err(answer) => answer,
@@ -401,6 +406,20 @@ fn seal_failed<E: Effects>(fx: &E, request: &Request<'_>, started: f64) -> Answe
         reason: ProblemReason::SessionSecret,
     }]));
     failed(fx, request, &error, None, started)
+}
+
+/// `MISCONFIGURED` naming `setting`, for a key the runtime refused to use.
+fn key_refused<E: Effects>(
+    fx: &E,
+    request: &Request<'_>,
+    setting: Setting,
+    reason: ProblemReason,
+) -> Answer {
+    let error = Error::Settings(SettingsError::from_problems(vec![Problem {
+        setting,
+        reason,
+    }]));
+    failed(fx, request, &error, None, fx.now_ms())
 }
 
 /// Seals `plaintext` for the cookie `name` with the first key and a fresh IV.

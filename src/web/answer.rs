@@ -132,6 +132,8 @@ struct Health<'a> {
     status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     problems: Option<Vec<&'a str>>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    warnings: &'a [&'a str],
 }
 
 /// `first`, then the headers every Worker answer has: never cached, no MIME sniffing.
@@ -170,6 +172,7 @@ pub fn healthz(settings: &Result<Settings, SettingsError>) -> Answer {
             json::to_string(&Health {
                 status: "ok",
                 problems: None,
+                warnings: &[],
             }),
         ),
         Err(error) => Answer::new(
@@ -178,9 +181,36 @@ pub fn healthz(settings: &Result<Settings, SettingsError>) -> Answer {
             json::to_string(&Health {
                 status: "misconfigured",
                 problems: Some(error.setting_names()),
+                warnings: &[],
             }),
         ),
     }
+}
+
+/// `GET /healthz` with valid settings: 200, listing `warnings` (what works but likely not
+/// as meant) when there are any.
+pub fn healthz_with_warnings(warnings: &[&str]) -> Answer {
+    Answer::new(
+        200,
+        "application/json",
+        json::to_string(&Health {
+            status: "ok",
+            problems: None,
+            warnings,
+        }),
+    )
+}
+
+/// `GET /.well-known/jwks.json`: a public key set any site may fetch and keep 5 minutes
+/// (`public, max-age=300` in place of the usual `no-store`).
+pub fn public_key_set(body: String, cache_control: &'static str) -> Answer {
+    let mut answer = Answer::new(200, "application/json", body);
+    for (name, value) in &mut answer.headers {
+        if *name == "Cache-Control" {
+            *value = cache_control.to_owned();
+        }
+    }
+    answer.with_header("Access-Control-Allow-Origin", "*".to_owned())
 }
 
 #[cfg(test)]

@@ -2,10 +2,12 @@
 //! a guarded request goes, and which headers the site receives. Pure rules; `flow.rs` decides
 //! with them and the driver forwards the request.
 //!
-//! The site learns who it talks to from three headers only the Worker can set:
-//! `X-Freedom-ID-Access-Token`, `X-Freedom-ID-Token-Id` and `X-Freedom-ID-Access-Expires-At`.
-//! Every `X-Freedom-ID-*` header a client sends is removed first, and the Worker's own
-//! cookies never reach the site.
+//! The site learns who it talks to from headers only the Worker sets: the signed
+//! `X-Freedom-ID-Assertion` (with `FREEDOM_ID_ASSERTION_KEY`, see [`crate::web::assertion`]),
+//! `X-Freedom-ID-Token-Id`, `X-Freedom-ID-User-Id`, `X-Freedom-ID-Access-Expires-At`, and
+//! `X-Freedom-ID-Access-Token` only with `FREEDOM_ID_FORWARD_ACCESS_TOKEN=on`. Every
+//! `X-Freedom-ID-*` header a client sends is removed first, and the Worker's own cookies
+//! never reach the site.
 
 use crate::base::cookies::pairs;
 use crate::base::url::AbsoluteUrl;
@@ -71,10 +73,19 @@ pub fn is_write(method: &str) -> bool {
     !matches!(method, "GET" | "HEAD" | "OPTIONS")
 }
 
-/// The identity headers for a live session: its access token, the token pair's id, the
-/// access token's expiry, and the user's id when known.
-pub fn identity_headers(tokens: &Tokens, user: Option<&User>) -> Vec<(&'static str, String)> {
-    let mut headers = vec![(ACCESS_TOKEN_HEADER, tokens.access_token.secret().to_owned())];
+/// The identity headers for a live session: the token pair's id, the user's id when known,
+/// the access token's expiry, and the access token itself only when `with_access_token`
+/// (`FREEDOM_ID_FORWARD_ACCESS_TOKEN=on`: a site that only needs to know who the user is
+/// should not hold a token that acts as them).
+pub fn identity_headers(
+    tokens: &Tokens,
+    user: Option<&User>,
+    with_access_token: bool,
+) -> Vec<(&'static str, String)> {
+    let mut headers = Vec::with_capacity(5);
+    if with_access_token {
+        headers.push((ACCESS_TOKEN_HEADER, tokens.access_token.secret().to_owned()));
+    }
     if let Some(id) = &tokens.id {
         headers.push((TOKEN_ID_HEADER, id.clone()));
     }
@@ -148,7 +159,15 @@ mod tests {
             refresh_expires_at: 1_800_000_000,
         };
         assert_eq!(
-            identity_headers(&tokens, None),
+            identity_headers(&tokens, None, false),
+            [
+                (TOKEN_ID_HEADER, "id-1".to_owned()),
+                (ACCESS_EXPIRES_HEADER, "1700000000".to_owned())
+            ],
+            "the access token only with the opt-in"
+        );
+        assert_eq!(
+            identity_headers(&tokens, None, true),
             [
                 (ACCESS_TOKEN_HEADER, "AT".to_owned()),
                 (TOKEN_ID_HEADER, "id-1".to_owned()),
@@ -160,7 +179,7 @@ mod tests {
             email: Some("aida@example.com".into()),
             ..User::default()
         };
-        let headers = identity_headers(&tokens, Some(&user));
+        let headers = identity_headers(&tokens, Some(&user), true);
         assert!(headers.contains(&(USER_ID_HEADER, "41790bb3".to_owned())));
         assert!(
             !headers.iter().any(|(_, value)| value.contains("aida")),

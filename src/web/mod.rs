@@ -3,6 +3,7 @@
 //! in three languages, and what a request forwarded through the gate carries.
 
 pub mod answer;
+pub mod assertion;
 pub mod forward;
 pub mod i18n;
 pub mod negotiate;
@@ -11,13 +12,13 @@ pub mod problem;
 pub mod route;
 
 pub use answer::{
-    healthz, no_content, redirect, see_other, session_status, sign_in_redirect, Answer,
-    SessionStatus, HTML_CSP,
+    healthz, healthz_with_warnings, no_content, public_key_set, redirect, see_other,
+    session_status, sign_in_redirect, Answer, SessionStatus, HTML_CSP,
 };
 pub use negotiate::{prefers_html, Client};
 pub use pages::{lang_cookie, start_page};
 pub use problem::{
-    app_unreachable, login_answer, method_not_allowed, problem, problem_type, public_detail,
-    rate_limited, sign_in_required, Message,
+    access_denied, app_unreachable, login_answer, method_not_allowed, problem, problem_type,
+    public_detail, rate_limited, sign_in_required, Message,
 };
 pub use route::{route, Allow, NoRoute, Route};

@@ -100,6 +100,44 @@ fn problem_html(code: ErrorCode, message: &Message, lang: Lang) -> String {
         ErrorCode::NotFound | ErrorCode::MethodNotAllowed => ("/", "page.start_page"),
         _ => ("/login", "page.try_again"),
     };
+    let action = format!(
+        "<p><a class=\"button\" href=\"{href}\">{}</a></p>",
+        html_escape(lang.text(label))
+    );
+    page_html(code, message, lang, &action)
+}
+
+/// `403 ACCESS_DENIED` for a signed-in user `FREEDOM_ID_ALLOW` does not let through: for a
+/// browser a page with "Sign out" and "Sign in with another account" (which signs out, then
+/// starts a sign-in that comes back to `return_to`, a local path); problem+json otherwise.
+pub fn access_denied(return_to: &str, client: &Client) -> Answer {
+    let code = ErrorCode::AccessDenied;
+    let message = Message::new("detail.access_denied");
+    if !client.html {
+        return problem(code, &message, client);
+    }
+    let lang = client.lang;
+    let again = crate::base::url::append_query_param("/logout?then=login", "return_to", return_to);
+    let actions = format!(
+        "<div class=\"actions\">\
+<form method=\"post\" action=\"/logout\"><button type=\"submit\" class=\"button button-secondary\" id=\"sign-out\">{sign_out}</button></form>\
+<form method=\"post\" action=\"{again}\"><button type=\"submit\" class=\"button\" id=\"sign-in-again\">{sign_in_again}</button></form>\
+</div>",
+        sign_out = html_escape(lang.text("start.sign_out")),
+        again = html_escape(&again),
+        sign_in_again = html_escape(lang.text("page.sign_in_again")),
+    );
+    Answer::new(
+        code.http_status(),
+        "text/html; charset=utf-8",
+        page_html(code, &message, lang, &actions),
+    )
+    .with_header("Content-Language", lang.tag().to_owned())
+    .with_header("Vary", "Accept, Accept-Language, Cookie".to_owned())
+}
+
+/// The HTML error page with `actions_html` (trusted markup) as its way on.
+fn page_html(code: ErrorCode, message: &Message, lang: Lang, actions_html: &str) -> String {
     let title = html_escape(lang.text(code.title_key()));
     PROBLEM_PAGE
         .replace("{lang}", lang.tag())
@@ -111,8 +149,7 @@ fn problem_html(code: ErrorCode, message: &Message, lang: Lang) -> String {
         )
         .replace("{code}", code.as_str())
         .replace("{status}", &code.http_status().to_string())
-        .replace("{href}", href)
-        .replace("{action}", &html_escape(lang.text(label)))
+        .replace("{actions_html}", actions_html)
 }
 
 /// The public message for a failed step. It names no value, no upstream body and, for

@@ -22,6 +22,8 @@ pub enum Route {
     Revoke,
     /// `GET`/`HEAD /healthz`: are the settings valid?
     Healthz,
+    /// `GET`/`HEAD /.well-known/jwks.json`: the public keys of the gate's assertion.
+    Jwks,
 }
 
 /// Why a request has no [`Route`].
@@ -77,7 +79,7 @@ impl Allow {
 
 impl Route {
     /// Every route (wrangler.toml's `run_worker_first` must list each path).
-    pub const ALL: [Route; 7] = [
+    pub const ALL: [Route; 8] = [
         Route::Home,
         Route::Login,
         Route::Callback,
@@ -85,6 +87,7 @@ impl Route {
         Route::Logout,
         Route::Revoke,
         Route::Healthz,
+        Route::Jwks,
     ];
 
     /// The route's path.
@@ -97,13 +100,16 @@ impl Route {
             Route::Logout => "/logout",
             Route::Revoke => "/revoke",
             Route::Healthz => "/healthz",
+            Route::Jwks => crate::web::assertion::JWKS_PATH,
         }
     }
 
     /// The methods it answers.
     pub fn allow(self) -> Allow {
         match self {
-            Route::Home | Route::Login | Route::Session | Route::Healthz => Allow::GetHead,
+            Route::Home | Route::Login | Route::Session | Route::Healthz | Route::Jwks => {
+                Allow::GetHead
+            }
             Route::Callback => Allow::Get,
             Route::Logout | Route::Revoke => Allow::Post,
         }
@@ -147,6 +153,12 @@ mod tests {
             ("GET", "/login/", Err(NoRoute::NotFound)),
             ("GET", "/LOGIN", Err(NoRoute::NotFound)),
             ("GET", "/nope", Err(NoRoute::NotFound)),
+            ("GET", "/.well-known/jwks.json", Ok(Route::Jwks)),
+            (
+                "POST",
+                "/.well-known/jwks.json",
+                not_allowed(Allow::GetHead),
+            ),
             ("POST", "/nope", Err(NoRoute::NotFound)),
         ];
         for (method, path, expected) in cases {

@@ -11,6 +11,7 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
 pub use freedom_id_edge::base::url::AbsoluteUrl;
+pub use freedom_id_edge::config::assertion_key::AssertionKey;
 pub use freedom_id_edge::config::settings::{Settings, SettingsError};
 pub use freedom_id_edge::config::values::LogLevel;
 pub use freedom_id_edge::flow::{respond, Effects, Forward, Outcome, Request, Revocation};
@@ -234,6 +235,12 @@ impl Effects for Fake {
 
     async fn body(&self, max: usize) -> Option<String> {
         self.body.clone().filter(|body| body.len() <= max)
+    }
+
+    async fn sign_assertion(&self, key: &AssertionKey, input: &[u8]) -> Option<Vec<u8>> {
+        // The same stand-in as `verify_signature` (workerd signs with real ES256); a key
+        // whose kid says so is one the runtime refuses.
+        (!key.kid.starts_with("refused")).then(|| fake_signature(&key.kid, input))
     }
 }
 
