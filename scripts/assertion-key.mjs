@@ -20,9 +20,10 @@ Put it into the Worker as a secret:
 To rotate, make a new key and put both, new first, as a JSON array: '[<new>, <old>]'. The new
 key signs at once; both are published at /.well-known/jwks.json, so assertions signed by the
 old one still verify, and a site that does not know the new kid yet fetches the key set again.
-At least 5 minutes later (longer than the key set's cache, 5 minutes, and an assertion's life,
-60 s), put '[<new>]' (or <new> alone).
-The private half ("d") is a secret: never commit it, never put it in wrangler.toml.
+More than 5 minutes later (longer than an assertion lives, 60 s, and than a site keeps the key
+set, 5 minutes), put '[<new>]' (or <new> alone).
+The private half ("d") is a secret: never commit it, never put it in wrangler.toml. wrangler
+never shows a secret again, so keep a copy with your other secrets: a rotation needs it.
 `;
 
 const args = process.argv.slice(2);
@@ -44,5 +45,5 @@ process.stdout.write(`${JSON.stringify({ kty, crv, x, y, d, kid })}\n`);
 process.stderr.write(
   'A new FREEDOM_ID_ASSERTION_KEY (its private half, a secret). Pipe it into\n' +
     '  npx wrangler secret put FREEDOM_ID_ASSERTION_KEY\n' +
-    "To rotate, put '[<new>, <old>]', then '[<new>]' at least 5 minutes later (--help).\n",
+    "To rotate, put '[<new>, <old>]', then '[<new>]' over 5 minutes later (--help).\n",
 );
