@@ -21,7 +21,7 @@ NODE_TESTS := tests/support/mock-freedom-id.test.mjs tests/worker.test.mjs tests
 # The soak's request count: the full 5000 locally, fewer in CI.
 export SOAK_COUNT ?= $(if $(CI),2000,5000)
 
-.PHONY: help setup dev test lint unit build-worker build-npm integration package fuzz-smoke bench bench-smoke clean
+.PHONY: help setup dev test lint unit build-worker build-npm integration package fuzz-smoke bench bench-smoke clean assertion-key
 
 help:
 	@echo "make dev    run the Worker on http://127.0.0.1:$(DEV_PORT) against the mock Freedom ID"
@@ -84,6 +84,11 @@ package:
 FUZZ_SECONDS ?= 30
 fuzz-smoke:
 	bash scripts/fuzz-smoke.sh $(FUZZ_SECONDS)
+
+## A fresh FREEDOM_ID_ASSERTION_KEY, one line of JSON on stdout (nothing else there, so it pipes):
+##   make -s assertion-key | npx wrangler secret put FREEDOM_ID_ASSERTION_KEY
+assertion-key:
+	@node scripts/assertion-key.mjs
 
 ## The benchmark (bench/README.md): the full run rewrites BENCHMARKS.md; the smoke only checks it works.
 bench: setup build-worker build-npm
