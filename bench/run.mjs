@@ -11,7 +11,7 @@
 // Environment: BENCH_ARTIFACTS=DIR measures DIR/build, DIR/pkg and DIR/wrangler.toml (a variant
 // built by bench/build-variant.sh, or a clean build of a commit); BENCH_ARTIFACTS_NOTE says what
 // that is; BENCH_ONLY=sizes,workers,cold,node,load runs only those parts (an experiment);
-// BENCH_ROUTES=login,login-oidc,callback,session,refresh,gate only those routes; BENCH_NODE the Node for
+// BENCH_ROUTES=login,login-oidc,callback,session,refresh,gate,gate-assertion only those routes; BENCH_NODE the Node for
 // the Node side (default /usr/bin/node); BENCH_COLD_STARTS how many cold starts per Worker
 // (default 7); BENCH_VARIANTS=name=rust:DIR,name2=js:DIR2 measures more
 // Workers in the same run, side by side with the others (an experiment: the `rust` build in
@@ -344,6 +344,7 @@ async function measureWorkers(context, log) {
         label: route.label,
         pair: route.pair ?? ['rust', 'js'],
         ...(route.reference ? { reference: route.reference } : {}),
+        ...(route.referenceLabel ? { referenceLabel: route.referenceLabel } : {}),
         sequential: await phase(COUNTS.workerSeq, 1),
         concurrent: await phase(COUNTS.workerConc, COUNTS.workerConcurrency),
       };
@@ -543,7 +544,7 @@ function render(r) {
           const O = route[phase][ours];
           const B = route[phase][route.reference];
           const against = (a, b, fmt) => `${fmt(a)} / ${fmt(b)} (${fmtRatio(a / b)})`;
-          rows.push([`the Rust Worker's \`/login\` in \`oidc\` / in \`oauth2\` (its authorize call to the mock), measured in the same blocks`, label, against(O.medianMs, B.medianMs, fmtMs), against(O.p99Ms, B.p99Ms, fmtMs), against(O.perSecond, B.perSecond, fmtRate), against(O.cpuUsPerRequest, B.cpuUsPerRequest, fmtUs)]);
+          rows.push([route.referenceLabel ?? `the Rust Worker's \`/login\` in \`oidc\` / in \`oauth2\` (its authorize call to the mock), measured in the same blocks`, label, against(O.medianMs, B.medianMs, fmtMs), against(O.p99Ms, B.p99Ms, fmtMs), against(O.perSecond, B.perSecond, fmtRate), against(O.cpuUsPerRequest, B.cpuUsPerRequest, fmtUs)]);
         }
       }
       for (const variant of r.variants ?? []) {

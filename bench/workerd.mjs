@@ -110,6 +110,21 @@ export function oidcBindings(mock) {
 }
 
 /**
+ * What a gate that signs its assertion gets on top of `bindings()`: a fixed P-256 key (public
+ * test material, never a deployment's), so both Workers sign ES256 on every forwarded request.
+ */
+export function assertionBindings() {
+  return {
+    FREEDOM_ID_ASSERTION_KEY: JSON.stringify({
+      kty: 'EC', crv: 'P-256', kid: 'bench-key',
+      x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU',
+      y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0',
+      d: 'jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI',
+    }),
+  };
+}
+
+/**
  * The Workers a route may name besides `rust`, `js`, `null` and `direct`: the same Rust build
  * and the same JS twin, each started once more with `oidcBindings()`.
  */
@@ -118,6 +133,8 @@ export function extraWorkerSpecs(context) {
   return {
     'rust-oidc': { name: 'rust-oidc', impl: 'rust', art: context.art, vars },
     'js-oidc': { name: 'js-oidc', impl: 'js', vars },
+    'rust-assert': { name: 'rust-assert', impl: 'rust', art: context.art, vars: assertionBindings() },
+    'js-assert': { name: 'js-assert', impl: 'js', vars: assertionBindings() },
   };
 }
 
@@ -356,6 +373,28 @@ export function routes(mock, site) {
         const leaked = String(echo.headers.cookie ?? '').includes(SESSION);
         if (worker.impl === 'direct') return null;
         return identified && !leaked && echo.headers.cookie === 'site=1' ? null : `forwarded wrongly: ${JSON.stringify(echo.headers)}`;
+      },
+    },
+    {
+      // The gate with FREEDOM_ID_ASSERTION_KEY: `reference` (the same Rust gate without a key,
+      // in the same rotating blocks) gives the assertion's own cost per forwarded request.
+      name: 'gate-assertion',
+      label: `\`GET ${GUARDED_PATH}\` guarded, live session, signed assertion (ES256) -> forwarded -> 200`,
+      referenceLabel: "the Rust gate with the assertion / without a key (the assertion's own cost), measured in the same blocks",
+      kinds: ['rust-assert', 'js-assert'],
+      pair: ['rust-assert', 'js-assert'],
+      reference: 'rust',
+      variants: false,
+      prepare: async (worker, n) => {
+        const cookie = `site=1; ${await live()}`;
+        return Array.from({ length: n }, () => ({ path: GUARDED_PATH, headers: { accept: JSON_ACCEPT, cookie } }));
+      },
+      check: (worker, response) => {
+        if (response.statusCode !== 200) return `answered ${response.statusCode} ${response.body.slice(0, 200)}`;
+        const echo = JSON.parse(response.body);
+        const assertion = echo.headers['x-freedom-id-assertion'];
+        if (worker.kind === 'rust') return assertion === undefined ? null : 'the keyless gate signed';
+        return typeof assertion === 'string' && assertion.split('.').length === 3 ? null : `no assertion: ${JSON.stringify(echo.headers)}`;
       },
     },
   ];

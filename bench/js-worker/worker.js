@@ -438,6 +438,19 @@ async function session(config, jar, env) {
   return withCookies(answer(200, { 'Content-Type': 'application/json' }, body), found.setCookies);
 }
 
+/** FREEDOM_ID_ASSERTION_KEY's first key, imported once per isolate (`null` without one). */
+let signerOnce;
+function assertionSigner(env) {
+  signerOnce ??= (async () => {
+    if (!env.FREEDOM_ID_ASSERTION_KEY) return null;
+    const parsed = JSON.parse(env.FREEDOM_ID_ASSERTION_KEY);
+    const { kid, x, y, d } = Array.isArray(parsed) ? parsed[0] : parsed;
+    const key = await crypto.subtle.importKey('jwk', { kty: 'EC', crv: 'P-256', x, y, d }, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
+    return { kid, key };
+  })();
+  return signerOnce;
+}
+
 async function gate(config, request, url, jar, env) {
   const found = await lookupSession(config, jar, env);
   if (!found.live) {
@@ -460,6 +473,19 @@ async function gate(config, request, url, jar, env) {
   if (found.live.i) headers.set('X-Freedom-ID-Token-Id', found.live.i);
   headers.set('X-Freedom-ID-Access-Expires-At', String(found.live.ae));
   const target = config.appOrigin ? `${config.appOrigin.origin}${url.pathname}${url.search}` : url.href;
+  const signer = await assertionSigner(env);
+  if (signer) {
+    // The same assertion as the Rust gate's (src/web/assertion.rs): ES256 over header.claims.
+    const now = nowSecs();
+    const user = found.live.u ?? null;
+    const audience = env.FREEDOM_ID_ASSERTION_AUDIENCE || (config.appOrigin ?? url).origin;
+    const part = (value) => toBase64Url(encoder.encode(JSON.stringify(value)));
+    const input = `${part({ alg: 'ES256', typ: 'JWT', kid: signer.kid })}.${part({
+      iss: url.origin, aud: audience, sub: user?.id ?? found.live.i ?? null, sid: found.live.i ?? null, iat: now, exp: now + 60, user,
+    })}`;
+    const signature = await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, signer.key, encoder.encode(input));
+    headers.set('X-Freedom-ID-Assertion', `${input}.${toBase64Url(new Uint8Array(signature))}`);
+  }
   let upstream;
   try {
     upstream = await fetch(target, { method: request.method, headers, body: request.body, redirect: 'manual' });
