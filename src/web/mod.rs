@@ -3,6 +3,7 @@
 //! in three languages, and what a request forwarded through the gate carries.
 
 pub mod answer;
+pub mod assertion_verify;
 pub mod forward;
 pub mod i18n;
 pub mod negotiate;
