@@ -14,7 +14,7 @@ use core::fmt;
 
 use serde::{Deserialize, Deserializer};
 
-use super::NpmError;
+use super::{AssertionKeys, NpmError};
 use crate::base::json::Object;
 use crate::base::secret::{
     AccessToken, AuthorizationCode, ClientId, ClientSecret, CsrfState, RefreshToken,
@@ -26,6 +26,8 @@ use crate::config::settings::{
 };
 use crate::config::values::{Protocol, DEFAULT_ISSUER, DEFAULT_OIDC_TOKEN_URL, MAX_STATE_LEN};
 use crate::freedom_id::callback::CallbackParams;
+use crate::freedom_id::jwks::{Jwk, KeySet};
+use crate::web::assertion_verify::{DEFAULT_CLOCK_TOLERANCE_SECS, MAX_CLOCK_TOLERANCE_SECS};
 
 /// What `createAuthorizationLink` signs in with in `oidc` when `clientSecret` is not given:
 /// the OIDC link is built locally and sends no secret, so the settings' secret is never used.
@@ -131,6 +133,21 @@ pub struct RefreshOptions {
     pub endpoint: TokenEndpoint,
 }
 
+/// `verifyGateAssertion`'s options, valid.
+#[derive(Clone, Debug)]
+pub struct VerifyAssertionOptions {
+    /// `jwksUrl` or `jwks`.
+    pub keys: AssertionKeys,
+    /// `issuer`: the `iss` wanted (the gate's origin).
+    pub issuer: String,
+    /// `audience`: the `aud` wanted.
+    pub audience: String,
+    /// `clockToleranceSec`, or 5.
+    pub clock_tolerance_secs: u64,
+    /// `timeoutMs` (for `jwksUrl`), or the default.
+    pub timeout_ms: u32,
+}
+
 // The token functions' options as given. No `Debug`: they hold the secret, codes and tokens.
 
 /// `completeSignIn`'s options as given.
@@ -178,6 +195,28 @@ struct ExchangeInput {
     code: Field<String>,
     token_url: Field<String>,
     timeout_ms: Field<TimeoutInput>,
+}
+
+/// `verifyGateAssertion`'s options as given.
+#[derive(Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct VerifyAssertionInput {
+    jwks_url: Field<String>,
+    jwks: Option<JwksInput>,
+    issuer: Field<String>,
+    audience: Field<String>,
+    clock_tolerance_sec: Field<TimeoutInput>,
+    timeout_ms: Field<TimeoutInput>,
+}
+
+/// `jwks` as the npm driver hands it over: `{ keys: [...] }` with each key's string members
+/// only, `{}` for a value that is no key set (not an object, `keys` not an array of objects),
+/// or the unreadable mark. Natively, the tests hand over the same shapes.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct JwksInput {
+    keys: Option<Vec<Jwk>>,
+    unreadable: bool,
 }
 
 /// `refreshTokens`' options as given.
@@ -339,6 +378,93 @@ impl UserInfoOptions {
         Ok(UserInfoOptions {
             access_token: AccessToken::new(access_token),
             url,
+            timeout_ms,
+        })
+    }
+}
+
+impl VerifyAssertionOptions {
+    /// Reads and checks `verifyGateAssertion`'s options: exactly one of `jwksUrl` (by the
+    /// URL rules of every URL option) and `jwks` (a key set with at least one key);
+    /// `issuer` and `audience` non-empty strings; `clockToleranceSec` a whole number from 0
+    /// to 300; `timeoutMs` as elsewhere.
+    pub fn read<'de, D: Deserializer<'de>>(options: D) -> Result<VerifyAssertionOptions, NpmError> {
+        let input: VerifyAssertionInput = object(options, "verifyGateAssertion")?;
+        let mut problems = Problems::default();
+        let url = problems.parse("jwksUrl", &input.jwks_url, optional_url);
+        let set = match input.jwks {
+            None => Some(None),
+            Some(JwksInput {
+                unreadable: true, ..
+            }) => {
+                problems.add("jwks", &ProblemReason::Unreadable);
+                None
+            }
+            Some(JwksInput {
+                keys: Some(keys), ..
+            }) if !keys.is_empty() => Some(Some(KeySet { keys })),
+            Some(_) => {
+                problems.add(
+                    "jwks",
+                    &"must be a key set with at least one key ({ keys: [...] })",
+                );
+                None
+            }
+        };
+        let keys = match (url, set) {
+            (Some(Some(url)), Some(None)) => Some(AssertionKeys::Url(url)),
+            (Some(None), Some(Some(set))) => Some(AssertionKeys::Given(set)),
+            (Some(Some(_)), Some(Some(_))) => {
+                problems.add(
+                    "jwksUrl",
+                    &"cannot be combined with jwks (pass one of them)",
+                );
+                None
+            }
+            (Some(None), Some(None)) => {
+                problems.add("jwksUrl", &"is missing (pass jwksUrl or jwks)");
+                None
+            }
+            _ => None,
+        };
+        let issuer = problems.required("issuer", input.issuer);
+        let audience = problems.required("audience", input.audience);
+        let tolerance =
+            problems.parse(
+                "clockToleranceSec",
+                &input.clock_tolerance_sec,
+                |value| match value {
+                    None => Ok(DEFAULT_CLOCK_TOLERANCE_SECS),
+                    Some(TimeoutInput::Number(number))
+                        if number.fract() == 0.0
+                            && (0.0..=MAX_CLOCK_TOLERANCE_SECS as f64).contains(number) =>
+                    {
+                        Ok(*number as u64)
+                    }
+                    Some(_) => Err(ProblemReason::WrongType(
+                        "a whole number of seconds from 0 to 300",
+                    )),
+                },
+            );
+        let timeout_ms = problems.parse("timeoutMs", &input.timeout_ms, parse_timeout);
+        problems.finish()?;
+        let (
+            Some(keys),
+            Some(issuer),
+            Some(audience),
+            Some(clock_tolerance_secs),
+            Some(timeout_ms),
+        ) = (keys, issuer, audience, tolerance, timeout_ms)
+        else {
+            return Err(NpmError::invalid_options(
+                "verifyGateAssertion: invalid options",
+            ));
+        };
+        Ok(VerifyAssertionOptions {
+            keys,
+            issuer,
+            audience,
+            clock_tolerance_secs,
             timeout_ms,
         })
     }
