@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make dev`: the mock Freedom ID on 127.0.0.1:$MOCK_PORT, the demo site behind the gate on
-# $DEMO_APP_PORT, then `wrangler dev` on $DEV_PORT. Stops them when wrangler stops (Ctrl-C).
+# $DEMO_APP_PORT (verifying the gate's assertion with the packed npm package), then `wrangler dev` on $DEV_PORT. Stops them when wrangler stops (Ctrl-C).
 # PROTOCOL=oidc (`make dev PROTOCOL=oidc`) runs the OpenID Connect flavour against the mock's
 # OIDC endpoints, with its key set and user-info call; oauth2, the default, uses .dev.vars as it is.
 set -euo pipefail
@@ -32,10 +32,24 @@ esac
 
 DEMO_APP_PORT="${DEMO_APP_PORT:-8789}"
 
+# The demo site verifies the gate's assertion with the packed npm package, as a real site
+# would: pkg/ (built if missing) packed and installed into target/dev-site, again only when
+# pkg/ changed since.
+site_dir=target/dev-site
+[ -f pkg/package.json ] || bash scripts/build-npm.sh
+if [ ! -f "$site_dir/.installed" ] || [ -n "$(find pkg -type f -newer "$site_dir/.installed" -print -quit)" ]; then
+  echo "Installing the packed npm package into $site_dir for the demo site."
+  rm -rf "$site_dir" && mkdir -p "$site_dir"
+  tarball=$(cd "$site_dir" && npm pack "$OLDPWD/pkg" --silent --pack-destination .)
+  echo '{"name":"dev-site","private":true}' > "$site_dir/package.json"
+  (cd "$site_dir" && npm install --silent --no-audit --no-fund --offline "./$tarball")
+  touch "$site_dir/.installed"
+fi
+
 node tests/support/mock-freedom-id.mjs --port "$MOCK_PORT" &
 mock=$!
 # The site behind the sign-in gate (FREEDOM_ID_PROTECT=/members in .dev.vars).
-node tests/support/demo-app.mjs --port "$DEMO_APP_PORT" &
+node tests/support/demo-app.mjs --port "$DEMO_APP_PORT" --package "$site_dir" --worker "http://127.0.0.1:$DEV_PORT" &
 demo_app=$!
 trap 'kill "$mock" "$demo_app" 2>/dev/null || true' EXIT
 for _ in $(seq 50); do

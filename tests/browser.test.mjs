@@ -7,13 +7,16 @@
 // mock serve the whole demo, each test a visit a user makes.
 import { describe, test, before, after, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { DEMO_USER, startMockFreedomId } from './support/mock-freedom-id.mjs';
-import { startWorker, workingBindings } from './support/worker.mjs';
+import { freePort, startWorker, workingBindings } from './support/worker.mjs';
 import { startDemoApp } from './support/demo-app.mjs';
+import { packAndInstall } from './support/runtimes.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const shots = path.join(root, 'test-results/screenshots');
@@ -24,8 +27,11 @@ const SIGNED_IN = /You.re signed in/;
 const SIGNED_OUT = /You.re not signed in/;
 
 let mock;
-let demoApp; // the site behind the gate: /members
+let demoApp; // the site behind the gate: /members, verifying the gate's assertion with the packed package
 let worker;
+let verifyGateAssertion; // the packed npm package's
+let packageDir; // where it is installed
+let assertionKey; // the Worker's FREEDOM_ID_ASSERTION_KEY (a P-256 private JWK made here)
 let browser;
 let context;
 let page;
@@ -34,9 +40,18 @@ let problems; // page errors and CSP violations seen during the current test
 before(async () => {
   mkdirSync(shots, { recursive: true });
   mock = await startMockFreedomId();
-  demoApp = await startDemoApp();
+  packageDir = mkdtempSync(path.join(tmpdir(), 'freedom-id-edge-demo-'));
+  packAndInstall(packageDir, [], ['--offline']);
+  ({ verifyGateAssertion } = createRequire(path.join(packageDir, 'package.json'))('freedom-id-edge'));
+  const pair = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign']);
+  const { kty, crv, x, y, d } = await crypto.subtle.exportKey('jwk', pair.privateKey);
+  assertionKey = JSON.stringify({ kty, crv, x, y, d, kid: 'browser-test' });
+  // The demo site must know the Worker's origin (the issuer) before the Worker knows the site's.
+  const port = await freePort();
+  demoApp = await startDemoApp({ verifyGateAssertion, worker: `http://127.0.0.1:${port}` });
   worker = await startWorker(
-    workingBindings(mock, { FREEDOM_ID_PROTECT: '/members', FREEDOM_ID_APP_ORIGIN: demoApp.url }),
+    workingBindings(mock, { FREEDOM_ID_PROTECT: '/members', FREEDOM_ID_APP_ORIGIN: demoApp.url, FREEDOM_ID_ASSERTION_KEY: assertionKey }),
+    { port },
   );
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
@@ -51,6 +66,7 @@ after(async () => {
   await worker?.close();
   await demoApp?.close();
   await mock?.close();
+  if (packageDir) rmSync(packageDir, { recursive: true, force: true });
 });
 
 /** A fresh browser context (no cookies) and its first page, watched for errors. */
@@ -195,9 +211,16 @@ test('the members area behind the gate: signed out it sends you to sign in and b
   await page.getByRole('button', { name: 'Continue' }).click();
   await page.waitForURL((url) => url.href === at('/members'));
   await page.getByRole('heading', { name: 'Members area' }).waitFor();
-  const tokenId = (await page.locator('#token-id').textContent()).trim();
-  assert.match(tokenId, /^[0-9a-f-]{36}$/, 'the site learned the token id from the gate');
+  // The site verified the gate's assertion; this Worker knows no user, so the subject is the token pair.
+  const sub = (await page.locator('#sub').textContent()).trim();
+  assert.match(sub, /^[0-9a-f-]{36}$/, 'the site learned who passed from the assertion');
+  assert.equal((await page.locator('#sid').textContent()).trim(), sub, 'sub is the token pair without a user');
+  assert.equal(await page.locator('#welcome').textContent(), `Welcome, ${sub}`);
   assert.match(await page.locator('#expires').textContent(), /UTC$/);
+  // Straight to the site, without the gate, plain identity headers are no pass.
+  const straight = await fetch(new URL('/members', demoApp.url), { headers: { 'x-freedom-id-user-id': DEMO_USER.id, 'x-freedom-id-token-id': sub } });
+  assert.equal(straight.status, 401);
+  assert.match(await straight.text(), /Not signed in/);
   await assertNothingSecretShown();
   await shot('24-members-area');
   await page.getByRole('link', { name: 'Back to the start page' }).click();
@@ -874,5 +897,107 @@ describe('who signed in: the greeting in each flavour and each language', () => 
     await expectSignedIn();
     await expectGreeting(i18nTexts('en'), DEMO_NAME);
     await shot('oidc-signed-in-after-decline');
+  });
+});
+
+// Who may pass (issue 22): a Worker with the user-info call, the assertion key and
+// FREEDOM_ID_ALLOW in front of a demo site of its own, which verifies the assertion with the
+// packed package and greets the user by name. An account the rules refuse sees the
+// ACCESS_DENIED page in its language, and "Sign in with another account" starts over.
+describe('the members area greets the user the assertion names; an account the allow-list refuses sees ACCESS_DENIED', () => {
+  const MALLORY = { id: '0b0b0b0b-1111-4222-8333-444455556666', firstname: 'Mallory', lastname: 'Outsider', email: 'mallory@elsewhere.kz' };
+  let site;
+  let gate;
+
+  before(async () => {
+    const port = await freePort();
+    site = await startDemoApp({ verifyGateAssertion, worker: `http://127.0.0.1:${port}` });
+    gate = await startWorker(workingBindings(mock, {
+      FREEDOM_ID_PROTECT: '/members',
+      FREEDOM_ID_APP_ORIGIN: site.url,
+      FREEDOM_ID_USERINFO_URL: mock.userInfoUrl,
+      FREEDOM_ID_ASSERTION_KEY: assertionKey,
+      FREEDOM_ID_ALLOW: `${DEMO_USER.email} @partner.kz`,
+    }), { port });
+  });
+
+  after(async () => {
+    await gate?.close();
+    await site?.close();
+  });
+
+  const atGate = (pathname) => new URL(pathname, gate.url).href;
+
+  /** /members -> the mock's sign-in page -> Continue -> back at /members; the response that brought the page. */
+  async function openMembers() {
+    await page.goto(atGate('/members'));
+    await onMock();
+    const [response] = await Promise.all([
+      page.waitForResponse((r) => new URL(r.url()).pathname === '/members'),
+      page.getByRole('button', { name: 'Continue' }).click(),
+    ]);
+    await page.waitForURL((url) => url.href === atGate('/members'));
+    return response;
+  }
+
+  async function expectWelcome(name, id) {
+    await page.getByRole('heading', { name: 'Members area' }).waitFor();
+    assert.equal(await page.locator('#welcome').textContent(), `Welcome, ${name}`);
+    assert.equal((await page.locator('#sub').textContent()).trim(), id, "sub: the user's id");
+    assert.match((await page.locator('#sid').textContent()).trim(), /^[0-9a-f-]{36}$/, "sid: the token pair's id");
+    await assertNothingSecretShown();
+  }
+
+  test('signed in as an allowed user, the members area says "Welcome, Aida Seitkali"', async () => {
+    const response = await openMembers();
+    assert.equal(response.status(), 200);
+    await expectWelcome('Aida Seitkali', DEMO_USER.id);
+    await shot('members-area-welcome');
+  });
+
+  test('a refused account sees ACCESS_DENIED in Kazakh, Russian and English, with Sign out and Sign in with another account', async () => {
+    for (const [locale, lang] of [['kk-KZ', 'kk'], ['ru-RU', 'ru'], ['en-US', 'en']]) {
+      const t = i18nTexts(lang);
+      await newContext({ locale });
+      mock.setUser(MALLORY);
+      const response = await openMembers();
+      assert.equal(response.status(), 403, lang);
+      await expectLanguage(response, lang, t, { start: false });
+      assert.equal(await page.title(), t['title.ACCESS_DENIED']);
+      assert.equal(await page.locator('h1').textContent(), t['title.ACCESS_DENIED']);
+      assert.equal(await page.locator('main > p').first().textContent(), t['detail.access_denied']);
+      assert.match(await page.locator('.code').textContent(), /ACCESS_DENIED \(HTTP 403\)/);
+      assert.equal((await page.locator('#sign-out').textContent()).trim(), t['start.sign_out']);
+      assert.equal((await page.locator('#sign-in-again').textContent()).trim(), t['page.sign_in_again']);
+      assert.ok(await page.locator('#sign-out').isVisible() && await page.locator('#sign-in-again').isVisible(), 'both buttons shown');
+      const text = await page.locator('body').innerText();
+      for (const value of [MALLORY.email, MALLORY.id, MALLORY.firstname]) assert.ok(!text.includes(value), 'nothing of the user on the page');
+      await shot(`access-denied-${lang}`);
+      mock.reset();
+    }
+    // The last one (English): another account, on the page that was refused.
+    // The form posts to /logout?then=login, whose 303 to /login goes on to Freedom ID: the
+    // page's CSP (form-action) must allow that whole chain, or the browser stops it.
+    await page.locator('#sign-in-again').click();
+    await page.waitForURL(`${mock.origin}/login?**`, { timeout: 5000 }).catch(() => {
+      assert.fail(`"Sign in with another account" did not reach Freedom ID's sign-in page (at ${page.url()}): ${JSON.stringify(problems)}`);
+    });
+    assert.equal((await cookies()).find((c) => c.name === SESSION_COOKIE && c.domain === '127.0.0.1'), undefined, 'signed out first');
+    await shot('access-denied-sign-in-again-at-freedom-id');
+    const [back] = await Promise.all([
+      page.waitForResponse((r) => new URL(r.url()).pathname === '/members'),
+      page.getByRole('button', { name: 'Continue' }).click(),
+    ]);
+    await page.waitForURL((url) => url.href === atGate('/members'));
+    assert.equal(back.status(), 200);
+    await expectWelcome('Aida Seitkali', DEMO_USER.id);
+    await shot('access-denied-then-welcome');
+  });
+
+  test('"Sign out" on the ACCESS_DENIED page lands on the start page, signed out', async () => {
+    mock.setUser(MALLORY);
+    assert.equal((await openMembers()).status(), 403);
+    await Promise.all([page.waitForURL((url) => url.href === atGate('/')), page.locator('#sign-out').click()]);
+    await expectSignedOut();
   });
 });
