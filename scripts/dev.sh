@@ -65,5 +65,8 @@ if [ "$PROTOCOL" = oidc ]; then
 elif grep -q "127.0.0.1:$MOCK_PORT" .dev.vars; then
   echo "Signing in goes to the mock Freedom ID (.dev.vars points FREEDOM_ID_AUTHORIZE_URL at it)."
 fi
+if ! grep -q '^FREEDOM_ID_ASSERTION_KEY=' .dev.vars; then
+  echo "Your .dev.vars has no FREEDOM_ID_ASSERTION_KEY, so the demo site's /members answers 401: copy it from .dev.vars.example." >&2
+fi
 echo "Open http://127.0.0.1:$DEV_PORT/ once wrangler says Ready; Ctrl-C stops both."
 wrangler dev --ip 127.0.0.1 --port "$DEV_PORT" ${flavour[@]+"${flavour[@]}"}
