@@ -1,4 +1,4 @@
-// freedom-id-edge: the same five functions and types in every runtime.
+// freedom-id-edge: the same six functions and types in every runtime.
 //
 // The one source of the package's TypeScript declarations: the build ships this file as every
 // entry's .d.mts and .d.cts (scripts/finish-npm-package.mjs, which fails unless wasm-bindgen's
@@ -54,6 +54,21 @@ export function refreshTokens(options: RefreshTokensOptions): Promise<Tokens>;
  * `status`) when Freedom ID refuses the token, or the upstream codes.
  */
 export function fetchUserInfo(options: FetchUserInfoOptions): Promise<User>;
+
+/**
+ * Checks the gate's `X-Freedom-ID-Assertion` (an ES256 JWT the Worker signs for every request
+ * it forwards), for the site behind the gate. In order: its form, `alg` exactly `ES256`, a
+ * `kid` the key set has, the signature (WebCrypto ECDSA P-256), `iss` = `issuer`, `aud` =
+ * `audience`, `exp` not past and `iat` not in the future (both within `clockToleranceSec`).
+ * A key set from `jwksUrl` is kept per process for 5 minutes; an unknown `kid` refetches it
+ * at most once a minute.
+ *
+ * Rejects with `ASSERTION_INVALID` (with `details.problem`: `malformed`, `alg`, `kid`,
+ * `signature`, `iss`, `aud`, `exp` or `iat`), `INVALID_OPTIONS`, or, fetching `jwksUrl`,
+ * `UPSTREAM_STATUS`, `UPSTREAM_MALFORMED`, `UPSTREAM_NETWORK` or `UPSTREAM_TIMEOUT`.
+ * Messages never contain the assertion.
+ */
+export function verifyGateAssertion(assertion: string | null | undefined, options: VerifyGateAssertionOptions): Promise<GateAssertion>;
 
 export type AuthorizationLinkOptions = {
   redirectUri: string;                      // absolute https URL (http only for localhost)
@@ -165,3 +180,27 @@ export type SignIn = Tokens & (
   | { user: User | null; idToken: null; idTokenClaims: null }        // oauth2: user null without userInfoUrl
   | { user: User; idToken: string; idTokenClaims: IdTokenClaims }    // oidc: user.id is the id_token's sub
 );
+
+/** Where verifyGateAssertion finds the gate's public keys (exactly one), and what it expects. */
+export type VerifyGateAssertionOptions = {
+  issuer: string;                 // the gate's origin, e.g. "https://app.example.com" (the iss)
+  audience: string;               // FREEDOM_ID_ASSERTION_AUDIENCE, or the origin requests go to (the aud)
+  clockToleranceSec?: number;     // whole seconds 0-300 of clock skew allowed; default 5
+  timeoutMs?: number;             // default 5000, for fetching jwksUrl
+} & (
+  | { jwksUrl: string; jwks?: undefined }                 // e.g. "https://app.example.com/.well-known/jwks.json"
+  | {
+      /** The key set itself: public P-256 JWKs (a JsonWebKey from crypto.subtle.exportKey, with its kid). */
+      jwks: { keys: { kty?: string; crv?: string; x?: string; y?: string; kid?: string; alg?: string; use?: string }[] };
+      jwksUrl?: undefined;
+    }
+);
+
+/** What a valid assertion says: who passed the gate, and when. */
+export interface GateAssertion {
+  sub: string | null;             // the user's id when known, else the token pair's id
+  sid: string | null;             // the token pair's id (null after an OIDC sign-in)
+  user: User | null;              // the profile, as /session shows it
+  iat: number;                    // issued at, unix seconds
+  exp: number;                    // expiry, unix seconds (iat + 60)
+}

@@ -51,7 +51,7 @@ function inlineSnippets(target, text) {
   });
 }
 
-const EXPORTS = ['completeSignIn', 'createAuthorizationLink', 'exchangeAuthorizationCode', 'fetchUserInfo', 'refreshTokens'];
+const EXPORTS = ['completeSignIn', 'createAuthorizationLink', 'exchangeAuthorizationCode', 'fetchUserInfo', 'refreshTokens', 'verifyGateAssertion'];
 const cjs = glue('nodejs', `${NAME}.js`, [
   `\${__dirname}/${NAME}_bg.wasm`,
   ...EXPORTS.map((name) => `exports.${name} = ${name};`),
@@ -62,7 +62,7 @@ const esm = glue('web', `${NAME}.js`, [
 ]);
 // The declarations are npm/types.d.ts, the one source (npm/README.md shows them, and
 // tests/npm/types.test.mjs checks it does). wasm-bindgen's own .d.ts only says what the wasm
-// exports: each of its `export` lines (the five functions' signatures, from the Rust
+// exports: each of its `export` lines (the six functions' signatures, from the Rust
 // `unchecked_*_type` names) must be in npm/types.d.ts verbatim, so neither can change alone.
 const types = readFileSync('npm/types.d.ts', 'utf8');
 const generated = readFileSync(path.join(glueDir, 'nodejs', `${NAME}.d.ts`), 'utf8');

@@ -17,4 +17,4 @@ if (!('crypto' in globalThis)) {
 }
 initSync({ module: require('node:fs').readFileSync(new URL('./freedom_id_edge_bg.wasm', import.meta.url)) });
 
-export { completeSignIn, createAuthorizationLink, exchangeAuthorizationCode, fetchUserInfo, refreshTokens } from './freedom_id_edge.mjs';
+export { completeSignIn, createAuthorizationLink, exchangeAuthorizationCode, fetchUserInfo, refreshTokens, verifyGateAssertion } from './freedom_id_edge.mjs';

@@ -6,4 +6,4 @@ import { initSync } from './freedom_id_edge.mjs';
 
 initSync({ module });
 
-export { completeSignIn, createAuthorizationLink, exchangeAuthorizationCode, fetchUserInfo, refreshTokens } from './freedom_id_edge.mjs';
+export { completeSignIn, createAuthorizationLink, exchangeAuthorizationCode, fetchUserInfo, refreshTokens, verifyGateAssertion } from './freedom_id_edge.mjs';

@@ -17,13 +17,22 @@
 //! id_token is checked (its signature too with `jwksUrl`) by the same steps as the Worker's
 //! `/callback` (`flow::identity`); in both flavours `userInfoUrl` then fetches the profile.
 //! Only then does it resolve, with the user.
+//!
+//! `verifyGateAssertion` (`assertion`) is the site's side of the gate: the assertion the
+//! Worker signs, checked against a key set given or fetched and kept per URL.
 
+mod assertion;
 mod options;
+
+pub use assertion::{
+    result as gate_assertion_result, verify_gate_assertion, AssertionKeys, GateAssertionResult,
+    KeySets, ASSERTION_KEYS_FRESH_MS, MAX_KEY_SETS,
+};
 
 pub use super::identity::IdentityEffects;
 pub use options::{
     Client, CompleteSignInOptions, ExchangeOptions, LinkOptions, OidcCheck, RefreshOptions,
-    StateCheck, TokenEndpoint, UserInfoOptions,
+    StateCheck, TokenEndpoint, UserInfoOptions, VerifyAssertionOptions,
 };
 
 use core::fmt;
@@ -47,16 +56,21 @@ use crate::freedom_id::token::{
     exchange_request, read_token_reply, refresh_request, TokenCall, Tokens,
 };
 use crate::freedom_id::user::User;
+use crate::web::assertion_verify::AssertionProblem;
 
 /// What every npm error message starts with.
 pub const MESSAGE_PREFIX: &str = "freedom-id-edge: ";
 
 /// The I/O the npm flows ask their driver to perform: the identity steps' (one upstream
-/// call, the clock, the key set, the signature check), and random bytes. Failures come back
-/// as data (the [`Reply`](crate::freedom_id::upstream::Reply)'s error).
+/// call, the clock, the key set, the signature check), random bytes, and the assertion key
+/// sets kept per process. Failures come back as data (the
+/// [`Reply`](crate::freedom_id::upstream::Reply)'s error).
 pub trait NpmEffects: IdentityEffects {
     /// Fills `out` from a CSPRNG.
     fn random(&self, out: &mut [u8]);
+    /// Runs `f` on the `jwksUrl` key sets of `verifyGateAssertion` this process keeps (the
+    /// core decides when to fetch them).
+    fn with_assertion_keys<R>(&self, f: impl FnOnce(&mut KeySets) -> R) -> R;
 }
 
 /// What `createAuthorizationLink` resolves to.
@@ -211,6 +225,10 @@ pub struct NpmError {
     pub upstream_code: Option<String>,
     /// `freedomIdErrorCode`: the callback's `error_code`, for `SIGN_IN_DECLINED`.
     pub freedom_id_error_code: Option<String>,
+    /// `details.problem`: which check failed, for `ASSERTION_INVALID` (`malformed`, `alg`,
+    /// `kid`, `signature`, `iss`, `aud`, `exp`, `iat`); the driver sets it as
+    /// `error.details = { problem }`.
+    pub problem: Option<&'static str>,
 }
 
 /// One detail property of an npm error.
@@ -228,6 +246,16 @@ impl NpmError {
         NpmError::new(ErrorCode::InvalidOptions, message)
     }
 
+    /// `ASSERTION_INVALID` for `problem`: the message names the check, never the token.
+    pub fn assertion_invalid(problem: AssertionProblem) -> NpmError {
+        let mut error = NpmError::new(
+            ErrorCode::AssertionInvalid,
+            &format!("the gate's assertion failed its `{problem}` check"),
+        );
+        error.problem = Some(problem.as_str());
+        error
+    }
+
     fn new(code: ErrorCode, message: &str) -> NpmError {
         let mut text = String::with_capacity(MESSAGE_PREFIX.len() + message.len());
         text.push_str(MESSAGE_PREFIX);
@@ -238,6 +266,7 @@ impl NpmError {
             status: None,
             upstream_code: None,
             freedom_id_error_code: None,
+            problem: None,
         }
     }
 

@@ -104,14 +104,23 @@ pub struct KeyCache {
 }
 
 impl KeyCache {
-    /// What to do for a token with `kid` and `algorithm` at `now_ms`.
+    /// What to do for a token with `kid` and `algorithm` at `now_ms`, a set being fresh for
+    /// [`KEYS_FRESH_MS`].
     pub fn plan(&self, kid: Option<&str>, algorithm: Algorithm, now_ms: f64) -> KeyPlan {
+        self.plan_within(kid, algorithm, now_ms, KEYS_FRESH_MS)
+    }
+
+    /// [`KeyCache::plan`] for a set that is fresh for `fresh_ms` (the gate's assertion keys:
+    /// 5 minutes, as `/.well-known/jwks.json` lets them be cached).
+    pub fn plan_within(
+        &self,
+        kid: Option<&str>,
+        algorithm: Algorithm,
+        now_ms: f64,
+        fresh_ms: f64,
+    ) -> KeyPlan {
         let age = now_ms - self.fetched_ms;
-        let Some(set) = self
-            .set
-            .as_ref()
-            .filter(|_| (0.0..KEYS_FRESH_MS).contains(&age))
-        else {
+        let Some(set) = self.set.as_ref().filter(|_| (0.0..fresh_ms).contains(&age)) else {
             return KeyPlan::Fetch;
         };
         match set.key_for(kid, algorithm) {

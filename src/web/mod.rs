@@ -4,6 +4,7 @@
 
 pub mod answer;
 pub mod assertion;
+pub mod assertion_verify;
 pub mod forward;
 pub mod i18n;
 pub mod negotiate;

@@ -56,7 +56,7 @@ function drift(readme, types) {
   return problems;
 }
 
-test('npm/types.d.ts declares the five functions and the types of their options and results', () => {
+test('npm/types.d.ts declares the six functions and the types of their options and results', () => {
   assert.deepEqual(
     [...declarations(TYPES).keys()].sort(),
     [
@@ -65,16 +65,19 @@ test('npm/types.d.ts declares the five functions and the types of their options 
       'CompleteSignInOptions',
       'ExchangeAuthorizationCodeOptions',
       'FetchUserInfoOptions',
+      'GateAssertion',
       'IdTokenClaims',
       'RefreshTokensOptions',
       'SignIn',
       'Tokens',
       'User',
+      'VerifyGateAssertionOptions',
       'completeSignIn',
       'createAuthorizationLink',
       'exchangeAuthorizationCode',
       'fetchUserInfo',
       'refreshTokens',
+      'verifyGateAssertion',
     ],
   );
 });

@@ -10,9 +10,9 @@ use std::collections::VecDeque;
 pub use freedom_id_edge::error::{Error, ErrorCode, Malformed};
 pub use freedom_id_edge::flow::npm::{
     complete_sign_in, create_authorization_link, exchange_authorization_code, fetch_user_info,
-    refresh_tokens, CompleteSignInOptions, Detail, ExchangeOptions, IdentityEffects, LinkOptions,
-    LinkResult, NpmEffects, NpmError, RefreshOptions, SignInLink, SignedIn, TokensResult,
-    UserInfoOptions,
+    gate_assertion_result, refresh_tokens, verify_gate_assertion, CompleteSignInOptions, Detail,
+    ExchangeOptions, IdentityEffects, KeySets, LinkOptions, LinkResult, NpmEffects, NpmError,
+    RefreshOptions, SignInLink, SignedIn, TokensResult, UserInfoOptions, VerifyAssertionOptions,
 };
 pub use freedom_id_edge::freedom_id::id_token::Algorithm;
 pub use freedom_id_edge::freedom_id::jwks::{Jwk, KeyCache};
@@ -40,6 +40,7 @@ pub struct Fake {
     pub counter: Cell<u8>,
     pub now_ms: Cell<f64>,
     pub key_cache: RefCell<KeyCache>,
+    pub assertion_keys: RefCell<KeySets>,
 }
 
 impl Default for Fake {
@@ -50,6 +51,7 @@ impl Default for Fake {
             counter: Cell::default(),
             now_ms: Cell::new(NOW),
             key_cache: RefCell::default(),
+            assertion_keys: RefCell::default(),
         }
     }
 }
@@ -136,6 +138,10 @@ impl IdentityEffects for Fake {
 impl NpmEffects for Fake {
     fn random(&self, out: &mut [u8]) {
         counted_bytes(&self.counter, out);
+    }
+
+    fn with_assertion_keys<R>(&self, f: impl FnOnce(&mut KeySets) -> R) -> R {
+        f(&mut self.assertion_keys.borrow_mut())
     }
 }
 
@@ -262,4 +268,29 @@ pub fn exchange_sent(code: &str, timeout_ms: u32) -> Sent {
 
 pub fn tokens() -> String {
     token_answer("tok-access", "tok-refresh", 900, 7200)
+}
+
+/// `verifyGateAssertion(assertion, options)` as the driver runs it: the options read first.
+pub fn verify_assertion(
+    fx: &Fake,
+    assertion: Option<&str>,
+    options: &Value,
+) -> Result<Value, NpmError> {
+    let options = VerifyAssertionOptions::read(options)?;
+    let verified = run(verify_gate_assertion(fx, assertion, &options))?;
+    Ok(serde_json::to_value(gate_assertion_result(&verified)).unwrap())
+}
+
+/// A compact JWS over `header` and `claims` (JSON text), "signed" as the fake verifies:
+/// `fake_signature(kid, signing input)`.
+pub fn fake_jws(header: &str, claims: &str, kid: &str) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header),
+        URL_SAFE_NO_PAD.encode(claims)
+    );
+    let signature = URL_SAFE_NO_PAD.encode(fake_signature(kid, input.as_bytes()));
+    format!("{input}.{signature}")
 }

@@ -1,9 +1,10 @@
 //! The npm package's exports: `createAuthorizationLink`, `completeSignIn`,
-//! `exchangeAuthorizationCode`, `refreshTokens` and `fetchUserInfo`. A driver: each hands its
+//! `exchangeAuthorizationCode`, `refreshTokens`, `fetchUserInfo` and `verifyGateAssertion`.
+//! A driver: each hands its
 //! options object to the core (`flow::npm`) as a prototype-free copy for serde-wasm-bindgen
 //! (`options.rs`), lets the core check them and run the function over the runtime's `fetch`,
 //! clock and WebCrypto (`crypto.getRandomValues`, `crypto.subtle.verify` for a `jwksUrl`'s
-//! keys, kept per process), and turns the core's result into a plain object
+//! keys, kept per process, and for the gate's assertion), and turns the core's result into a plain object
 //! (serde-wasm-bindgen again) or the [`NpmError`] into a rejected `Error` with a `code`.
 //! Every decision is the core's.
 //!
@@ -23,18 +24,20 @@ use crate::base::json::{JsonEngine, JsonError};
 use crate::drivers::fetch::send;
 use crate::drivers::webcrypto;
 use crate::flow::npm::{
-    self, CompleteSignInOptions, Detail, ExchangeOptions, IdentityEffects, LinkOptions, NpmEffects,
-    NpmError, RefreshOptions, TokensResult, UserInfoOptions,
+    self, CompleteSignInOptions, Detail, ExchangeOptions, IdentityEffects, KeySets, LinkOptions,
+    NpmEffects, NpmError, RefreshOptions, TokensResult, UserInfoOptions, VerifyAssertionOptions,
 };
 use crate::freedom_id::id_token::Algorithm;
 use crate::freedom_id::jwks::{Jwk, KeyCache};
 use crate::freedom_id::upstream::{Reply, UpstreamRequest};
-use options::{own_copy, prototype_free};
+use options::{assertion_copy, own_copy, prototype_free};
 
 thread_local! {
     /// The `jwksUrl` key set, kept per process (the core decides when it is stale). One
     /// cache whatever the URL: a process signs in with one Freedom ID.
     static KEY_CACHE: RefCell<KeyCache> = RefCell::new(KeyCache::default());
+    /// `verifyGateAssertion`'s `jwksUrl` key sets, kept per process, one per URL (bounded).
+    static ASSERTION_KEYS: RefCell<KeySets> = RefCell::new(KeySets::default());
 }
 
 /// The runtime's I/O: global `fetch`, the clock, and WebCrypto.
@@ -73,6 +76,10 @@ impl IdentityEffects for Runtime {
 impl NpmEffects for Runtime {
     fn random(&self, out: &mut [u8]) {
         webcrypto::random(out);
+    }
+
+    fn with_assertion_keys<R>(&self, f: impl FnOnce(&mut KeySets) -> R) -> R {
+        ASSERTION_KEYS.with(|sets| f(&mut sets.borrow_mut()))
     }
 }
 
@@ -153,6 +160,22 @@ pub async fn refresh_tokens(
         .map_err(js_error)
 }
 
+/// `verifyGateAssertion(assertion, options)`: the gate's `X-Freedom-ID-Assertion` checked
+/// (see `npm/types.d.ts`).
+#[wasm_bindgen(js_name = verifyGateAssertion, unchecked_return_type = "GateAssertion")]
+pub async fn verify_gate_assertion(
+    #[wasm_bindgen(unchecked_param_type = "string | null | undefined")] assertion: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "VerifyGateAssertionOptions")] options: JsValue,
+) -> Result<JsValue, JsValue> {
+    crate::drivers::panic_hook::install();
+    let options = VerifyAssertionOptions::read(assertion_copy(&options)).map_err(js_error)?;
+    let assertion = assertion.as_string();
+    npm::verify_gate_assertion(&Runtime, assertion.as_deref(), &options)
+        .await
+        .map(|verified| to_js(&npm::gate_assertion_result(&verified)))
+        .map_err(js_error)
+}
+
 fn set(target: &Object, key: &str, value: &JsValue) {
     // Setting a property on a fresh Error cannot fail.
     let _ = Reflect::set(target, &JsValue::from_str(key), value);
@@ -176,6 +199,11 @@ fn js_error(error: NpmError) -> JsValue {
             None => continue,
         };
         set(&object, name, &value);
+    }
+    if let Some(problem) = error.problem {
+        let details = Object::new();
+        set(&details, "problem", &JsValue::from_str(problem));
+        set(&object, "details", &details);
     }
     object.into()
 }

@@ -15,6 +15,7 @@ const { create } = Object;
 const { hasOwn } = Object;
 const { from, isArray } = Array;
 const { get, getOwnPropertyDescriptor, ownKeys } = Reflect;
+const { stringify } = JSON;
 const primitive = (value) => typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean';
 
 // The value of an own property, read once: a data property's value as it is, an accessor
@@ -49,7 +50,8 @@ function copyArray(array) {
 // arrays copied, any other value `{}` (of the wrong type), and a property whose reading
 // threw `{ [unreadable]: true }`, what it threw never looked at. `null` for a value that is
 // no options object (missing, a string, an array, a function) or whose keys cannot be listed.
-export function ownOptions(value, unreadable) {
+// The option named `keySet`, if any, is copied as a key set (copyKeySet).
+export function ownOptions(value, unreadable, keySet) {
   try {
     if (typeof value !== 'object' || value === null || isArray(value)) return null;
     const copy = create(null);
@@ -60,7 +62,8 @@ export function ownOptions(value, unreadable) {
         if (descriptor === undefined || !descriptor.enumerable) continue;
         const item = hasOwn(descriptor, 'value') ? descriptor.value : get(value, key);
         if (item === undefined || item === null) continue;
-        copy[key] = primitive(item) ? item : isArray(item) ? copyArray(item) : create(null);
+        copy[key] = key === keySet ? copyKeySet(item)
+          : primitive(item) ? item : isArray(item) ? copyArray(item) : create(null);
       } catch {
         const mark = create(null);
         mark[unreadable] = true;
@@ -72,16 +75,52 @@ export function ownOptions(value, unreadable) {
     return null;
   }
 }
+
+// The public members of a JWK, the only ones a key set's copy keeps (strings only).
+const JWK_MEMBERS = ['kty', 'kid', 'alg', 'use', 'crv', 'x', 'y', 'n', 'e'];
+
+// A key set (verifyGateAssertion's `jwks`) copied by the same own-property rule, as JSON text
+// for the core to read: `{"keys":[{"kty":...,"kid":...},...]}`, each key's own string members
+// of JWK_MEMBERS only. `{}` (of the wrong type) for a value that is no object, whose `keys` is
+// no array, or with a key that is no object. JSON.stringify is only ever given a string: an
+// object would have it call an inherited `toJSON`. A throw is the caller's to mark.
+function copyKeySet(set) {
+  if (typeof set !== 'object' || isArray(set)) return create(null);
+  const keys = own(set, 'keys');
+  if (!isArray(keys)) return create(null);
+  const length = keys.length;
+  let text = '{"keys":[';
+  for (let index = 0; index < length; index += 1) {
+    const key = own(keys, index);
+    if (typeof key !== 'object' || key === null || isArray(key)) return create(null);
+    let members = '';
+    for (let at = 0; at < JWK_MEMBERS.length; at += 1) {
+      const member = own(key, JWK_MEMBERS[at]);
+      if (typeof member === 'string') members += `${members ? ',' : ''}"${JWK_MEMBERS[at]}":${stringify(member)}`;
+    }
+    text += `${index ? ',' : ''}{${members}}`;
+  }
+  return `${text}]}`;
+}
 "#)]
 extern "C" {
     #[wasm_bindgen(js_name = ownOptions)]
     fn own_options(value: &JsValue, unreadable: &str) -> JsValue;
+
+    #[wasm_bindgen(js_name = ownOptions)]
+    fn own_options_with_key_set(value: &JsValue, unreadable: &str, key_set: &str) -> JsValue;
 }
 
 /// `value` as the core reads an options object: its own properties only, in a copy with no
 /// prototype; `null` for a value that is no options object.
 pub(super) fn prototype_free(value: &JsValue) -> serde_wasm_bindgen::Deserializer {
     serde_wasm_bindgen::Deserializer::from(own_copy(value))
+}
+
+/// `verifyGateAssertion`'s options as the core reads them: [`prototype_free`]'s copy with
+/// `jwks` copied one level deeper by the same rules.
+pub(super) fn assertion_copy(value: &JsValue) -> serde_wasm_bindgen::Deserializer {
+    serde_wasm_bindgen::Deserializer::from(own_options_with_key_set(value, UNREADABLE, "jwks"))
 }
 
 /// The prototype-free copy itself, for options the core reads more than once (each getter

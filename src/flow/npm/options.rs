@@ -14,8 +14,8 @@ use core::fmt;
 
 use serde::{Deserialize, Deserializer};
 
-use super::NpmError;
-use crate::base::json::Object;
+use super::{AssertionKeys, NpmError};
+use crate::base::json::{JsonEngine as _, Object, SerdeJson};
 use crate::base::secret::{
     AccessToken, AuthorizationCode, ClientId, ClientSecret, CsrfState, RefreshToken,
 };
@@ -26,10 +26,15 @@ use crate::config::settings::{
 };
 use crate::config::values::{Protocol, DEFAULT_ISSUER, DEFAULT_OIDC_TOKEN_URL, MAX_STATE_LEN};
 use crate::freedom_id::callback::CallbackParams;
+use crate::freedom_id::jwks::KeySet;
+use crate::web::assertion_verify::{DEFAULT_CLOCK_TOLERANCE_SECS, MAX_CLOCK_TOLERANCE_SECS};
 
 /// What `createAuthorizationLink` signs in with in `oidc` when `clientSecret` is not given:
 /// the OIDC link is built locally and sends no secret, so the settings' secret is never used.
 const UNUSED_SECRET: &str = "unused: the OIDC link sends no secret";
+
+/// What is wrong with a `jwks` that is no key set.
+const NOT_A_KEY_SET: &str = "must be a key set with at least one key ({ keys: [...] })";
 
 /// The client's Basic pair.
 #[derive(Clone, Debug)]
@@ -131,6 +136,21 @@ pub struct RefreshOptions {
     pub endpoint: TokenEndpoint,
 }
 
+/// `verifyGateAssertion`'s options, valid.
+#[derive(Clone, Debug)]
+pub struct VerifyAssertionOptions {
+    /// `jwksUrl` or `jwks`.
+    pub keys: AssertionKeys,
+    /// `issuer`: the `iss` wanted (the gate's origin).
+    pub issuer: String,
+    /// `audience`: the `aud` wanted.
+    pub audience: String,
+    /// `clockToleranceSec`, or 5.
+    pub clock_tolerance_secs: u64,
+    /// `timeoutMs` (for `jwksUrl`), or the default.
+    pub timeout_ms: u32,
+}
+
 // The token functions' options as given. No `Debug`: they hold the secret, codes and tokens.
 
 /// `completeSignIn`'s options as given.
@@ -177,6 +197,18 @@ struct ExchangeInput {
     client_secret: Field<String>,
     code: Field<String>,
     token_url: Field<String>,
+    timeout_ms: Field<TimeoutInput>,
+}
+
+/// `verifyGateAssertion`'s options as given.
+#[derive(Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct VerifyAssertionInput {
+    jwks_url: Field<String>,
+    jwks: Field<String>,
+    issuer: Field<String>,
+    audience: Field<String>,
+    clock_tolerance_sec: Field<TimeoutInput>,
     timeout_ms: Field<TimeoutInput>,
 }
 
@@ -339,6 +371,95 @@ impl UserInfoOptions {
         Ok(UserInfoOptions {
             access_token: AccessToken::new(access_token),
             url,
+            timeout_ms,
+        })
+    }
+}
+
+impl VerifyAssertionOptions {
+    /// Reads and checks `verifyGateAssertion`'s options: exactly one of `jwksUrl` (by the
+    /// URL rules of every URL option) and `jwks` (a key set with at least one key);
+    /// `issuer` and `audience` non-empty strings; `clockToleranceSec` a whole number from 0
+    /// to 300; `timeoutMs` as elsewhere.
+    pub fn read<'de, D: Deserializer<'de>>(options: D) -> Result<VerifyAssertionOptions, NpmError> {
+        let input: VerifyAssertionInput = object(options, "verifyGateAssertion")?;
+        let mut problems = Problems::default();
+        let url = problems.parse("jwksUrl", &input.jwks_url, optional_url);
+        // `jwks` as the npm driver hands it over: the key set as JSON text (each key's public
+        // string members), `{}` (of the wrong type) for a value that is no key set, or the
+        // unreadable mark. Natively, the tests hand over the same.
+        let set = match &input.jwks {
+            Field::Absent => Some(None),
+            Field::Unreadable => {
+                problems.add("jwks", &ProblemReason::Unreadable);
+                None
+            }
+            Field::Value(text) => match SerdeJson.decode::<KeySet>(text) {
+                Ok(set) if !set.keys.is_empty() => Some(Some(set)),
+                _ => {
+                    problems.add("jwks", &NOT_A_KEY_SET);
+                    None
+                }
+            },
+            Field::WrongType(_) => {
+                problems.add("jwks", &NOT_A_KEY_SET);
+                None
+            }
+        };
+        let keys = match (url, set) {
+            (Some(Some(url)), Some(None)) => Some(AssertionKeys::Url(url)),
+            (Some(None), Some(Some(set))) => Some(AssertionKeys::Given(set)),
+            (Some(Some(_)), Some(Some(_))) => {
+                problems.add(
+                    "jwksUrl",
+                    &"cannot be combined with jwks (pass one of them)",
+                );
+                None
+            }
+            (Some(None), Some(None)) => {
+                problems.add("jwksUrl", &"is missing (pass jwksUrl or jwks)");
+                None
+            }
+            _ => None,
+        };
+        let issuer = problems.required("issuer", input.issuer);
+        let audience = problems.required("audience", input.audience);
+        let tolerance =
+            problems.parse(
+                "clockToleranceSec",
+                &input.clock_tolerance_sec,
+                |value| match value {
+                    None => Ok(DEFAULT_CLOCK_TOLERANCE_SECS),
+                    Some(TimeoutInput::Number(number))
+                        if number.fract() == 0.0
+                            && (0.0..=MAX_CLOCK_TOLERANCE_SECS as f64).contains(number) =>
+                    {
+                        Ok(*number as u64)
+                    }
+                    Some(_) => Err(ProblemReason::WrongType(
+                        "a whole number of seconds from 0 to 300",
+                    )),
+                },
+            );
+        let timeout_ms = problems.parse("timeoutMs", &input.timeout_ms, parse_timeout);
+        problems.finish()?;
+        let (
+            Some(keys),
+            Some(issuer),
+            Some(audience),
+            Some(clock_tolerance_secs),
+            Some(timeout_ms),
+        ) = (keys, issuer, audience, tolerance, timeout_ms)
+        else {
+            return Err(NpmError::invalid_options(
+                "verifyGateAssertion: invalid options",
+            ));
+        };
+        Ok(VerifyAssertionOptions {
+            keys,
+            issuer,
+            audience,
+            clock_tolerance_secs,
             timeout_ms,
         })
     }
