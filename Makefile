@@ -17,7 +17,7 @@ export WRANGLER_LOG_PATH := $(CURDIR)/.wrangler/logs
 
 DEV_PORT ?= 8787
 MOCK_PORT ?= 8788
-NODE_TESTS := tests/support/mock-freedom-id.test.mjs tests/worker.test.mjs tests/session.test.mjs tests/gate.test.mjs tests/logs.test.mjs tests/identity.test.mjs tests/browser.test.mjs tests/soak.test.mjs tests/deploy.test.mjs
+NODE_TESTS := tests/support/mock-freedom-id.test.mjs tests/worker.test.mjs tests/session.test.mjs tests/gate.test.mjs tests/logs.test.mjs tests/identity.test.mjs tests/assertion.test.mjs tests/browser.test.mjs tests/soak.test.mjs tests/deploy.test.mjs
 # The soak's request count: the full 5000 locally, fewer in CI.
 export SOAK_COUNT ?= $(if $(CI),2000,5000)
 
