@@ -8,7 +8,9 @@
 // impls: `ours-link` / `plain-link`: createAuthorizationLink from pkg/ (require) / bench/plain-js.mjs;
 // `ours-complete` / `plain-complete`: completeSignIn, each call with a fresh code (issued by the
 // mock's control server before the block, untimed) and its state; `floor-authorize` /
-// `floor-token`: a bare fetch of the same upstream call, body read, no checks; `NAME-link` /
+// `floor-token`: a bare fetch of the same upstream call, body read, no checks; `ours-verify` /
+// `plain-verify` / `floor-verify`: verifyGateAssertion with the key set inline, and a bare
+// WebCrypto check of the same signature; `NAME-link` /
 // `NAME-complete`: ours from another build, config.variants [{name, pkgDir}] (an experiment).
 // Each impl makes `count` calls sequentially, then `count` with `concurrency` in flight, in
 // `blocks` alternating blocks whose order rotates. Prints one JSON line: {node, impls: {IMPL:
@@ -56,6 +58,38 @@ function checkTokens(tokens) {
 
 const none = async (n) => new Array(n).fill(null);
 
+// verifyGateAssertion: n assertions as the gate signs them (ES256, a minute's life, the demo
+// user's profile), made before the block (untimed), with one key set given inline.
+const ISSUER = 'http://127.0.0.1:8787';
+const AUDIENCE = 'http://127.0.0.1:8789';
+let signingKeyOnce;
+function signingKey() {
+  signingKeyOnce ??= (async () => {
+    const pair = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
+    const { kty, crv, x, y } = await crypto.subtle.exportKey('jwk', pair.publicKey);
+    return { key: pair.privateKey, publicJwk: { kty, crv, x, y, kid: 'bench-key', alg: 'ES256', use: 'sig' } };
+  })();
+  return signingKeyOnce;
+}
+async function verifyOptions() {
+  const { publicJwk } = await signingKey();
+  return { jwks: { keys: [publicJwk] }, issuer: ISSUER, audience: AUDIENCE };
+}
+async function assertions(n) {
+  const { key } = await signingKey();
+  const part = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const user = { id: '41790bb3-5d6e-4c1a-9f7e-2b8a3c0d9e41', firstname: 'Aida', lastname: 'Seitkali', email: 'aida@example.com', phone: '+77011234567' };
+  return Promise.all(Array.from({ length: n }, async (_, i) => {
+    const now = Math.floor(Date.now() / 1000);
+    const input = `${part({ alg: 'ES256', typ: 'JWT', kid: 'bench-key' })}.${part({ iss: ISSUER, aud: AUDIENCE, sub: user.id, sid: `pair-${i}`, iat: now, exp: now + 600, user })}`;
+    const signature = await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, key, Buffer.from(input));
+    return `${input}.${Buffer.from(signature).toString('base64url')}`;
+  }));
+}
+function checkVerified(claims) {
+  if (claims?.user?.firstname !== 'Aida' || typeof claims.sid !== 'string' || !Number.isInteger(claims.exp)) throw new Error(`unexpected claims ${JSON.stringify(claims)}`);
+}
+
 /** {prepare(n) -> inputs (untimed), call(input)} per implementation. */
 async function load(impl) {
   const variant = (config.variants ?? []).find((v) => impl === `${v.name}-link` || impl === `${v.name}-complete`);
@@ -83,6 +117,27 @@ async function load(impl) {
     case 'plain-complete': {
       const { completeSignIn } = await plain();
       return { prepare: callbacks, call: async (input) => checkTokens(await completeSignIn({ ...client, tokenUrl: config.tokenUrl, timeoutMs: 5000, callbackUrl: input.callbackUrl, expectedState: input.expectedState })) };
+    }
+    case 'ours-verify': {
+      const { verifyGateAssertion } = ours();
+      return { prepare: assertions, call: async (token) => checkVerified(await verifyGateAssertion(token, await verifyOptions())) };
+    }
+    case 'plain-verify': {
+      const { verifyGateAssertion } = await plain();
+      return { prepare: assertions, call: async (token) => checkVerified(await verifyGateAssertion(token, await verifyOptions())) };
+    }
+    case 'floor-verify': {
+      // A bare WebCrypto check of the same signature with a key imported once: no parsing.
+      const { publicJwk } = await signingKey();
+      const publicKey = await crypto.subtle.importKey('jwk', publicJwk, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']);
+      return {
+        prepare: assertions,
+        call: async (token) => {
+          const at = token.lastIndexOf('.');
+          const ok = await crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, publicKey, Buffer.from(token.slice(at + 1), 'base64url'), Buffer.from(token.slice(0, at)));
+          if (!ok) throw new Error('the floor did not verify');
+        },
+      };
     }
     case 'floor-authorize': {
       const body = JSON.stringify({ redirect_uri: REDIRECT_URI, grants: linkOptions.grants });

@@ -162,3 +162,41 @@ export async function completeSignIn({ clientId, clientSecret, callbackUrl, expe
   if (accessExpiresAt === null || refreshExpiresAt === null) throw fail('UPSTREAM_MALFORMED', 'bad expiry');
   return { id, accessToken, refreshToken, accessExpiresAt, refreshExpiresAt };
 }
+
+// verifyGateAssertion: the compact JWS split and read (3 base64url parts, JSON header and
+// claims), `alg` exactly ES256, the `kid` found in the given key set (imported once per key and
+// kept), the ECDSA P-256 signature checked by WebCrypto, then iss, aud, exp and iat with the
+// tolerance; answers {sub, sid, user, iat, exp}. The twin of the package's call with `jwks`
+// given inline (the key set fetch and its cache are left out: the benchmark measures the check).
+const imported = new WeakMap();
+const fromB64 = (text) => Buffer.from(text, 'base64url');
+export async function verifyGateAssertion(assertion, { jwks, issuer, audience, clockToleranceSec = 5 } = {}) {
+  const invalid = (problem) => fail('ASSERTION_INVALID', `the gate's assertion failed its ${problem} check`, { details: { problem } });
+  if (typeof issuer !== 'string' || !issuer || typeof audience !== 'string' || !audience || !Array.isArray(jwks?.keys)) throw fail('INVALID_OPTIONS', 'options');
+  if (typeof assertion !== 'string' || assertion.length > 16384) throw invalid('malformed');
+  const parts = assertion.split('.');
+  if (parts.length !== 3 || !parts.every((part) => /^[A-Za-z0-9_-]+$/.test(part))) throw invalid('malformed');
+  let header, claims;
+  try {
+    header = JSON.parse(decoder.decode(fromB64(parts[0])));
+    claims = JSON.parse(decoder.decode(fromB64(parts[1])));
+  } catch {
+    throw invalid('malformed');
+  }
+  if (header?.alg !== 'ES256') throw invalid('alg');
+  const jwk = jwks.keys.find((key) => key.kid === header.kid && key.kty === 'EC' && key.crv === 'P-256');
+  if (!jwk) throw invalid('kid');
+  let key = imported.get(jwk);
+  if (!key) {
+    key = await crypto.subtle.importKey('jwk', { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y }, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']);
+    imported.set(jwk, key);
+  }
+  const signed = new TextEncoder().encode(`${parts[0]}.${parts[1]}`);
+  if (!(await crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, key, fromB64(parts[2]), signed))) throw invalid('signature');
+  if (claims?.iss !== issuer) throw invalid('iss');
+  if (!(claims.aud === audience || (Array.isArray(claims.aud) && claims.aud.includes(audience)))) throw invalid('aud');
+  const now = Math.floor(Date.now() / 1000);
+  if (!Number.isInteger(claims.exp) || claims.exp <= now - clockToleranceSec) throw invalid('exp');
+  if (!Number.isInteger(claims.iat) || claims.iat > now + clockToleranceSec) throw invalid('iat');
+  return { sub: claims.sub ?? null, sid: claims.sid ?? null, user: claims.user ?? null, iat: claims.iat, exp: claims.exp };
+}

@@ -294,6 +294,11 @@ export function routes(mock, site) {
     if (!String(response.headers['set-cookie'] ?? '').includes(`${FLOW_PREFIX}${state.slice(0, 16)}=`)) return `no flow cookie for the state: ${response.headers['set-cookie']}`;
     return null;
   };
+  // n guarded requests with one live session cookie (and a cookie of the site's own).
+  const guarded = async (worker, n) => {
+    const cookie = `site=1; ${await live()}`;
+    return Array.from({ length: n }, () => ({ path: GUARDED_PATH, headers: { accept: JSON_ACCEPT, cookie } }));
+  };
   return [
     {
       name: 'login',
@@ -362,10 +367,7 @@ export function routes(mock, site) {
       name: 'gate',
       label: `\`GET ${GUARDED_PATH}\` guarded, live session -> forwarded to a local origin -> 200`,
       kinds: ['rust', 'js', 'direct'],
-      prepare: async (worker, n) => {
-        const cookie = `site=1; ${await live()}`;
-        return Array.from({ length: n }, () => ({ path: GUARDED_PATH, headers: { accept: JSON_ACCEPT, cookie } }));
-      },
+      prepare: guarded,
       check: (worker, response) => {
         if (response.statusCode !== 200) return `answered ${response.statusCode} ${response.body.slice(0, 200)}`;
         const echo = JSON.parse(response.body);
@@ -385,10 +387,7 @@ export function routes(mock, site) {
       pair: ['rust-assert', 'js-assert'],
       reference: 'rust',
       variants: false,
-      prepare: async (worker, n) => {
-        const cookie = `site=1; ${await live()}`;
-        return Array.from({ length: n }, () => ({ path: GUARDED_PATH, headers: { accept: JSON_ACCEPT, cookie } }));
-      },
+      prepare: guarded,
       check: (worker, response) => {
         if (response.statusCode !== 200) return `answered ${response.statusCode} ${response.body.slice(0, 200)}`;
         const echo = JSON.parse(response.body);

@@ -189,7 +189,11 @@ export type VerifyGateAssertionOptions = {
   timeoutMs?: number;             // default 5000, for fetching jwksUrl
 } & (
   | { jwksUrl: string; jwks?: undefined }                 // e.g. "https://app.example.com/.well-known/jwks.json"
-  | { jwks: { keys: JsonWebKey[] }; jwksUrl?: undefined } // the key set itself
+  | {
+      /** The key set itself: public P-256 JWKs (a JsonWebKey from crypto.subtle.exportKey, with its kid). */
+      jwks: { keys: { kty?: string; crv?: string; x?: string; y?: string; kid?: string; alg?: string; use?: string }[] };
+      jwksUrl?: undefined;
+    }
 );
 
 /** What a valid assertion says: who passed the gate, and when. */

@@ -314,3 +314,38 @@ fn sign_in_with_another_account_signs_out_then_starts_a_sign_in() {
     );
     assert_eq!(plain.header("Location"), Some("/"));
 }
+
+#[test]
+fn what_the_gate_signs_the_site_side_checks_accept() {
+    use freedom_id_edge::base::json::SerdeJson;
+    use freedom_id_edge::web::assertion_verify::{check_claims, parse, AssertionProblem, Expected};
+    let key = jwk("k-new");
+    let settings = gated(&[("FREEDOM_ID_ASSERTION_KEY", &key)]);
+    let (fx, jar) = signed_in_as(&settings, Some(AIDA));
+    let forward = forwarded(outcome(&fx, &settings, "GET", "/app/x", &jar, None, None));
+    let token = header(&forward, "X-Freedom-ID-Assertion").unwrap();
+    let now = (NOW / 1000.0) as u64;
+    let expected = |now| Expected {
+        issuer: "https://app.example.com",
+        audience: "http://127.0.0.1:9999",
+        now,
+        tolerance_secs: 5,
+    };
+    let parsed = parse(token, &SerdeJson).unwrap();
+    assert_eq!(parsed.kid, "k-new");
+    assert_eq!(
+        parsed.signature,
+        fake_signature("k-new", parsed.signing_input.as_bytes())
+    );
+    let verified = check_claims(parsed, &expected(now)).unwrap();
+    assert_eq!(verified.sub.as_deref(), Some(AIDA_ID));
+    assert_eq!(verified.sid.as_deref(), Some("tok-1"));
+    let user = verified.user.unwrap();
+    assert_eq!(
+        (user.firstname.as_deref(), user.email.as_deref()),
+        (Some("Aida"), Some("Aida@Example.com"))
+    );
+    // A minute and the tolerance later it has expired.
+    let late = check_claims(parse(token, &SerdeJson).unwrap(), &expected(now + 65));
+    assert_eq!(late.map(|_| ()), Err(AssertionProblem::Expired));
+}

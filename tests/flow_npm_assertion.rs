@@ -30,8 +30,14 @@ fn jwks(kids: &[&str]) -> Value {
     json!({ "keys": kids.iter().map(|kid| key(kid)).collect::<Vec<_>>() })
 }
 
+/// A key set as the npm driver hands it over: JSON text.
+fn as_given(set: Value) -> Value {
+    Value::String(set.to_string())
+}
+
 fn given(changes: &[(&str, Value)]) -> Value {
-    json!({ "jwks": jwks(&["k1", "k2"]), "issuer": ISSUER, "audience": AUDIENCE }).with(changes)
+    json!({ "jwks": as_given(jwks(&["k1", "k2"])), "issuer": ISSUER, "audience": AUDIENCE })
+        .with(changes)
 }
 
 fn by_url(changes: &[(&str, Value)]) -> Value {
@@ -282,11 +288,15 @@ fn bad_options_are_invalid_options_naming_each() {
             "invalid options: jwksUrl must be a string",
         ),
         (
-            given(&[("jwks", json!({}))]),
+            given(&[("jwks", other())]),
             "invalid options: jwks must be a key set with at least one key ({ keys: [...] })",
         ),
         (
-            given(&[("jwks", json!({"keys": []}))]),
+            given(&[("jwks", as_given(json!({"keys": []})))]),
+            "invalid options: jwks must be a key set with at least one key ({ keys: [...] })",
+        ),
+        (
+            given(&[("jwks", as_given(json!({"keys": 5})))]),
             "invalid options: jwks must be a key set with at least one key ({ keys: [...] })",
         ),
         (

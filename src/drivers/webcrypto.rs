@@ -5,6 +5,8 @@
 // the Worker uses all of it.
 #![cfg_attr(not(feature = "worker"), allow(dead_code))]
 
+use std::cell::RefCell;
+
 use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -178,15 +180,41 @@ pub async fn verify(algorithm: Algorithm, key: &Jwk, data: &[u8], signature: &[u
         ),
         _ => return false,
     };
-    let Ok(imported) = import_jwk("jwk", &jwk, &import, false, &usages(&["verify"])) else {
-        return false;
+    // An imported key is kept per isolate or process by its public members: importing costs
+    // more than the check itself, and a site verifies every request with the same few keys.
+    let id = match algorithm {
+        Algorithm::Rs256 => format!("RS256 {} {}", text_of(&key.n), text_of(&key.e)),
+        _ => format!("ES256 {} {}", text_of(&key.x), text_of(&key.y)),
     };
-    let Ok(public) = JsFuture::from(imported).await else {
-        return false;
+    let kept = IMPORTED.with(|cell| {
+        cell.borrow()
+            .iter()
+            .find(|(known, _)| *known == id)
+            .map(|(_, key)| key.clone())
+    });
+    let public = match kept {
+        Some(public) => public,
+        None => {
+            let Ok(imported) = import_jwk("jwk", &jwk, &import, false, &usages(&["verify"])) else {
+                return false;
+            };
+            let Ok(public) = JsFuture::from(imported).await else {
+                return false;
+            };
+            let public: CryptoKey = public.unchecked_into();
+            IMPORTED.with(|cell| {
+                let mut kept = cell.borrow_mut();
+                if kept.len() >= MAX_IMPORTED {
+                    kept.remove(0);
+                }
+                kept.push((id, public.clone()));
+            });
+            public
+        }
     };
     let Ok(checked) = subtle_verify(
         &verify,
-        public.unchecked_ref(),
+        &public,
         &Uint8Array::from(signature),
         &Uint8Array::from(data),
     ) else {
@@ -195,6 +223,18 @@ pub async fn verify(algorithm: Algorithm, key: &Jwk, data: &[u8], signature: &[u
     JsFuture::from(checked)
         .await
         .is_ok_and(|verified| verified.is_truthy())
+}
+
+/// The most imported public keys kept at once (a key set rarely holds more than a few).
+const MAX_IMPORTED: usize = 16;
+
+thread_local! {
+    /// Public keys already imported, by algorithm and public members.
+    static IMPORTED: RefCell<Vec<(String, CryptoKey)>> = const { RefCell::new(Vec::new()) };
+}
+
+fn text_of(member: &Member<String>) -> &str {
+    member.value().map_or("", String::as_str)
 }
 
 /// AES-GCM decryption; `None` when the tag does not verify (tampered, another key or name).

@@ -11,9 +11,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use serde::Deserialize;
 
-use crate::base::json::{JsonEngine, Member};
+use crate::base::json::{JsonEngine, Member, Object};
 use crate::freedom_id::id_token::Audience;
-use crate::freedom_id::user::User;
+use crate::freedom_id::user::{User, UserInfoAnswer};
 
 /// The longest assertion read: a header, the claims with a whole profile, a signature.
 pub const MAX_ASSERTION_LEN: usize = 16 * 1024;
@@ -76,8 +76,8 @@ struct Header {
     typ: Member<String>,
 }
 
-/// The claims read: each checked one leniently (the checks judge it), `user` as the profile
-/// `/session` shows or `null`.
+/// The claims read: each checked one leniently (the checks judge it), `user` an object read
+/// as a profile is (the user-info answer's rules, which the gate's `User` passed) or `null`.
 #[derive(Default, Deserialize)]
 #[serde(default)]
 struct Claims {
@@ -87,7 +87,7 @@ struct Claims {
     sid: Member<String>,
     iat: Member<u64>,
     exp: Member<u64>,
-    user: Option<User>,
+    user: Option<Object<UserInfoAnswer>>,
 }
 
 /// An assertion split and read, its signature not yet checked. No `Debug`: it holds the
@@ -100,6 +100,7 @@ pub struct ParsedAssertion {
     /// The signature's bytes (`r || s`).
     pub signature: Vec<u8>,
     claims: Claims,
+    user: Option<User>,
 }
 
 /// What the claims are compared with.
@@ -181,6 +182,12 @@ pub fn parse(token: &str, json: &impl JsonEngine) -> Result<ParsedAssertion, Ass
     if matches!(claims.sub, Member::Other) || matches!(claims.sid, Member::Other) {
         return Err(Malformed);
     }
+    let user = match &claims.user {
+        None => None,
+        Some(Object(profile)) => {
+            Some(User::from_sources(Some(profile), None).map_err(|_| Malformed)?)
+        }
+    };
     if head.alg.value().map(String::as_str) != Some("ES256") {
         return Err(AssertionProblem::Algorithm);
     }
@@ -194,6 +201,7 @@ pub fn parse(token: &str, json: &impl JsonEngine) -> Result<ParsedAssertion, Ass
         signing_input: format!("{header}.{payload}"),
         signature,
         claims,
+        user,
     })
 }
 
@@ -234,7 +242,7 @@ pub fn check_claims(
     Ok(VerifiedAssertion {
         sub: optional_text(claims.sub)?,
         sid: optional_text(claims.sid)?,
-        user: claims.user,
+        user: token.user,
         iat,
         exp,
     })
@@ -303,6 +311,8 @@ mod tests {
             (HEADER, r#","iat":1999999999"#, IssuedInFuture),
             (HEADER, r#","sub":7"#, Malformed),
             (HEADER, r#","user":"aida""#, Malformed),
+            (HEADER, r#","user":{"firstname":"Aida"}"#, Malformed),
+            (HEADER, r#","user":["u-1"]"#, Malformed),
             (r#"{"alg":"none","kid":"k1"}"#, "", Algorithm),
             (r#"{"alg":"HS256","kid":"k1"}"#, "", Algorithm),
             (r#"{"alg":"es256","kid":"k1"}"#, "", Algorithm),

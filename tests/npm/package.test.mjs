@@ -10,6 +10,7 @@
 import { test, before, after, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
+import { createServer } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { mkdtempSync, writeFileSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -20,13 +21,16 @@ import { fileURLToPath } from 'node:url';
 import { startMockFreedomId } from '../support/mock-freedom-id.mjs';
 import { AUTHORIZE_FAULTS, OIDC_TOKEN_FAULTS, TOKEN_FAULTS, USERINFO_FAULTS, fault, faults } from '../support/faults.mjs';
 import { DEMO_USER } from '../support/mock-freedom-id.mjs';
+import {
+  ASSERTION_AUDIENCE, ASSERTION_ISSUER, ASSERTION_REFUSALS, ASSERTION_USER, assertionClaims, assertionKey, assertions, signAssertion,
+} from './fixtures/flow/flow-core.mjs';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const CLIENT_ID = 'app-client';
 const SECRET = 'npm-test-secret-value';
 const BASIC = `Basic ${Buffer.from(`${CLIENT_ID}:${SECRET}`).toString('base64')}`;
 const REDIRECT_URI = 'https://app.example.com/callback';
-const EXPORTS = ['completeSignIn', 'createAuthorizationLink', 'exchangeAuthorizationCode', 'fetchUserInfo', 'refreshTokens'];
+const EXPORTS = ['completeSignIn', 'createAuthorizationLink', 'exchangeAuthorizationCode', 'fetchUserInfo', 'refreshTokens', 'verifyGateAssertion'];
 const TOKEN_KEYS = ['accessExpiresAt', 'accessToken', 'id', 'refreshExpiresAt', 'refreshToken'];
 // completeSignIn's: the tokens and who signed in.
 const SIGN_IN_KEYS = [...TOKEN_KEYS, 'idToken', 'idTokenClaims', 'user'].sort();
@@ -255,12 +259,12 @@ test('the tarball ships the wasm, glue, types, README and a complete package.jso
     assert.ok(installed(file) > 0, file);
   }
   const readme = readFileSync(path.join(app, 'node_modules/freedom-id-edge/README.md'), 'utf8');
-  for (const word of [...EXPORTS, 'UPSTREAM_TIMEOUT', 'STATE_MISMATCH', 'SIGN_IN_DECLINED', 'CODE_REJECTED', 'REFRESH_REJECTED']) {
+  for (const word of [...EXPORTS, 'UPSTREAM_TIMEOUT', 'STATE_MISMATCH', 'SIGN_IN_DECLINED', 'CODE_REJECTED', 'REFRESH_REJECTED', 'ASSERTION_INVALID']) {
     assert.ok(readme.includes(word), `README mentions ${word}`);
   }
 });
 
-test('the package exports exactly its five functions (no wasm-bindgen start)', () => {
+test('the package exports exactly its six functions (no wasm-bindgen start)', () => {
   assert.deepEqual(Object.keys(pkg).sort(), EXPORTS);
   for (const name of EXPORTS) assert.equal(typeof pkg[name], 'function', name);
   const manifest = JSON.parse(readFileSync(path.join(app, 'node_modules/freedom-id-edge/package.json'), 'utf8'));
@@ -300,6 +304,7 @@ test('the shipped .d.ts type-checks a caller of every export under tsc --strict'
        type AuthorizationLink, type AuthorizationLinkOptions, type CompleteSignInOptions,
        type ExchangeAuthorizationCodeOptions, type RefreshTokensOptions, type Tokens,
        type SignIn, type User, type IdTokenClaims,
+       verifyGateAssertion, type GateAssertion, type VerifyGateAssertionOptions,
      } from 'freedom-id-edge';
      import * as everything from 'freedom-id-edge';
 
@@ -383,7 +388,24 @@ test('the shipped .d.ts type-checks a caller of every export under tsc --strict'
        void fetchUserInfo({ accessToken: 'a' });
        return [first, alone.id].join(" ");
      }
-     void oidc;`,
+     void oidc;
+
+     // The gate's assertion (issue #22).
+     async function gate(header: string | undefined): Promise<string | null> {
+       const byUrl: VerifyGateAssertionOptions = { jwksUrl: 'https://x.kz/.well-known/jwks.json', issuer: 'https://x.kz', audience: 'https://o.kz' };
+       const given: VerifyGateAssertionOptions = { jwks: { keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y', kid: 'k' }] }, issuer: 'https://x.kz', audience: 'https://o.kz', clockToleranceSec: 10 };
+       const who: GateAssertion = await verifyGateAssertion(header, byUrl);
+       const again: GateAssertion = await verifyGateAssertion(null, given);
+       const exp: number = who.exp;
+       const name: string | undefined = who.user?.firstname;
+       // @ts-expect-error jwksUrl and jwks cannot be combined
+       void verifyGateAssertion(header, { ...byUrl, jwks: given.jwks });
+       // @ts-expect-error the audience is required
+       void verifyGateAssertion(header, { jwksUrl: 'https://x.kz/jwks', issuer: 'https://x.kz' });
+       void [exp, name, again.sid];
+       return who.sub;
+     }
+     void gate;`,
   );
   writeFileSync(
     path.join(app, 'tsconfig.json'),
@@ -1354,6 +1376,180 @@ test('a polluted Object.prototype never supplies the OIDC options nor redirects 
     for (const name of names) delete Object.prototype[name];
   }
   assert.ok(mock.requests.every((request) => !request.path.includes('evil')));
+});
+
+// ---------------------------------------------------------------------------------------------
+// verifyGateAssertion: real ES256 assertions made here (tests/npm/fixtures/flow/flow-core.mjs
+// makes and checks them in every runtime), and a key set served by a local server
+
+test('verifyGateAssertion resolves who passed the gate, and refuses every forgery with its problem', async () => {
+  const result = await assertions(pkg);
+  assert.deepEqual(result.good, {
+    sub: ASSERTION_USER.id, sid: 'pair-1', user: ASSERTION_USER, iat: result.good.iat, exp: result.good.iat + 60,
+  });
+  assert.ok(Math.abs(result.good.iat - nowSeconds()) < 5);
+  assert.deepEqual([result.rotated.sub, result.rotated.sid, result.rotated.user], [null, null, null], 'the second key of the set');
+  assert.deepEqual(result.tolerated, [-3, 30], 'within the default 5 s, and within clockToleranceSec: 60');
+  for (const [name, problem] of Object.entries(ASSERTION_REFUSALS)) {
+    const refusal = result.refusals[name];
+    assert.deepEqual(refusal, { code: 'ASSERTION_INVALID', problem, isError: true, leaks: false }, name);
+  }
+  assert.deepEqual(Object.keys(result.refusals).sort(), Object.keys(ASSERTION_REFUSALS).sort());
+  assert.deepEqual(result.options, { code: 'INVALID_OPTIONS', message: 'freedom-id-edge: invalid options: audience is missing' });
+});
+
+/** A key server on 127.0.0.1 counting its fetches; `serve(keys)` changes its set, `mode` its answer. */
+async function startKeyServer() {
+  const server = { fetches: 0, keys: [], mode: 'ok' };
+  const http = createServer((request, response) => {
+    server.fetches += 1;
+    if (server.mode === 'hang') return;
+    if (server.mode === 'status') return response.writeHead(500).end('down');
+    if (server.mode === 'html') return response.writeHead(200, { 'content-type': 'text/html' }).end('<html>');
+    response.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'public, max-age=300' });
+    response.end(JSON.stringify({ keys: server.keys }));
+  });
+  await new Promise((resolve) => http.listen(0, '127.0.0.1', resolve));
+  server.url = `http://127.0.0.1:${http.address().port}/.well-known/jwks.json`;
+  server.close = () => new Promise((resolve) => { http.closeAllConnections(); http.close(resolve); });
+  return server;
+}
+
+/** Runs `body` with the package's clock (`Date.now`, read by the wasm at each call) moved by `ms`. */
+async function later(ms, body) {
+  const realNow = Date.now;
+  Date.now = () => realNow() + ms;
+  try {
+    return await body();
+  } finally {
+    Date.now = realNow;
+  }
+}
+
+const MINUTE = 60_000;
+
+test('verifyGateAssertion with jwksUrl: the set is kept 5 minutes, an unknown kid refetches at most once a minute', async () => {
+  const server = await startKeyServer();
+  try {
+    const [k1, k2] = await Promise.all([assertionKey('k1'), assertionKey('k2')]);
+    server.keys = [k1.jwk];
+    const opts = { jwksUrl: server.url, issuer: ASSERTION_ISSUER, audience: ASSERTION_AUDIENCE };
+    // Claims at the package's clock: moved inside `later`.
+    const token = (key) => signAssertion(key, assertionClaims({}, Math.floor(Date.now() / 1000)));
+    assert.equal((await pkg.verifyGateAssertion(await token(k1), opts)).sub, ASSERTION_USER.id);
+    assert.equal(server.fetches, 1);
+    assert.equal((await pkg.verifyGateAssertion(await token(k1), opts)).sub, ASSERTION_USER.id);
+    assert.equal(server.fetches, 1, 'kept');
+    // The key rotates: k2 signs. Within a minute of the fetch, an unknown kid makes no fetch.
+    server.keys = [k2.jwk, k1.jwk];
+    const early = await rejection(pkg.verifyGateAssertion(await token(k2), opts));
+    assert.deepEqual([early.code, early.details.problem], ['ASSERTION_INVALID', 'kid']);
+    for (let index = 0; index < 20; index += 1) {
+      const forged = await signAssertion(k1, assertionClaims(), { alg: 'ES256', typ: 'JWT', kid: `forged-${index}` });
+      assert.equal((await rejection(pkg.verifyGateAssertion(forged, opts))).details.problem, 'kid');
+    }
+    assert.equal(server.fetches, 1, 'twenty made-up kids within a minute: no fetch');
+    // A minute later: one refetch finds k2; the old key still verifies its assertions.
+    await later(MINUTE + 1000, async () => {
+      assert.equal((await pkg.verifyGateAssertion(await token(k2), opts)).sub, ASSERTION_USER.id);
+      assert.equal((await pkg.verifyGateAssertion(await token(k1), opts)).sub, ASSERTION_USER.id);
+      const forged = await signAssertion(k1, assertionClaims({}, Math.floor(Date.now() / 1000)), { alg: 'ES256', typ: 'JWT', kid: 'forged' });
+      assert.equal((await rejection(pkg.verifyGateAssertion(forged, opts))).details.problem, 'kid');
+    });
+    assert.equal(server.fetches, 2, 'one refetch for k2, none for the forged kid just after');
+    // Within 5 minutes of that fetch the set is kept; after, fetched again.
+    await later(5 * MINUTE, async () => {
+      await pkg.verifyGateAssertion(await token(k2), opts);
+    });
+    assert.equal(server.fetches, 2);
+    await later(6 * MINUTE + 2000, async () => {
+      await pkg.verifyGateAssertion(await token(k2), opts);
+    });
+    assert.equal(server.fetches, 3, 'stale after 5 minutes');
+    // Another URL has its own set.
+    const other = await startKeyServer();
+    try {
+      other.keys = [k1.jwk];
+      await pkg.verifyGateAssertion(await token(k1), { ...opts, jwksUrl: other.url });
+      await pkg.verifyGateAssertion(await token(k1), { ...opts, jwksUrl: other.url });
+      assert.equal(other.fetches, 1);
+    } finally {
+      await other.close();
+    }
+  } finally {
+    await server.close();
+  }
+});
+
+test('verifyGateAssertion: fetching jwksUrl fails as the other calls do, and bad options are INVALID_OPTIONS', async () => {
+  const server = await startKeyServer();
+  const key = await assertionKey('k1');
+  const opts = { issuer: ASSERTION_ISSUER, audience: ASSERTION_AUDIENCE, timeoutMs: 300 };
+  const token = await signAssertion(key, assertionClaims());
+  // Each mode on a fresh URL (a query), so no kept set answers first.
+  let fresh = 0;
+  const url = () => `${server.url}?n=${(fresh += 1)}`;
+  try {
+    for (const [mode, code] of [['status', 'UPSTREAM_STATUS'], ['html', 'UPSTREAM_MALFORMED'], ['hang', 'UPSTREAM_TIMEOUT']]) {
+      server.mode = mode;
+      const error = await rejectsWith(pkg.verifyGateAssertion(token, { ...opts, jwksUrl: url() }), code);
+      assert.ok(!everythingShown(error).includes(token.split('.')[1]), mode);
+    }
+  } finally {
+    await server.close();
+  }
+  await rejectsWith(pkg.verifyGateAssertion(token, { ...opts, jwksUrl: url() }), 'UPSTREAM_NETWORK');
+  const invalid = async (options, message) => {
+    const error = await rejectsWith(pkg.verifyGateAssertion(token, options), 'INVALID_OPTIONS');
+    assert.equal(error.message, `freedom-id-edge: invalid options: ${message}`);
+  };
+  await invalid({ ...opts, jwksUrl: 'http://keys.example/jwks.json' }, 'jwksUrl uses http://, which is only allowed for localhost and 127.0.0.1');
+  await invalid({ ...opts }, 'jwksUrl is missing (pass jwksUrl or jwks)');
+  await invalid({ ...opts, jwksUrl: 'https://keys.example/jwks.json', jwks: { keys: [key.jwk] } }, 'jwksUrl cannot be combined with jwks (pass one of them)');
+  for (const jwks of [[key.jwk], 'keys', { keys: {} }, { keys: [] }, { keys: [key.jwk, 5] }]) {
+    await invalid({ ...opts, jwks }, 'jwks must be a key set with at least one key ({ keys: [...] })');
+  }
+  await invalid({ ...opts, jwks: { get keys() { throw new Error('boom'); } } }, 'jwks could not be read');
+  for (const tolerance of [-1, 301, 2.5, '5']) {
+    const message = typeof tolerance === 'string' ? 'must be a number' : 'must be a whole number of seconds from 0 to 300';
+    await invalid({ ...opts, jwks: { keys: [key.jwk] }, clockToleranceSec: tolerance }, `clockToleranceSec ${message}`);
+  }
+  const error = await rejectsWith(pkg.verifyGateAssertion(token, undefined), 'INVALID_OPTIONS');
+  assert.equal(error.message, 'freedom-id-edge: verifyGateAssertion expects an options object');
+});
+
+test('verifyGateAssertion never takes a key set, a URL or a claim rule from a polluted prototype', async () => {
+  const [key, evil] = await Promise.all([assertionKey('k1'), assertionKey('evil')]);
+  const forged = await signAssertion(evil, assertionClaims());
+  const opts = { jwks: { keys: [key.jwk] }, issuer: ASSERTION_ISSUER, audience: ASSERTION_AUDIENCE };
+  // Every assertion is made before the prototypes are polluted (signing uses JSON.stringify).
+  const forgedWithOurKid = await signAssertion({ ...evil, kid: 'k1' }, assertionClaims());
+  const old = await signAssertion(key, assertionClaims({}, Math.floor(Date.now() / 1000) - 120));
+  const good = await signAssertion(key, assertionClaims());
+  const polluted = { keys: [evil.jwk], toJSON: () => ({ keys: [evil.jwk] }) };
+  const restore = [];
+  for (const [target, name, value] of [
+    [Object.prototype, 'keys', polluted.keys], [Object.prototype, 'toJSON', polluted.toJSON],
+    [Object.prototype, 'clockToleranceSec', 300], [Object.prototype, 'jwksUrl', 'http://127.0.0.1:9/evil'],
+    [Array.prototype, 1, evil.jwk],
+  ]) {
+    restore.push([target, name, Object.getOwnPropertyDescriptor(target, name)]);
+    Object.defineProperty(target, name, { value, configurable: true, writable: true });
+  }
+  try {
+    assert.equal((await rejection(pkg.verifyGateAssertion(forged, opts))).details.problem, 'kid');
+    assert.equal((await rejection(pkg.verifyGateAssertion(forgedWithOurKid, opts))).details.problem, 'signature');
+    assert.equal((await pkg.verifyGateAssertion(good, opts)).sub, ASSERTION_USER.id, 'no inherited jwksUrl');
+    assert.equal((await rejection(pkg.verifyGateAssertion(old, opts))).details.problem, 'exp', 'no inherited tolerance');
+    const noKeys = await rejection(pkg.verifyGateAssertion(forged, { ...opts, jwks: {} }));
+    assert.equal(noKeys.code, 'INVALID_OPTIONS', 'no inherited keys');
+  } finally {
+    for (const [target, name, descriptor] of restore) {
+      if (descriptor) Object.defineProperty(target, name, descriptor);
+      else delete target[name];
+    }
+  }
+  assert.equal((await pkg.verifyGateAssertion(good, opts)).sub, ASSERTION_USER.id);
 });
 
 // ---------------------------------------------------------------------------------------------

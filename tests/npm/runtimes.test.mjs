@@ -22,13 +22,14 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { DEMO_USER, startMockFreedomId } from '../support/mock-freedom-id.mjs';
 import { BUN, DENO, NODE20, NODE22, QUIET, packAndInstall, root } from '../support/runtimes.mjs';
+import { ASSERTION_REFUSALS, ASSERTION_USER } from './fixtures/flow/flow-core.mjs';
 import { freePort } from '../support/worker.mjs';
 
 const fixtures = path.join(root, 'tests/npm/fixtures');
 const CLIENT_ID = 'runtime-client';
 const SECRET = 'runtime-test-secret';
 const COOKIE_SECRET = 'cookie-secret-for-the-hono-example-0123456789';
-const EXPORTS = ['completeSignIn', 'createAuthorizationLink', 'exchangeAuthorizationCode', 'fetchUserInfo', 'refreshTokens'];
+const EXPORTS = ['completeSignIn', 'createAuthorizationLink', 'exchangeAuthorizationCode', 'fetchUserInfo', 'refreshTokens', 'verifyGateAssertion'];
 const STATE_SHAPE = /^[A-Za-z0-9_-]{43}$/;
 const TOKEN_SHAPE = /^[A-Za-z0-9]{128}$/;
 let app; // the temporary project the package is installed into
@@ -135,6 +136,19 @@ function assertFlow(result, where) {
   assert.equal(empty.code, 'INVALID_OPTIONS', where);
   assertPollution(result.pollution, where);
   assertOidc(result.oidc, where);
+  assertAssertions(result.assertion, where);
+}
+
+/** What flow-core.mjs's `assertions` answers: real ES256 checked by this runtime, every refusal. */
+function assertAssertions({ good, rotated, tolerated, refusals, options }, where) {
+  assert.deepEqual(good, { sub: ASSERTION_USER.id, sid: 'pair-1', user: ASSERTION_USER, iat: good.iat, exp: good.iat + 60 }, where);
+  assert.deepEqual([rotated.sub, rotated.sid, rotated.user], [null, null, null], `${where}: the second key`);
+  assert.deepEqual(tolerated, [-3, 30], `${where}: the tolerance`);
+  assert.deepEqual(Object.keys(refusals).sort(), Object.keys(ASSERTION_REFUSALS).sort(), where);
+  for (const [name, problem] of Object.entries(ASSERTION_REFUSALS)) {
+    assert.deepEqual(refusals[name], { code: 'ASSERTION_INVALID', problem, isError: true, leaks: false }, `${where}: ${name}`);
+  }
+  assert.equal(options.code, 'INVALID_OPTIONS', where);
 }
 
 /** What flow-core.mjs's `polluted` answers: nothing inherited was read, options or answers. */

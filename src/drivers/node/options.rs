@@ -15,6 +15,7 @@ const { create } = Object;
 const { hasOwn } = Object;
 const { from, isArray } = Array;
 const { get, getOwnPropertyDescriptor, ownKeys } = Reflect;
+const { stringify } = JSON;
 const primitive = (value) => typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean';
 
 // The value of an own property, read once: a data property's value as it is, an accessor
@@ -78,31 +79,28 @@ export function ownOptions(value, unreadable, keySet) {
 // The public members of a JWK, the only ones a key set's copy keeps (strings only).
 const JWK_MEMBERS = ['kty', 'kid', 'alg', 'use', 'crv', 'x', 'y', 'n', 'e'];
 
-// A key set (verifyGateAssertion's `jwks`) copied by the same own-property rule:
-// `{ keys: [{ kty, kid, ... }] }`, each key's string members only, every object without a
-// prototype; `{}` for a value that is no object, whose `keys` is no array, or with a key that
-// is no object. Never JSON.stringify: it would call an inherited `toJSON`. A throw is the
-// caller's to mark.
+// A key set (verifyGateAssertion's `jwks`) copied by the same own-property rule, as JSON text
+// for the core to read: `{"keys":[{"kty":...,"kid":...},...]}`, each key's own string members
+// of JWK_MEMBERS only. `{}` (of the wrong type) for a value that is no object, whose `keys` is
+// no array, or with a key that is no object. JSON.stringify is only ever given a string: an
+// object would have it call an inherited `toJSON`. A throw is the caller's to mark.
 function copyKeySet(set) {
-  const copy = create(null);
-  if (typeof set !== 'object' || isArray(set)) return copy;
+  if (typeof set !== 'object' || isArray(set)) return create(null);
   const keys = own(set, 'keys');
-  if (!isArray(keys)) return copy;
+  if (!isArray(keys)) return create(null);
   const length = keys.length;
-  const items = create(null);
+  let text = '{"keys":[';
   for (let index = 0; index < length; index += 1) {
     const key = own(keys, index);
     if (typeof key !== 'object' || key === null || isArray(key)) return create(null);
-    const jwk = create(null);
-    for (const name of JWK_MEMBERS) {
-      const member = own(key, name);
-      if (typeof member === 'string') jwk[name] = member;
+    let members = '';
+    for (let at = 0; at < JWK_MEMBERS.length; at += 1) {
+      const member = own(key, JWK_MEMBERS[at]);
+      if (typeof member === 'string') members += `${members ? ',' : ''}"${JWK_MEMBERS[at]}":${stringify(member)}`;
     }
-    items[index] = jwk;
+    text += `${index ? ',' : ''}{${members}}`;
   }
-  items.length = length;
-  copy.keys = from(items);
-  return copy;
+  return `${text}]}`;
 }
 "#)]
 extern "C" {

@@ -15,7 +15,7 @@ use core::fmt;
 use serde::{Deserialize, Deserializer};
 
 use super::{AssertionKeys, NpmError};
-use crate::base::json::Object;
+use crate::base::json::{JsonEngine as _, Object, SerdeJson};
 use crate::base::secret::{
     AccessToken, AuthorizationCode, ClientId, ClientSecret, CsrfState, RefreshToken,
 };
@@ -26,12 +26,15 @@ use crate::config::settings::{
 };
 use crate::config::values::{Protocol, DEFAULT_ISSUER, DEFAULT_OIDC_TOKEN_URL, MAX_STATE_LEN};
 use crate::freedom_id::callback::CallbackParams;
-use crate::freedom_id::jwks::{Jwk, KeySet};
+use crate::freedom_id::jwks::KeySet;
 use crate::web::assertion_verify::{DEFAULT_CLOCK_TOLERANCE_SECS, MAX_CLOCK_TOLERANCE_SECS};
 
 /// What `createAuthorizationLink` signs in with in `oidc` when `clientSecret` is not given:
 /// the OIDC link is built locally and sends no secret, so the settings' secret is never used.
 const UNUSED_SECRET: &str = "unused: the OIDC link sends no secret";
+
+/// What is wrong with a `jwks` that is no key set.
+const NOT_A_KEY_SET: &str = "must be a key set with at least one key ({ keys: [...] })";
 
 /// The client's Basic pair.
 #[derive(Clone, Debug)]
@@ -202,21 +205,11 @@ struct ExchangeInput {
 #[serde(default, rename_all = "camelCase")]
 struct VerifyAssertionInput {
     jwks_url: Field<String>,
-    jwks: Option<JwksInput>,
+    jwks: Field<String>,
     issuer: Field<String>,
     audience: Field<String>,
     clock_tolerance_sec: Field<TimeoutInput>,
     timeout_ms: Field<TimeoutInput>,
-}
-
-/// `jwks` as the npm driver hands it over: `{ keys: [...] }` with each key's string members
-/// only, `{}` for a value that is no key set (not an object, `keys` not an array of objects),
-/// or the unreadable mark. Natively, the tests hand over the same shapes.
-#[derive(Default, Deserialize)]
-#[serde(default)]
-struct JwksInput {
-    keys: Option<Vec<Jwk>>,
-    unreadable: bool,
 }
 
 /// `refreshTokens`' options as given.
@@ -392,22 +385,24 @@ impl VerifyAssertionOptions {
         let input: VerifyAssertionInput = object(options, "verifyGateAssertion")?;
         let mut problems = Problems::default();
         let url = problems.parse("jwksUrl", &input.jwks_url, optional_url);
-        let set = match input.jwks {
-            None => Some(None),
-            Some(JwksInput {
-                unreadable: true, ..
-            }) => {
+        // `jwks` as the npm driver hands it over: the key set as JSON text (each key's public
+        // string members), `{}` (of the wrong type) for a value that is no key set, or the
+        // unreadable mark. Natively, the tests hand over the same.
+        let set = match &input.jwks {
+            Field::Absent => Some(None),
+            Field::Unreadable => {
                 problems.add("jwks", &ProblemReason::Unreadable);
                 None
             }
-            Some(JwksInput {
-                keys: Some(keys), ..
-            }) if !keys.is_empty() => Some(Some(KeySet { keys })),
-            Some(_) => {
-                problems.add(
-                    "jwks",
-                    &"must be a key set with at least one key ({ keys: [...] })",
-                );
+            Field::Value(text) => match SerdeJson.decode::<KeySet>(text) {
+                Ok(set) if !set.keys.is_empty() => Some(Some(set)),
+                _ => {
+                    problems.add("jwks", &NOT_A_KEY_SET);
+                    None
+                }
+            },
+            Field::WrongType(_) => {
+                problems.add("jwks", &NOT_A_KEY_SET);
                 None
             }
         };
