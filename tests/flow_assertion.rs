@@ -224,6 +224,11 @@ fn the_allow_list_lets_the_right_users_through_and_denies_the_rest() {
                 assert_eq!(page.status, 403);
                 assert!(page.body.contains("ACCESS_DENIED"));
                 assert!(page.body.contains(r#"id="sign-out""#));
+                // The second form's redirects end at Freedom ID: its CSP lets them.
+                assert!(page
+                    .header("Content-Security-Policy")
+                    .unwrap()
+                    .contains("form-action 'self' https://id.example;"));
                 assert!(page
                     .body
                     .contains(r#"action="/logout?then=login&amp;return_to=%2Fapp%2Fx%3Fy%3D1""#));

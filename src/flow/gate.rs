@@ -4,6 +4,7 @@
 use crate::config::allow::Admission;
 use crate::config::assertion_key::AssertionKey;
 use crate::config::settings::Settings;
+use crate::config::values::Protocol;
 use crate::error::ErrorCode;
 use crate::log::{Event, EventName};
 use crate::session::Session;
@@ -52,7 +53,15 @@ pub(super) async fn gate<E: Effects>(
                     request,
                     Event::new(EventName::GateDenied).code(ErrorCode::AccessDenied),
                 );
-                let answer = http::access_denied(&request.url.path_and_query(), &request.client());
+                let sign_in = match settings.protocol {
+                    Protocol::Oidc => &settings.oidc_authorize_url,
+                    _ => &settings.authorize_url,
+                };
+                let answer = http::access_denied(
+                    &request.url.path_and_query(),
+                    sign_in.origin(),
+                    &request.client(),
+                );
                 return Outcome::Answer(answer.with_cookies(set_cookies));
             }
             let tokens = &session.tokens;

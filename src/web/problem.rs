@@ -8,7 +8,7 @@ use crate::base::text::html_escape;
 use crate::error::{Error, ErrorCode};
 use crate::freedom_id::authorize::AuthorizationLink;
 use crate::web::answer::redirect;
-use crate::web::answer::Answer;
+use crate::web::answer::{Answer, HTML_CSP};
 use crate::web::i18n::{self, Lang};
 use crate::web::negotiate::Client;
 use crate::web::route::Allow;
@@ -110,7 +110,10 @@ fn problem_html(code: ErrorCode, message: &Message, lang: Lang) -> String {
 /// `403 ACCESS_DENIED` for a signed-in user `FREEDOM_ID_ALLOW` does not let through: for a
 /// browser a page with "Sign out" and "Sign in with another account" (which signs out, then
 /// starts a sign-in that comes back to `return_to`, a local path); problem+json otherwise.
-pub fn access_denied(return_to: &str, client: &Client) -> Answer {
+/// `sign_in_origin` is where `/login` sends the browser (Freedom ID's origin): the page's
+/// `form-action` must allow it too, since browsers hold every redirect after a form post to
+/// that rule.
+pub fn access_denied(return_to: &str, sign_in_origin: &str, client: &Client) -> Answer {
     let code = ErrorCode::AccessDenied;
     let message = Message::new("detail.access_denied");
     if !client.html {
@@ -127,13 +130,22 @@ pub fn access_denied(return_to: &str, client: &Client) -> Answer {
         again = html_escape(&again),
         sign_in_again = html_escape(lang.text("page.sign_in_again")),
     );
-    Answer::new(
+    let mut answer = Answer::new(
         code.http_status(),
         "text/html; charset=utf-8",
         page_html(code, &message, lang, &actions),
-    )
-    .with_header("Content-Language", lang.tag().to_owned())
-    .with_header("Vary", "Accept, Accept-Language, Cookie".to_owned())
+    );
+    for (name, value) in &mut answer.headers {
+        if *name == "Content-Security-Policy" {
+            *value = HTML_CSP.replace(
+                "form-action 'self'",
+                &format!("form-action 'self' {sign_in_origin}"),
+            );
+        }
+    }
+    answer
+        .with_header("Content-Language", lang.tag().to_owned())
+        .with_header("Vary", "Accept, Accept-Language, Cookie".to_owned())
 }
 
 /// The HTML error page with `actions_html` (trusted markup) as its way on.
