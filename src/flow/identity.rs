@@ -8,7 +8,7 @@ use crate::base::secret::AccessToken;
 use crate::base::url::AbsoluteUrl;
 use crate::error::Error;
 use crate::freedom_id::id_token::{self, Claims, Expected, IdToken, IdTokenProblem};
-use crate::freedom_id::jwks::{jwks_request, read_jwks_reply, KeyPlan};
+use crate::freedom_id::jwks::{jwks_request, read_jwks_reply, KeyPlan, KEYS_FRESH_MS};
 use crate::freedom_id::user::{User, UserInfoAnswer, UserProblem};
 use crate::freedom_id::userinfo::{read_userinfo_reply, userinfo_request};
 
@@ -85,43 +85,72 @@ pub(crate) async fn checked_id_token<E: IdentityEffects>(
     Ok((sub, token.claims))
 }
 
-/// Verifies the token's signature with the key set at `url`, fetched when the kept one is
-/// stale or lacks the key (at most once a minute for an unknown `kid`).
+/// Verifies the token's signature with the key set at `url` (see [`key_from_set`]).
 async fn verify_signature<E: IdentityEffects>(
     fx: &E,
     token: &IdToken,
     url: &AbsoluteUrl,
     timeout_ms: u32,
 ) -> Result<(), Error> {
-    let kid = token.key_id.as_deref();
+    let keep = |use_cache: &mut dyn FnMut(&mut KeyCache)| fx.with_key_cache(use_cache);
+    let key = key_from_set(
+        fx,
+        url,
+        token.key_id.as_deref(),
+        token.algorithm,
+        KEYS_FRESH_MS,
+        timeout_ms,
+        keep,
+    )
+    .await?
+    .ok_or(invalid(IdTokenProblem::UnknownKey))?;
+    let verified = fx
+        .verify_signature(
+            token.algorithm,
+            &key,
+            token.signing_input.as_bytes(),
+            &token.signature,
+        )
+        .await;
+    if verified {
+        Ok(())
+    } else {
+        Err(invalid(IdTokenProblem::Signature))
+    }
+}
+
+/// The key for `kid` and `algorithm` from the key set at `url`, as `keep` holds it (the
+/// id_token's set, or one of the npm verifier's): the kept one while fresh for `fresh_ms`,
+/// fetched when stale or, at most once a minute, when it lacks the key. `None`: no such key,
+/// after at most one fetch per call. A failed fetch is its error.
+pub(crate) async fn key_from_set<E: IdentityEffects>(
+    fx: &E,
+    url: &AbsoluteUrl,
+    kid: Option<&str>,
+    algorithm: Algorithm,
+    fresh_ms: f64,
+    timeout_ms: u32,
+    keep: impl Fn(&mut dyn FnMut(&mut KeyCache)),
+) -> Result<Option<Jwk>, Error> {
     let mut fetched = false;
     loop {
         let now = fx.now_ms();
-        let plan = fx.with_key_cache(|cache| cache.plan(kid, token.algorithm, now));
+        let mut plan = KeyPlan::Unknown;
+        keep(&mut |cache| plan = cache.plan_within(kid, algorithm, now, fresh_ms));
         match plan {
-            KeyPlan::Use(key) => {
-                let verified = fx
-                    .verify_signature(
-                        token.algorithm,
-                        &key,
-                        token.signing_input.as_bytes(),
-                        &token.signature,
-                    )
-                    .await;
-                return if verified {
-                    Ok(())
-                } else {
-                    Err(invalid(IdTokenProblem::Signature))
-                };
-            }
-            KeyPlan::Unknown => return Err(invalid(IdTokenProblem::UnknownKey)),
-            // One fetch per sign-in: a set that still lacks the key names no such key.
-            KeyPlan::Fetch if fetched => return Err(invalid(IdTokenProblem::UnknownKey)),
+            KeyPlan::Use(key) => return Ok(Some(*key)),
+            // One fetch per call: a set that still lacks the key names no such key.
+            KeyPlan::Unknown => return Ok(None),
+            KeyPlan::Fetch if fetched => return Ok(None),
             KeyPlan::Fetch => {
                 fetched = true;
                 let reply = fx.send(&jwks_request(url), timeout_ms).await;
-                let set = read_jwks_reply(&reply, fx)?;
-                fx.with_key_cache(|cache| cache.store(set, now));
+                let mut set = Some(read_jwks_reply(&reply, fx)?);
+                keep(&mut |cache| {
+                    if let Some(set) = set.take() {
+                        cache.store(set, now);
+                    }
+                });
             }
         }
     }

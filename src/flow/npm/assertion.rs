@@ -7,10 +7,11 @@
 
 use serde::Serialize;
 
+use super::identity::key_from_set;
 use super::{now_secs, NpmEffects, NpmError, VerifyAssertionOptions};
 use crate::base::url::AbsoluteUrl;
 use crate::freedom_id::id_token::Algorithm;
-use crate::freedom_id::jwks::{jwks_request, read_jwks_reply, Jwk, KeyCache, KeyPlan, KeySet};
+use crate::freedom_id::jwks::{Jwk, KeyCache, KeySet};
 use crate::freedom_id::user::User;
 use crate::web::assertion_verify::{
     check_claims, parse, AssertionProblem, Expected, VerifiedAssertion,
@@ -121,37 +122,27 @@ pub async fn verify_gate_assertion<E: NpmEffects>(
     check_claims(token, &expected).map_err(NpmError::assertion_invalid)
 }
 
-/// The key for `kid` from the set at `url`: the kept one while fresh, fetched when stale or
-/// (at most once a minute) when it lacks `kid`.
+/// The key for `kid` from the set at `url`, kept per URL (see
+/// [`identity::key_from_set`](super::identity::key_from_set)).
 async fn fetched_key<E: NpmEffects>(
     fx: &E,
     url: &AbsoluteUrl,
     kid: &str,
     timeout_ms: u32,
 ) -> Result<Jwk, NpmError> {
-    let mut fetched = false;
-    loop {
-        let now = fx.now_ms();
-        let plan = fx.with_assertion_keys(|sets| {
-            sets.with(url.as_str(), |cache| {
-                cache.plan_within(Some(kid), Algorithm::Es256, now, ASSERTION_KEYS_FRESH_MS)
-            })
-        });
-        match plan {
-            KeyPlan::Use(key) => return Ok(*key),
-            KeyPlan::Unknown => return Err(NpmError::assertion_invalid(AssertionProblem::KeyId)),
-            // One fetch per call: a set that still lacks the key names no such key.
-            KeyPlan::Fetch if fetched => {
-                return Err(NpmError::assertion_invalid(AssertionProblem::KeyId))
-            }
-            KeyPlan::Fetch => {
-                fetched = true;
-                let reply = fx.send(&jwks_request(url), timeout_ms).await;
-                let set = read_jwks_reply(&reply, fx).map_err(|error| NpmError::from(&error))?;
-                fx.with_assertion_keys(|sets| {
-                    sets.with(url.as_str(), |cache| cache.store(set, now))
-                });
-            }
-        }
-    }
+    let keep = |use_cache: &mut dyn FnMut(&mut KeyCache)| {
+        fx.with_assertion_keys(|sets| sets.with(url.as_str(), use_cache))
+    };
+    key_from_set(
+        fx,
+        url,
+        Some(kid),
+        Algorithm::Es256,
+        ASSERTION_KEYS_FRESH_MS,
+        timeout_ms,
+        keep,
+    )
+    .await
+    .map_err(|error| NpmError::from(&error))?
+    .ok_or(NpmError::assertion_invalid(AssertionProblem::KeyId))
 }
