@@ -45,6 +45,15 @@ impl Answer {
         self
     }
 
+    /// The same answer with the header `name` (set by [`Answer::new`]) holding `value`
+    /// instead.
+    pub(crate) fn with_header_replaced(mut self, name: &str, value: String) -> Answer {
+        if let Some((_, kept)) = self.headers.iter_mut().find(|(have, _)| *have == name) {
+            *kept = value;
+        }
+        self
+    }
+
     /// The same answer with a `Set-Cookie` header for each of `cookies`.
     pub fn with_cookies(mut self, cookies: impl IntoIterator<Item = String>) -> Answer {
         for cookie in cookies {
@@ -204,13 +213,9 @@ pub fn healthz_with_warnings(warnings: &[&str]) -> Answer {
 /// `GET /.well-known/jwks.json`: a public key set any site may fetch and keep 5 minutes
 /// (`public, max-age=300` in place of the usual `no-store`).
 pub fn public_key_set(body: String, cache_control: &'static str) -> Answer {
-    let mut answer = Answer::new(200, "application/json", body);
-    for (name, value) in &mut answer.headers {
-        if *name == "Cache-Control" {
-            *value = cache_control.to_owned();
-        }
-    }
-    answer.with_header("Access-Control-Allow-Origin", "*".to_owned())
+    Answer::new(200, "application/json", body)
+        .with_header_replaced("Cache-Control", cache_control.to_owned())
+        .with_header("Access-Control-Allow-Origin", "*".to_owned())
 }
 
 #[cfg(test)]

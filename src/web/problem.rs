@@ -130,22 +130,18 @@ pub fn access_denied(return_to: &str, sign_in_origin: &str, client: &Client) -> 
         again = html_escape(&again),
         sign_in_again = html_escape(lang.text("page.sign_in_again")),
     );
-    let mut answer = Answer::new(
+    let csp = HTML_CSP.replace(
+        "form-action 'self'",
+        &format!("form-action 'self' {sign_in_origin}"),
+    );
+    Answer::new(
         code.http_status(),
         "text/html; charset=utf-8",
         page_html(code, &message, lang, &actions),
-    );
-    for (name, value) in &mut answer.headers {
-        if *name == "Content-Security-Policy" {
-            *value = HTML_CSP.replace(
-                "form-action 'self'",
-                &format!("form-action 'self' {sign_in_origin}"),
-            );
-        }
-    }
-    answer
-        .with_header("Content-Language", lang.tag().to_owned())
-        .with_header("Vary", "Accept, Accept-Language, Cookie".to_owned())
+    )
+    .with_header_replaced("Content-Security-Policy", csp)
+    .with_header("Content-Language", lang.tag().to_owned())
+    .with_header("Vary", "Accept, Accept-Language, Cookie".to_owned())
 }
 
 /// The HTML error page with `actions_html` (trusted markup) as its way on.
