@@ -2,6 +2,7 @@
 //! performs the I/O the core asks for and hands the results back.
 
 pub mod fetch;
+pub mod io;
 #[cfg(feature = "json-engine-js")]
 pub mod json_js;
 #[cfg(feature = "node")]

@@ -1,7 +1,7 @@
 //! The Cloudflare Worker: a thin driver. It reads the request and env into the core's
 //! types, performs the I/O a flow asks for (fetch, random bytes, AES-GCM through WebCrypto,
-//! the rate limiter, the log) and copies the core's [`Answer`] into a response. Every
-//! decision is in `flow.rs`. Errors are answered with their own status (an `Err` out of
+//! the rate limiter, the log) and copies the core's [`Answer`] into a response, each as one
+//! call of `worker_io.js`/`io.js` (`io.rs`). Every decision is in `flow`. Errors are answered with their own status (an `Err` out of
 //! `#[event(fetch)]` would become an opaque 500).
 
 use crate::base::json::{JsonEngine, JsonError};
@@ -10,15 +10,16 @@ use crate::freedom_id::jwks::{Jwk, KeyCache};
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use js_sys::{Array, Promise};
+use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
-use worker::web_sys::{self, Headers, RequestRedirect, ResponseInit};
+use worker::web_sys;
 use worker::{console_log, event, Context, Env};
 
 use crate::base::url::AbsoluteUrl;
 use crate::config::assertion_key::AssertionKey;
 use crate::config::settings::{Settings, SettingsError};
+use crate::drivers::io;
 use crate::drivers::webcrypto::{self, CryptoKey};
 use crate::error::{Error, ErrorCode};
 use crate::flow::{respond, Effects, Forward, Outcome, Revocation};
@@ -42,44 +43,10 @@ const SPENT_FLOW_MS: f64 = crate::session::FLOW_MAX_AGE as f64 * 1000.0;
 /// The most spent flows remembered at once (beyond it the oldest are forgotten).
 const MAX_SPENT_FLOWS: usize = 4096;
 
-#[wasm_bindgen]
-extern "C" {
-    #[wasm_bindgen(js_name = fetch)]
-    fn fetch_request(request: &web_sys::Request) -> Promise;
-
-    /// A Workers KV namespace binding (`get`, `put`), bound directly: the `worker` crate's
-    /// KV wrapper formats numbers through `f64` Display, 14 kB of wasm for one TTL.
-    type KvNamespace;
-    #[wasm_bindgen(method, catch)]
-    fn get(this: &KvNamespace, key: &str) -> Result<Promise, JsValue>;
-    #[wasm_bindgen(method, catch)]
-    fn put(
-        this: &KvNamespace,
-        key: &str,
-        value: &str,
-        options: &js_sys::Object,
-    ) -> Result<Promise, JsValue>;
-
-    /// A `[[ratelimits]]` binding.
-    type RateLimiter;
-    #[wasm_bindgen(method, catch)]
-    fn limit(this: &RateLimiter, options: &js_sys::Object) -> Result<Promise, JsValue>;
-}
-
 /// The env binding `name`, if the deployment has one.
-fn binding<T: JsCast>(env: &Env, name: &str) -> Option<T> {
+fn binding(env: &Env, name: &str) -> Option<JsValue> {
     let value = js_sys::Reflect::get(env, &JsValue::from_str(name)).ok()?;
-    (value.is_object()).then(|| value.unchecked_into())
-}
-
-/// A plain object with these properties.
-fn js_object(pairs: &[(&str, &JsValue)]) -> js_sys::Object {
-    let object = js_sys::Object::new();
-    for (key, value) in pairs {
-        // Setting a property on a fresh plain object cannot fail.
-        let _ = js_sys::Reflect::set(&object, &JsValue::from_str(key), value);
-    }
-    object
+    value.is_object().then_some(value)
 }
 
 #[event(start)]
@@ -94,25 +61,31 @@ async fn fetch(
     _ctx: Context,
 ) -> worker::Result<web_sys::Response> {
     let started_ms = js_sys::Date::now();
-    let headers = request.headers();
-    let header = |name: &str| headers.get(name).ok().flatten();
-    let (cookie, accept) = (header("Cookie"), header("Accept"));
-    let accept_language = header("Accept-Language");
-    let (origin, sec_fetch_site) = (header("Origin"), header("Sec-Fetch-Site"));
-    let (sec_fetch_mode, client_ip) = (header("Sec-Fetch-Mode"), header("CF-Connecting-IP"));
-    let ray = header("cf-ray");
-    let request_id = match request_id_from_ray(ray.as_deref()) {
+    let facts = io::request_facts(&request);
+    let RequestFacts {
+        method,
+        url,
+        cookie,
+        accept,
+        accept_language,
+        origin,
+        sec_fetch_site,
+        sec_fetch_mode,
+        client_ip,
+        ray,
+    } = RequestFacts::read(&facts);
+    let request_id = match request_id_from_ray(ray) {
         Some(ray) => ray.to_owned(),
         None => random_request_id(),
     };
     let client = http::Client::new(
-        accept.as_deref(),
-        accept_language.as_deref(),
-        crate::base::cookies::cookie_value(cookie.as_deref(), crate::web::i18n::LANG_COOKIE),
+        accept,
+        accept_language,
+        crate::base::cookies::cookie_value(cookie, crate::web::i18n::LANG_COOKIE),
     );
     // The raw URL read with the core's own parser: `worker::Request::url()` would link in the
     // `url` crate and its Unicode tables (about 77 kB of gzipped wasm).
-    let Ok(url) = AbsoluteUrl::parse(&request.url()) else {
+    let Ok(url) = AbsoluteUrl::parse(url) else {
         let not_found = problem(
             ErrorCode::NotFound,
             &http::Message::new("detail.not_found"),
@@ -122,18 +95,17 @@ async fn fetch(
     };
     let path_and_query = url.path_and_query();
     let path = path_and_query.split('?').next().unwrap_or("/");
-    let method = request.method();
     let core_request = crate::flow::Request {
-        method: &method,
+        method,
         url: &url,
         path,
-        cookie: cookie.as_deref(),
-        accept: accept.as_deref(),
-        accept_language: accept_language.as_deref(),
-        origin: origin.as_deref(),
-        sec_fetch_site: sec_fetch_site.as_deref(),
-        sec_fetch_mode: sec_fetch_mode.as_deref(),
-        client_ip: client_ip.as_deref(),
+        cookie,
+        accept,
+        accept_language,
+        origin,
+        sec_fetch_site,
+        sec_fetch_mode,
+        client_ip,
         request_id: &request_id,
         log: LogLevel::Errors,
         started_ms,
@@ -161,56 +133,69 @@ async fn fetch(
 }
 
 /// Sends a guarded request on to the site: the client's method, headers (less every
-/// `X-Freedom-ID-*` and the Worker's own cookies) and body, streamed; the identity headers
-/// added. The site's answer comes back as it is, streamed, with any refreshed session's
-/// `Set-Cookie` added. `None` when the site cannot be reached.
+/// `X-Freedom-ID-*` and the Worker's own cookies, as the core rules) and body, streamed; the
+/// identity headers added. The site's answer comes back as it is, streamed, with any
+/// refreshed session's `Set-Cookie` added. `None` when the site cannot be reached.
 async fn forward(request: &web_sys::Request, plan: &Forward) -> Option<web_sys::Response> {
-    let headers = Headers::new().ok()?;
-    let entries = js_sys::try_iter(&request.headers()).ok()??;
-    for entry in entries {
-        let pair: Array = entry.ok()?.unchecked_into();
-        let (name, value) = (pair.get(0).as_string()?, pair.get(1).as_string()?);
-        if name.eq_ignore_ascii_case("cookie") || is_identity_header(&name) {
-            continue;
+    let names = io::header_names(request);
+    let dropped: Vec<&str> = names
+        .split('\n')
+        .filter(|name| name.eq_ignore_ascii_case("cookie") || is_identity_header(name))
+        .collect();
+    let set = plan
+        .cookie
+        .as_deref()
+        .map(|cookie| ("Cookie", cookie))
+        .into_iter()
+        .chain(
+            plan.identity
+                .iter()
+                .map(|(name, value)| (*name, value.as_str())),
+        );
+    let sent = io::forward(
+        request,
+        &plan.url,
+        &dropped.join("\n"),
+        &io::lines(set),
+        &plan.set_cookies.join("\n"),
+        plan.cache_control,
+    );
+    Some(io::settled(sent).await?.unchecked_into())
+}
+
+/// What the flow reads of a request, from `worker_io.js`'s `requestFacts` lines: the method,
+/// the URL, then each header as `+value` or `-` (absent), in this order.
+struct RequestFacts<'a> {
+    method: &'a str,
+    url: &'a str,
+    cookie: Option<&'a str>,
+    accept: Option<&'a str>,
+    accept_language: Option<&'a str>,
+    origin: Option<&'a str>,
+    sec_fetch_site: Option<&'a str>,
+    sec_fetch_mode: Option<&'a str>,
+    client_ip: Option<&'a str>,
+    ray: Option<&'a str>,
+}
+
+impl<'a> RequestFacts<'a> {
+    fn read(lines: &'a str) -> RequestFacts<'a> {
+        let mut lines = lines.split('\n');
+        let (method, url) = (lines.next().unwrap_or(""), lines.next().unwrap_or(""));
+        let mut header = || lines.next().and_then(|line| line.strip_prefix('+'));
+        RequestFacts {
+            method,
+            url,
+            cookie: header(),
+            accept: header(),
+            accept_language: header(),
+            origin: header(),
+            sec_fetch_site: header(),
+            sec_fetch_mode: header(),
+            client_ip: header(),
+            ray: header(),
         }
-        headers.append(&name, &value).ok()?;
     }
-    if let Some(cookie) = &plan.cookie {
-        headers.set("Cookie", cookie).ok()?;
-    }
-    for (name, value) in &plan.identity {
-        headers.set(name, value).ok()?;
-    }
-    let init = web_sys::RequestInit::new();
-    init.set_method(&request.method());
-    init.set_headers(&headers);
-    init.set_redirect(RequestRedirect::Manual);
-    if let Some(body) = request.body() {
-        init.set_body(&body);
-    }
-    let outgoing = web_sys::Request::new_with_str_and_init(&plan.url, &init).ok()?;
-    let answer: web_sys::Response = JsFuture::from(fetch_request(&outgoing))
-        .await
-        .ok()?
-        .unchecked_into();
-    if plan.set_cookies.is_empty() {
-        return Some(answer);
-    }
-    // A fetched answer's headers are immutable: copy it (the body stays a stream).
-    let init = ResponseInit::new();
-    init.set_status(answer.status());
-    init.set_status_text(&answer.status_text());
-    init.set_headers(&answer.headers());
-    let copy =
-        web_sys::Response::new_with_opt_readable_stream_and_init(answer.body().as_ref(), &init)
-            .ok()?;
-    for cookie in &plan.set_cookies {
-        copy.headers().append("Set-Cookie", cookie).ok()?;
-    }
-    if let Some(cache_control) = plan.cache_control {
-        copy.headers().set("Cache-Control", cache_control).ok()?;
-    }
-    Some(copy)
 }
 
 thread_local! {
@@ -283,18 +268,12 @@ impl Effects for Edge<'_> {
     }
 
     async fn rate_limited(&self, key: &str) -> bool {
-        let Some(limiter) = binding::<RateLimiter>(self.env, RATE_LIMITER_BINDING) else {
+        let Some(limiter) = binding(self.env, RATE_LIMITER_BINDING) else {
             return false;
         };
-        let options = js_object(&[("key", &JsValue::from_str(key))]);
-        let outcome = match limiter.limit(&options) {
-            Ok(promise) => JsFuture::from(promise).await,
-            Err(error) => Err(error),
-        };
-        match outcome {
-            Ok(outcome) => !js_sys::Reflect::get(&outcome, &JsValue::from_str("success"))
-                .is_ok_and(|success| success.is_truthy()),
-            Err(_) => {
+        match io::settled(io::rate_limit(&limiter, key)).await {
+            Some(allowed) => !allowed.is_truthy(),
+            None => {
                 // Fail open: a broken limiter must not lock everyone out of signing in.
                 self.binding_failed(EventName::RateLimiterUnavailable);
                 false
@@ -322,16 +301,12 @@ impl Effects for Edge<'_> {
     }
 
     async fn is_revoked(&self, id: &str) -> bool {
-        let Some(store) = binding::<KvNamespace>(self.env, REVOCATIONS_BINDING) else {
+        let Some(store) = binding(self.env, REVOCATIONS_BINDING) else {
             return false;
         };
-        let found = match store.get(&revocation_key(id)) {
-            Ok(promise) => JsFuture::from(promise).await,
-            Err(error) => Err(error),
-        };
-        match found {
-            Ok(value) => !value.is_null() && !value.is_undefined(),
-            Err(_) => {
+        match io::settled(io::kv_has(&store, &revocation_key(id))).await {
+            Some(found) => found.is_truthy(),
+            None => {
                 // Fail open, like the limiter: a KV outage must not sign everyone out.
                 self.binding_failed(EventName::RevocationsUnavailable);
                 false
@@ -340,23 +315,24 @@ impl Effects for Edge<'_> {
     }
 
     async fn revoke(&self, id: &str, ttl_secs: u64) -> Revocation {
-        let Some(store) = binding::<KvNamespace>(self.env, REVOCATIONS_BINDING) else {
+        let Some(store) = binding(self.env, REVOCATIONS_BINDING) else {
             return Revocation::NotConfigured;
         };
         // Whole seconds as a JS number (no float formatting in the wasm).
-        let options = js_object(&[("expirationTtl", &JsValue::from(ttl_secs as u32))]);
-        let stored = match store.put(&revocation_key(id), "1", &options) {
-            Ok(promise) => JsFuture::from(promise).await,
-            Err(error) => Err(error),
-        };
-        match stored {
-            Ok(_) => Revocation::Recorded,
-            Err(_) => Revocation::Failed,
+        let ttl_secs = u32::try_from(ttl_secs).unwrap_or(u32::MAX);
+        let stored = io::kv_put(&store, &revocation_key(id), "1", ttl_secs);
+        if io::settled(stored)
+            .await
+            .is_some_and(|done| done.is_truthy())
+        {
+            Revocation::Recorded
+        } else {
+            Revocation::Failed
         }
     }
 
     fn revocations_bound(&self) -> bool {
-        binding::<KvNamespace>(self.env, REVOCATIONS_BINDING).is_some()
+        binding(self.env, REVOCATIONS_BINDING).is_some()
     }
 
     fn flow_spent(&self, id: &str) -> bool {
@@ -402,9 +378,7 @@ impl Effects for Edge<'_> {
 
     async fn body(&self, max: usize) -> Option<String> {
         let stream = self.request.body()?;
-        crate::drivers::fetch::read_body(&stream)
-            .await
-            .filter(|body| body.len() <= max)
+        crate::drivers::fetch::read_body(&stream, max).await
     }
 }
 
@@ -412,7 +386,11 @@ impl Effects for Edge<'_> {
 fn random_request_id() -> String {
     let mut bytes = [0_u8; 8];
     webcrypto::random(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    bytes
+        .iter()
+        .flat_map(|b| [b >> 4, b & 15])
+        .filter_map(|nibble| char::from_digit(u32::from(nibble), 16))
+        .collect()
 }
 
 /// The KV key of a signed-out token pair.
@@ -538,15 +516,14 @@ fn number_text(number: f64) -> String {
     }
 }
 
-/// Copies an [`Answer`] into a response; repeated headers (`Set-Cookie`) are appended.
+/// Copies an [`Answer`] into a response in one call; repeated headers (`Set-Cookie`) are
+/// appended.
 fn into_response(answer: Answer) -> worker::Result<web_sys::Response> {
-    let headers = Headers::new()?;
-    for (name, value) in &answer.headers {
-        headers.append(name, value)?;
-    }
-    let init = ResponseInit::new();
-    init.set_status(answer.status);
-    init.set_headers(&headers);
-    let body = (!answer.body.is_empty()).then_some(answer.body.as_str());
-    Ok(web_sys::Response::new_with_opt_str_and_init(body, &init)?)
+    let headers = io::lines(
+        answer
+            .headers
+            .iter()
+            .map(|(name, value)| (*name, value.as_str())),
+    );
+    Ok(io::answer(answer.status, &headers, answer.body.as_bytes()).unchecked_into())
 }

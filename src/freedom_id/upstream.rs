@@ -1,8 +1,8 @@
 //! One HTTP call to Freedom ID, as plain data: the request the core wants sent, and the
 //! reply the driver hands back. The drivers (`fetch.rs`) move bytes only; the rules that
 //! every call shares live here: no redirect is followed, at most [`MAX_BODY_BYTES`] of
-//! decoded body is read, the timeout covers the whole answer, and the body is asked for
-//! uncompressed.
+//! decoded body is read (the driver stops reading there, [`body_text`] checks it again), the
+//! timeout covers the whole answer, and the body is asked for uncompressed.
 
 use crate::base::secret::AuthorizationHeader;
 use crate::error::{Error, Malformed};
@@ -46,6 +46,15 @@ pub enum BodyRule {
 }
 
 impl BodyRule {
+    /// The rule as the driver's helper reads it: bit `n` set when the `n00`-`n99` answers'
+    /// bodies are read (the same answers as [`BodyRule::reads`]).
+    pub fn status_classes(self) -> u32 {
+        match self {
+            BodyRule::Success => 1 << 2,
+            BodyRule::SuccessAndClientError => (1 << 2) | (1 << 4),
+        }
+    }
+
     /// Whether an answer with `status` has its body read.
     pub fn reads(self, status: u16) -> bool {
         match self {
@@ -132,43 +141,13 @@ impl Reply {
     }
 }
 
-/// Refuses a body whose declared `Content-Length` is over [`MAX_BODY_BYTES`] before reading it.
-pub fn check_content_length(content_length: Option<&str>) -> Result<(), Error> {
-    let too_large = content_length
-        .and_then(|value| value.trim().parse::<u64>().ok())
-        .is_some_and(|length| length > MAX_BODY_BYTES as u64);
-    if too_large {
-        Err(Error::UpstreamMalformed(Malformed::TooLarge))
-    } else {
-        Ok(())
+/// The body's bytes as the driver read them, as text: over [`MAX_BODY_BYTES`] is
+/// [`Malformed::TooLarge`] (a driver that read past the cap), not UTF-8 [`Malformed::NotUtf8`].
+pub fn body_text(bytes: Vec<u8>) -> Result<String, Error> {
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(Error::UpstreamMalformed(Malformed::TooLarge));
     }
-}
-
-/// Collects body chunks as they arrive, refusing the body once it passes [`MAX_BODY_BYTES`].
-#[derive(Debug, Default)]
-pub struct BodyCollector {
-    bytes: Vec<u8>,
-}
-
-impl BodyCollector {
-    /// Whether `more` bytes still fit.
-    pub fn fits(&self, more: usize) -> bool {
-        self.bytes.len().saturating_add(more) <= MAX_BODY_BYTES
-    }
-
-    /// Adds a chunk; [`Malformed::TooLarge`] once the body passes the cap.
-    pub fn push(&mut self, chunk: &[u8]) -> Result<(), Error> {
-        if !self.fits(chunk.len()) {
-            return Err(Error::UpstreamMalformed(Malformed::TooLarge));
-        }
-        self.bytes.extend_from_slice(chunk);
-        Ok(())
-    }
-
-    /// The body as text.
-    pub fn finish(self) -> Result<String, Error> {
-        String::from_utf8(self.bytes).map_err(|_| Error::UpstreamMalformed(Malformed::NotUtf8))
-    }
+    String::from_utf8(bytes).map_err(|_| Error::UpstreamMalformed(Malformed::NotUtf8))
 }
 
 #[cfg(test)]
@@ -197,6 +176,16 @@ mod tests {
     }
 
     #[test]
+    fn the_drivers_status_classes_are_the_same_rule() {
+        for rule in [BodyRule::Success, BodyRule::SuccessAndClientError] {
+            for status in 100..600_u16 {
+                let by_class = (rule.status_classes() >> (status / 100)) & 1 == 1;
+                assert_eq!(by_class, rule.reads(status), "{rule:?} {status}");
+            }
+        }
+    }
+
+    #[test]
     fn every_request_asks_for_an_uncompressed_json_answer() {
         let request = UpstreamRequest {
             method: Method::Patch,
@@ -215,18 +204,17 @@ mod tests {
 
     #[test]
     fn the_cap_counts_every_byte() {
-        let mut collector = BodyCollector::default();
-        assert!(collector.push(&vec![b'a'; MAX_BODY_BYTES]).is_ok());
-        assert!(!collector.fits(1));
         assert_eq!(
-            collector.push(b"a"),
+            body_text(vec![b'a'; MAX_BODY_BYTES]).map(|text| text.len()),
+            Ok(MAX_BODY_BYTES)
+        );
+        assert_eq!(
+            body_text(vec![b'a'; MAX_BODY_BYTES + 1]),
             Err(Error::UpstreamMalformed(Malformed::TooLarge))
         );
         assert_eq!(
-            check_content_length(Some("65537")),
-            Err(Error::UpstreamMalformed(Malformed::TooLarge))
+            body_text(vec![0xff, 0xfe]),
+            Err(Error::UpstreamMalformed(Malformed::NotUtf8))
         );
-        assert_eq!(check_content_length(Some("65536")), Ok(()));
-        assert_eq!(check_content_length(Some("junk")), Ok(()));
     }
 }

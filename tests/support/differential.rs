@@ -16,9 +16,9 @@ use freedom_id_edge::base::time::parse_utc_instant;
 use freedom_id_edge::base::url::AbsoluteUrl;
 use freedom_id_edge::config::grants::Grants;
 use freedom_id_edge::config::settings::{Setting, Settings};
-use freedom_id_edge::error::{Error, Malformed};
+use freedom_id_edge::error::Error;
 use freedom_id_edge::freedom_id::authorize::{
-    check_answer, check_status, read_reply, AuthorizationLink, AuthorizeRequest, BodyCollector,
+    body_text, check_answer, check_status, read_reply, AuthorizationLink, AuthorizeRequest,
 };
 use freedom_id_edge::freedom_id::callback::{check_callback, CallbackParams, ExpectedState};
 use freedom_id_edge::freedom_id::token::{read_token_reply, TokenCall, Tokens};
@@ -98,14 +98,9 @@ fn authorize_answer(data: &[u8], json: &impl JsonEngine) -> Vec<(&'static str, S
     out
 }
 
-/// The body through a [`BodyCollector`], as the fetch driver reads it.
+/// The body as the fetch driver hands it to the core.
 fn collect(body: &[u8]) -> Result<String, Error> {
-    let mut collector = BodyCollector::default();
-    if !collector.fits(body.len()) {
-        return Err(Error::UpstreamMalformed(Malformed::TooLarge));
-    }
-    collector.push(body)?;
-    collector.finish()
+    body_text(body.to_vec())
 }
 
 fn link_line(result: &Result<AuthorizationLink, Error>) -> String {
