@@ -400,9 +400,21 @@ function readSession(opened) {
 /** When the session's life (FREEDOM_ID_SESSION_MAX_AGE from its sign-in) ends. */
 const lifeEnds = (config, session) => session.b + config.sessionMaxAge;
 
+/** The user's longest optional field in UTF-8 bytes (the last of equals, as Rust's max_by_key), or null. */
+function largestField(user) {
+  let largest = null;
+  let size = -1;
+  for (const field of PROFILE_FIELDS) {
+    if (user[field] === undefined) continue;
+    const bytes = encoder.encode(user[field]).length;
+    if (bytes >= size) [largest, size] = [field, bytes];
+  }
+  return largest;
+}
+
 /**
  * The session cookie for `session` ({i, a, r, ae, re, b, u?, o?}), the user's largest optional
- * field dropped (the last of equals) until the sealed cookie fits 4 KiB; null when its life is over.
+ * field dropped until the sealed cookie fits 4 KiB; null when its life is over.
  */
 async function sessionCookie(config, session) {
   const maxAge = Math.min(session.re, lifeEnds(config, session)) - nowSecs();
@@ -410,7 +422,7 @@ async function sessionCookie(config, session) {
   for (;;) {
     const bytes = encoder.encode(JSON.stringify(session));
     const cookieLength = SESSION.length + 1 + Math.ceil(((1 + 12 + bytes.length + 16) * 4) / 3);
-    const largest = cookieLength > MAX_COOKIE_BYTES && session.u ? PROFILE_FIELDS.reduce((best, field) => (session.u[field] !== undefined && (best === null || encoder.encode(session.u[field]).length >= encoder.encode(session.u[best]).length) ? field : best), null) : null;
+    const largest = cookieLength > MAX_COOKIE_BYTES && session.u ? largestField(session.u) : null;
     if (largest === null) return setCookie(SESSION, await seal(config, SESSION, bytes), maxAge);
     session = { ...session, u: { ...session.u, [largest]: undefined } };
   }
