@@ -1,12 +1,16 @@
 // The mock Freedom ID in its own process for the benchmark, logging off (codes live an hour, so
 // a batch issued before a block is still good at its end). Prints one JSON line
-// {"origin", "authorizeUrl", "tokenUrl", "control"} once listening, and stops when stdin closes
-// (its parent ended) or on SIGTERM/SIGINT.
+// {"origin", "authorizeUrl", "tokenUrl", "oidcAuthorizeUrl", "oidcTokenUrl", "issuer", "jwksUrl",
+// "userInfoUrl", "control"} once listening, and stops when stdin closes (its parent ended) or on
+// SIGTERM/SIGINT.
 //
 // `control` is a second loopback server for the benchmark's setup, never timed:
 //   POST /codes?n=N        -> ["<code>", ...]   N fresh authorization codes
 //   POST /token-pairs?n=N  -> [{id, access_token, refresh_token, ...}, ...]   N codes exchanged
 //                             through the mock's own token endpoint (live refresh tokens)
+//   POST /oidc-codes?n=N&redirect_uri=URL&scope=S -> [{code, nonce}, ...]   N fresh OIDC codes,
+//                             each with its own fresh 256-bit nonce, for that redirect URI and scope
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { startMockFreedomId } from '../tests/support/mock-freedom-id.mjs';
 
@@ -50,6 +54,14 @@ const control = http.createServer((req, res) => {
   };
   req.resume().on('end', () => {
     if (url.pathname === '/codes') return reply(Array.from({ length: n }, () => mock.issueCode()));
+    if (url.pathname === '/oidc-codes') {
+      const redirectUri = url.searchParams.get('redirect_uri') ?? '';
+      const scope = url.searchParams.get('scope') ?? 'openid';
+      return reply(Array.from({ length: n }, () => {
+        const nonce = randomBytes(32).toString('base64url');
+        return { code: mock.issueOidcCode({ nonce, redirectUri, scope }), nonce };
+      }));
+    }
     if (url.pathname === '/token-pairs') {
       return tokenPairs(n).then(reply, (error) => {
         res.writeHead(500);
@@ -62,7 +74,9 @@ const control = http.createServer((req, res) => {
 });
 await new Promise((resolve) => control.listen(0, '127.0.0.1', resolve));
 
-process.stdout.write(`${JSON.stringify({ origin: mock.origin, authorizeUrl: mock.authorizeUrl, tokenUrl: mock.tokenUrl, control: `http://127.0.0.1:${control.address().port}` })}\n`);
+const { origin, authorizeUrl, tokenUrl, oidcAuthorizeUrl, oidcTokenUrl, issuer, jwksUrl, userInfoUrl } = mock;
+const announced = { origin, authorizeUrl, tokenUrl, oidcAuthorizeUrl, oidcTokenUrl, issuer, jwksUrl, userInfoUrl, control: `http://127.0.0.1:${control.address().port}` };
+process.stdout.write(`${JSON.stringify(announced)}\n`);
 const stop = () => {
   control.close();
   agent.destroy();

@@ -2,13 +2,14 @@
 // (20), as the npm package's users run it. Never imports Miniflare.
 //
 //   /usr/bin/node bench/node-side.mjs '{"impls":["ours-link","plain-link",...],"pkgDir":"...",
-//     "authorizeUrl":"...","tokenUrl":"...","control":"http://127.0.0.1:PORT",
+//     "authorizeUrl":"...","tokenUrl":"...","userInfoUrl":"...","control":"http://127.0.0.1:PORT",
 //     "count":2000,"concurrency":64,"warmup":200,"blocks":4}'
 //
 // impls: `ours-link` / `plain-link`: createAuthorizationLink from pkg/ (require) / bench/plain-js.mjs;
-// `ours-complete` / `plain-complete`: completeSignIn, each call with a fresh code (issued by the
-// mock's control server before the block, untimed) and its state; `floor-authorize` /
-// `floor-token`: a bare fetch of the same upstream call, body read, no checks; `ours-verify` /
+// `ours-complete` / `plain-complete`: completeSignIn with userInfoUrl (the exchange, then the
+// user-info call), each call with a fresh code (issued by the mock's control server before the
+// block, untimed) and its state; `floor-authorize` / `floor-token`: a bare fetch of the same
+// upstream calls (the token call, then the user-info call), bodies read, no checks; `ours-verify` /
 // `plain-verify` / `floor-verify`: verifyGateAssertion with the key set inline, and a bare
 // WebCrypto check of the same signature; `NAME-link` /
 // `NAME-complete`: ours from another build, config.variants [{name, pkgDir}] (an experiment).
@@ -52,9 +53,15 @@ function checkLink(link) {
   if (typeof link?.url !== 'string' || !link.url.startsWith(`${origin}/login?track_id=`) || typeof link.state !== 'string') throw new Error(`unexpected link ${JSON.stringify(link)}`);
 }
 
+const USER_ID = '41790bb3-5d6e-4c1a-9f7e-2b8a3c0d9e41'; // the mock's demo user
+
 function checkTokens(tokens) {
   if (typeof tokens?.accessToken !== 'string' || typeof tokens.refreshToken !== 'string' || !Number.isInteger(tokens.accessExpiresAt)) throw new Error(`unexpected tokens ${JSON.stringify(Object.keys(tokens ?? {}))}`);
+  if (tokens.user?.id !== USER_ID || tokens.user.email !== 'aida@example.com') throw new Error(`unexpected user ${JSON.stringify(tokens.user)}`);
 }
+
+/** completeSignIn's options for one prepared callback, the same for every implementation. */
+const completeOptions = (input) => ({ ...client, tokenUrl: config.tokenUrl, userInfoUrl: config.userInfoUrl, timeoutMs: 5000, callbackUrl: input.callbackUrl, expectedState: input.expectedState });
 
 const none = async (n) => new Array(n).fill(null);
 
@@ -97,7 +104,7 @@ async function load(impl) {
     const { createAuthorizationLink, completeSignIn } = createRequire(import.meta.url)(variant.pkgDir);
     return impl.endsWith('-link')
       ? { prepare: none, call: async () => checkLink(await createAuthorizationLink(linkOptions)) }
-      : { prepare: callbacks, call: async (input) => checkTokens(await completeSignIn({ ...client, tokenUrl: config.tokenUrl, timeoutMs: 5000, callbackUrl: input.callbackUrl, expectedState: input.expectedState })) };
+      : { prepare: callbacks, call: async (input) => checkTokens(await completeSignIn(completeOptions(input))) };
   }
   const ours = () => createRequire(import.meta.url)(config.pkgDir);
   const plain = () => import('./plain-js.mjs');
@@ -112,11 +119,11 @@ async function load(impl) {
     }
     case 'ours-complete': {
       const { completeSignIn } = ours();
-      return { prepare: callbacks, call: async (input) => checkTokens(await completeSignIn({ ...client, tokenUrl: config.tokenUrl, timeoutMs: 5000, callbackUrl: input.callbackUrl, expectedState: input.expectedState })) };
+      return { prepare: callbacks, call: async (input) => checkTokens(await completeSignIn(completeOptions(input))) };
     }
     case 'plain-complete': {
       const { completeSignIn } = await plain();
-      return { prepare: callbacks, call: async (input) => checkTokens(await completeSignIn({ ...client, tokenUrl: config.tokenUrl, timeoutMs: 5000, callbackUrl: input.callbackUrl, expectedState: input.expectedState })) };
+      return { prepare: callbacks, call: async (input) => checkTokens(await completeSignIn(completeOptions(input))) };
     }
     case 'ours-verify': {
       const { verifyGateAssertion } = ours();
@@ -157,6 +164,9 @@ async function load(impl) {
           const response = await fetch(config.tokenUrl, { method: 'POST', headers: { Authorization: basic, 'Content-Type': 'application/json' }, body: JSON.stringify({ authorization_code: input.code }), redirect: 'manual' });
           const text = await response.text();
           if (response.status !== 200) throw new Error(`mock answered ${response.status}: ${text.slice(0, 200)}`);
+          const info = await fetch(config.userInfoUrl, { headers: { Authorization: `Bearer ${JSON.parse(text).access_token}` }, redirect: 'manual' });
+          const profile = await info.text();
+          if (info.status !== 200) throw new Error(`mock's user info answered ${info.status}: ${profile.slice(0, 200)}`);
         },
       };
     default:

@@ -1,6 +1,7 @@
-// The benchmark's plain-JS twins of the npm package's createAuthorizationLink and completeSignIn:
-// the same calls with the runtime's fetch and WebCrypto, the same options and results, the
-// checks that are cheap in JS. No dependencies; runs in Node, Deno and Bun.
+// The benchmark's plain-JS twins of the npm package's createAuthorizationLink, completeSignIn
+// (the OAuth2 flavour) and verifyGateAssertion: the same calls with the runtime's fetch and
+// WebCrypto, the same options and results, the checks that are cheap in JS. No dependencies;
+// runs in Node, Deno and Bun.
 //
 // createAuthorizationLink: options checked (strings present, grants syntax, http(s) URLs), a
 // fresh 256-bit state appended to redirectUri, the authorize POST (Basic header, JSON body, no
@@ -9,7 +10,10 @@
 // (no userinfo, plain ASCII); answers {url, trackId, expireAt, state}.
 // completeSignIn: the callback's state compared in constant time before anything is sent,
 // `error_code` refused, the code exchanged, the token pair checked (token text, ISO-8601 UTC
-// expiry times); answers {id, accessToken, refreshToken, accessExpiresAt, refreshExpiresAt}.
+// expiry times); with userInfoUrl the user-info call (bearer GET, 401/403 USERINFO_REJECTED, a
+// JSON object) and the user from it (an id, each profile field a string of at most 256
+// characters); answers {id, accessToken, refreshToken, accessExpiresAt, refreshExpiresAt, user,
+// idToken: null, idTokenClaims: null}. The OIDC flavour is the Worker twin's (js-worker/worker.js).
 // Errors carry the package's codes. Left out: the full option rules of the Rust core (whitespace,
 // ranges, URL rules beyond the scheme) and the strict JSON reader's duplicate members.
 const DEFAULT_AUTHORIZE_URL = 'https://passport.freedompay.kz/api/v1/oauth/authorize';
@@ -128,9 +132,30 @@ function instant(text) {
   return Number.isFinite(ms) && new Date(ms).getUTCDate() === +match[3] ? Math.floor(ms / 1000) : null;
 }
 
-export async function completeSignIn({ clientId, clientSecret, callbackUrl, expectedState, tokenUrl = DEFAULT_TOKEN_URL, timeoutMs = 5000 } = {}) {
+const PROFILE_FIELDS = ['firstname', 'lastname', 'patronymic', 'email', 'phone', 'date_of_birth', 'gender', 'country', 'nationality', 'identifier'];
+const USER_ID = /^[\x21\x23-\x5b\x5d-\x7e]{1,255}$/; // header-safe: visible ASCII but " and \
+const kept = (value) => (typeof value === 'string' && (value.length <= 256 || [...value].length <= 256) ? value : undefined);
+
+/** The user-info call with the access token, and the user from its answer. */
+async function fetchUser(userInfo, accessToken, timeoutMs) {
+  const reply = await send(userInfo.href, { method: 'GET', headers: { Authorization: `Bearer ${accessToken}` } }, timeoutMs);
+  if (reply.status === 401 || reply.status === 403) throw fail('USERINFO_REJECTED', 'Freedom ID refused the token', { status: reply.status });
+  if (reply.status < 200 || reply.status > 299) throw fail('UPSTREAM_STATUS', `Freedom ID answered ${reply.status}`, { status: reply.status });
+  const info = jsonObject(reply.text);
+  const id = typeof info.id === 'string' ? info.id : Number.isSafeInteger(info.id) && info.id >= 0 ? String(info.id) : null;
+  if (id === null || !USER_ID.test(id)) throw fail('UPSTREAM_MALFORMED', 'no user id');
+  const user = { id };
+  for (const field of PROFILE_FIELDS) {
+    const value = kept(info[field]);
+    if (value !== undefined) user[field] = value;
+  }
+  return user;
+}
+
+export async function completeSignIn({ clientId, clientSecret, callbackUrl, expectedState, tokenUrl = DEFAULT_TOKEN_URL, userInfoUrl, timeoutMs = 5000 } = {}) {
   const authorization = credentials(clientId, clientSecret);
   const token = endpoint(tokenUrl, 'tokenUrl');
+  const userInfo = userInfoUrl === undefined ? null : endpoint(userInfoUrl, 'userInfoUrl');
   if (typeof callbackUrl !== 'string' || !PLAIN_URL.test(callbackUrl)) throw fail('INVALID_OPTIONS', 'callbackUrl');
   if (expectedState !== false && (typeof expectedState !== 'string' || !expectedState)) throw fail('INVALID_OPTIONS', 'expectedState');
   let params;
@@ -160,7 +185,8 @@ export async function completeSignIn({ clientId, clientSecret, callbackUrl, expe
   const accessExpiresAt = instant(body.access_expire_at);
   const refreshExpiresAt = instant(body.refresh_expire_at);
   if (accessExpiresAt === null || refreshExpiresAt === null) throw fail('UPSTREAM_MALFORMED', 'bad expiry');
-  return { id, accessToken, refreshToken, accessExpiresAt, refreshExpiresAt };
+  const user = userInfo ? await fetchUser(userInfo, accessToken, timeoutMs) : null;
+  return { id, accessToken, refreshToken, accessExpiresAt, refreshExpiresAt, user, idToken: null, idTokenClaims: null };
 }
 
 // verifyGateAssertion: the compact JWS split and read (3 base64url parts, JSON header and

@@ -12,7 +12,8 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { FLOW_PREFIX, SESSION } from '../tests/support/client.mjs';
-import { seal as sealWith } from '../tests/support/seal.mjs';
+import { DEMO_USER, PROFILE_FIELDS } from '../tests/support/mock-freedom-id.mjs';
+import { seal as sealWith, unseal } from '../tests/support/seal.mjs';
 import { CLIENT_ID, freePort, rustWorker, workerdOptions, workingBindings } from '../tests/support/workerd-config.mjs';
 
 export { COMPATIBILITY_DATE, freePort } from '../tests/support/workerd-config.mjs';
@@ -51,10 +52,11 @@ export async function startChild(script) {
   };
 }
 
-/** POSTs to the mock's control server (bench/mock-server.mjs); resolves the JSON answer. */
-export function control(mock, what, n) {
+/** POSTs to the mock's control server (bench/mock-server.mjs), `params` in the query; resolves the JSON answer. */
+export function control(mock, what, n, params = {}) {
   return new Promise((resolve, reject) => {
-    const request = http.request(`${mock.control}/${what}?n=${n}`, { method: 'POST' }, (response) => {
+    const query = new URLSearchParams({ n: String(n), ...params });
+    const request = http.request(`${mock.control}/${what}?${query}`, { method: 'POST' }, (response) => {
       let text = '';
       response.setEncoding('utf8').on('data', (chunk) => { text += chunk; });
       response.on('end', () => (response.statusCode === 200 ? resolve(JSON.parse(text)) : reject(new Error(`control ${what}: ${response.statusCode} ${text}`))));
@@ -87,7 +89,12 @@ export function assetRouting(wranglerToml) {
   };
 }
 
-/** The bindings every Worker gets (the null one ignores them): the tests' working ones, guarding /members. */
+/**
+ * The bindings every Worker gets (the null one ignores them): the tests' working ones, guarding
+ * /members, and the user-info call (README.md, "Who signed in"), so that /callback learns who
+ * signed in and the session, /session and the gate carry the user, as a deployment that knows
+ * its users has it.
+ */
 export function bindings(origin, mock, site) {
   return workingBindings(mock, {
     FREEDOM_ID_REDIRECT_URI: `${origin}/callback`,
@@ -97,24 +104,44 @@ export function bindings(origin, mock, site) {
     FREEDOM_ID_APP_ORIGIN: site.url,
     // The JS twin forwards the access token: ours does the same work (issue 22 made it opt-in).
     FREEDOM_ID_FORWARD_ACCESS_TOKEN: 'on',
+    FREEDOM_ID_USERINFO_URL: mock.userInfoUrl,
   });
 }
 
 /**
  * What a Worker in the OIDC flavour gets on top of `bindings()` (README.md, "Who signed in"):
- * `/login` builds the authorization URL at the mock's `/openid` itself, with no upstream call.
- * The grants (tests/support/workerd-config.mjs) already hold `openid`; the state is on by default.
+ * `/login` builds the authorization URL at the mock's `/openid` itself, with no upstream call;
+ * `/callback` calls the mock's OIDC token endpoint and checks the id_token, its signature with
+ * the mock's key set. The user comes from the id_token's claims alone: the user-info call is
+ * unset (an empty setting is an unset one). The grants (tests/support/workerd-config.mjs)
+ * already hold `openid`; the state is on by default.
  */
 export function oidcBindings(mock) {
-  return { FREEDOM_ID_PROTOCOL: 'oidc', FREEDOM_ID_OIDC_AUTHORIZE_URL: `${mock.origin}/openid` };
+  return {
+    FREEDOM_ID_PROTOCOL: 'oidc',
+    FREEDOM_ID_OIDC_AUTHORIZE_URL: mock.oidcAuthorizeUrl,
+    FREEDOM_ID_OIDC_TOKEN_URL: mock.oidcTokenUrl,
+    FREEDOM_ID_ISSUER: mock.issuer,
+    FREEDOM_ID_JWKS_URL: mock.jwksUrl,
+    FREEDOM_ID_USERINFO_URL: '',
+  };
 }
 
 /**
+ * The `FREEDOM_ID_ALLOW` of the gate that signs its assertion: a phone rule the bench's user does
+ * not match, then her email's domain, so every forwarded request reads both of her fields and
+ * runs both rules before it passes.
+ */
+export const ALLOW_RULES = `+77000000000 @${DEMO_USER.email.split('@')[1]}`;
+
+/**
  * What a gate that signs its assertion gets on top of `bindings()`: a fixed P-256 key (public
- * test material, never a deployment's), so both Workers sign ES256 on every forwarded request.
+ * test material, never a deployment's), so both Workers sign ES256 on every forwarded request,
+ * and the allow rules both check first.
  */
 export function assertionBindings() {
   return {
+    FREEDOM_ID_ALLOW: ALLOW_RULES,
     FREEDOM_ID_ASSERTION_KEY: JSON.stringify({
       kty: 'EC', crv: 'P-256', kid: 'bench-key',
       x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU',
@@ -242,7 +269,13 @@ const seal = (name, plaintext) => sealWith(SESSION_SECRET, name, plaintext);
 const nowSecs = () => Math.floor(Date.now() / 1000);
 const unix = (iso) => Math.floor(Date.parse(iso) / 1000);
 
-/** A sealed session cookie for a token pair from the mock; `due` makes its access token expired. */
+/** The user as both Workers keep her after the user-info call: her id and the ten profile fields. */
+export const BENCH_USER = Object.freeze(Object.fromEntries([['id', DEMO_USER.id], ...PROFILE_FIELDS.map((field) => [field, DEMO_USER[field]])]));
+
+/**
+ * A sealed session cookie for a token pair from the mock, holding BENCH_USER as a sign-in with
+ * the user-info call seals it; `due` makes its access token expired.
+ */
 async function sessionCookie(pair, { due = false } = {}) {
   const payload = {
     i: pair.id,
@@ -252,17 +285,33 @@ async function sessionCookie(pair, { due = false } = {}) {
     re: unix(pair.refresh_expire_at),
     // When the sign-in happened: sessions live at most FREEDOM_ID_SESSION_MAX_AGE from it.
     b: nowSecs(),
+    u: BENCH_USER,
   };
   return `${SESSION}=${await seal(SESSION, JSON.stringify(payload))}`;
 }
 
+/** The session a /callback answer sealed (opened with the bench's secret), or null. */
+async function sealedSession(response) {
+  const lines = [response.headers['set-cookie'] ?? []].flat();
+  const value = lines.map((line) => new RegExp(`^${SESSION}=([A-Za-z0-9_-]+);`).exec(line)?.[1]).find(Boolean);
+  return value ? unseal(SESSION_SECRET, SESSION, value) : null;
+}
+
 // ---------------------------------------------------------------------------------------------
 // The routes as scenarios. `prepare(worker, n)` makes n requests' inputs ahead of the timing
-// (codes and refresh tokens are single-use); `check` refuses any answer but the expected one.
+// (codes and refresh tokens are single-use); `check` refuses any answer but the expected one (it
+// may resolve its verdict later: it runs after the latency is taken). Every route is also sent to
+// the null Worker in the same blocks, with the same inputs: its CPU is that route's floor.
 
 const JSON_ACCEPT = 'application/json';
+/** The grants of the bench's Workers (tests/support/workerd-config.mjs) as an OIDC `scope`. */
+const OIDC_SCOPE = 'openid read.email read.phone';
 
 export function routes(mock, site) {
+  const floorLocation = `${mock.origin}/login?track_id=`;
+  /** The null Worker's answer, whatever the route: 302 at once. */
+  const floorCheck = (response) => (response.statusCode === 302 && (response.headers.location ?? '').startsWith(floorLocation) ? null : `the null Worker answered ${response.statusCode}`);
+  const withFloor = (route) => ({ ...route, kinds: [...route.kinds, 'null'], check: (worker, response) => (worker.impl === 'null' ? floorCheck(response) : route.check(worker, response)) });
   let liveCookie;
   const live = async () => (liveCookie ??= await sessionCookie((await control(mock, 'token-pairs', 1))[0]));
   const oauth2Login = {
@@ -272,7 +321,7 @@ export function routes(mock, site) {
       if (response.statusCode !== 302 || !location.startsWith(`${mock.origin}/login?track_id=`) || response.headers['cache-control'] !== 'no-store') {
         return `answered ${response.statusCode} Location=${JSON.stringify(location)}`;
       }
-      if (worker.impl !== 'null' && !String(response.headers['set-cookie'] ?? '').includes(FLOW_PREFIX)) return 'no flow cookie';
+      if (!String(response.headers['set-cookie'] ?? '').includes(FLOW_PREFIX)) return 'no flow cookie';
       return null;
     },
   };
@@ -299,11 +348,41 @@ export function routes(mock, site) {
     const cookie = `site=1; ${await live()}`;
     return Array.from({ length: n }, () => ({ path: GUARDED_PATH, headers: { accept: JSON_ACCEPT, cookie } }));
   };
+  /** n callbacks, each with its own code from `issue(n)` and a flow cookie sealed here for a fresh state (and the code's nonce). */
+  const callbacks = async (codes, query) =>
+    Promise.all(
+      codes.map(async ({ code, nonce }) => {
+        const state = webcrypto.getRandomValues(Buffer.alloc(32)).toString('base64url');
+        const name = `${FLOW_PREFIX}${state.slice(0, 16)}`;
+        const flow = await seal(name, JSON.stringify({ s: state, r: null, t: nowSecs(), ...(nonce ? { n: nonce } : {}) }));
+        return { path: `/callback?${query(state, code)}`, headers: { accept: 'text/html', cookie: `lang=en; ${name}=${flow}` } };
+      }),
+    );
+  /** A /callback answer: 303 home with the session sealed, its user BENCH_USER (or what `user` lists of her), refreshable or not. */
+  const checkSignedIn = async (response, { refreshable, user }) => {
+    if (response.statusCode !== 303 || response.headers.location !== '/') return `answered ${response.statusCode} ${response.body.slice(0, 200)}`;
+    const session = await sealedSession(response);
+    if (!session) return `no session cookie: ${response.headers['set-cookie']}`;
+    const wrong = Object.entries(user).filter(([field, value]) => session.u?.[field] !== value).map(([field]) => field);
+    if (wrong.length || !Number.isInteger(session.b) || Boolean(session.o) === refreshable) return `sealed the wrong session: ${wrong.join(', ')} ${JSON.stringify(Object.keys(session))}`;
+    return null;
+  };
+  const userBody = `"user":${JSON.stringify(BENCH_USER)}`;
+  /** A /session answer for the live session with BENCH_USER. */
+  const checkSession = (response) => (response.statusCode === 200 && response.body.startsWith('{"signedIn":true') && response.body.endsWith(`${userBody}}`) ? null : `answered ${response.statusCode} ${response.body.slice(0, 300)}`);
+  /** What the site saw of a forwarded request: the identity headers, none of our cookies. */
+  const checkForwarded = (response) => {
+    if (response.statusCode !== 200) return { problem: `answered ${response.statusCode} ${response.body.slice(0, 200)}` };
+    const { headers } = JSON.parse(response.body);
+    const identified = typeof headers['x-freedom-id-access-token'] === 'string' && headers['x-freedom-id-user-id'] === BENCH_USER.id;
+    const leaked = String(headers.cookie ?? '').includes(SESSION);
+    return identified && !leaked && headers.cookie === 'site=1' ? { headers } : { problem: `forwarded wrongly: ${JSON.stringify(headers)}` };
+  };
   return [
     {
       name: 'login',
       label: '`GET /login` -> 302 (state, authorize call, sealed flow cookie)',
-      kinds: ['rust', 'js', 'null'],
+      kinds: ['rust', 'js'],
       ...oauth2Login,
     },
     {
@@ -321,82 +400,72 @@ export function routes(mock, site) {
     },
     {
       name: 'callback',
-      label: '`GET /callback` -> 303 (flow cookie opened, state check, token exchange, session sealed)',
+      label: '`GET /callback` -> 303 (flow cookie opened, state check, token exchange, user-info call, session sealed with the user)',
       kinds: ['rust', 'js'],
-      prepare: async (worker, n) => {
-        const codes = await control(mock, 'codes', n);
-        return Promise.all(
-          codes.map(async (code) => {
-            const state = webcrypto.getRandomValues(Buffer.alloc(32)).toString('base64url');
-            const name = `${FLOW_PREFIX}${state.slice(0, 16)}`;
-            const flow = await seal(name, JSON.stringify({ s: state, r: null, t: nowSecs() }));
-            return { path: `/callback?state=${state}&authorization_code=${code}`, headers: { accept: 'text/html', cookie: `lang=en; ${name}=${flow}` } };
-          }),
-        );
-      },
-      check: (worker, response) => {
-        const cookies = String(response.headers['set-cookie'] ?? '');
-        return response.statusCode === 303 && response.headers.location === '/' && cookies.includes(`${SESSION}=`) ? null : `answered ${response.statusCode} ${response.body.slice(0, 200)}`;
-      },
+      prepare: async (worker, n) => callbacks((await control(mock, 'codes', n)).map((code) => ({ code })), (state, code) => `state=${state}&authorization_code=${code}`),
+      check: (worker, response) => checkSignedIn(response, { refreshable: true, user: BENCH_USER }),
+    },
+    {
+      // The OIDC flavour's /callback, on the Workers of `login-oidc`: codes the mock issued for
+      // each flow's nonce and this Worker's redirect URI, returned as its OIDC page returns them.
+      name: 'callback-oidc',
+      label: '`GET /callback` in `oidc` -> 303 (flow cookie opened, state check, OIDC token call, id_token checked: signature with the kept key set, iss, aud, exp, iat, nonce; the user from its claims, session sealed)',
+      kinds: ['rust-oidc', 'js-oidc'],
+      pair: ['rust-oidc', 'js-oidc'],
+      variants: false,
+      prepare: async (worker, n) => callbacks(await control(mock, 'oidc-codes', n, { redirect_uri: `${worker.origin}/callback`, scope: OIDC_SCOPE }), (state, code) => `code=${code}&state=${state}`),
+      // The id_token's claims carry what the grants read: the id, email and phone.
+      check: (worker, response) => checkSignedIn(response, { refreshable: false, user: { id: BENCH_USER.id, email: BENCH_USER.email, phone: BENCH_USER.phone } }),
     },
     {
       name: 'session',
-      label: '`GET /session` with a live session cookie -> 200 (cookie opened, no upstream call)',
+      label: '`GET /session` with a live session cookie -> 200 (cookie opened, the user answered; no upstream call)',
       kinds: ['rust', 'js'],
       prepare: async (worker, n) => {
         const cookie = await live();
         return Array.from({ length: n }, () => ({ path: '/session', headers: { accept: JSON_ACCEPT, cookie } }));
       },
-      check: (worker, response) =>
-        response.statusCode === 200 && response.body.startsWith('{"signedIn":true') && !response.headers['set-cookie'] ? null : `answered ${response.statusCode} ${response.body.slice(0, 200)}`,
+      check: (worker, response) => checkSession(response) ?? (response.headers['set-cookie'] ? `set a cookie: ${response.headers['set-cookie']}` : null),
     },
     {
       name: 'refresh',
-      label: '`GET /session` at refresh time -> 200 (cookie opened, refresh call, resealed)',
+      label: '`GET /session` at refresh time -> 200 (cookie opened, refresh call, resealed with the user)',
       kinds: ['rust', 'js'],
       prepare: async (worker, n) => {
         const pairs = await control(mock, 'token-pairs', n);
         return Promise.all(pairs.map(async (pair) => ({ path: '/session', headers: { accept: JSON_ACCEPT, cookie: await sessionCookie(pair, { due: true }) } })));
       },
-      check: (worker, response) =>
-        response.statusCode === 200 && response.body.startsWith('{"signedIn":true') && String(response.headers['set-cookie'] ?? '').includes(`${SESSION}=`)
-          ? null
-          : `answered ${response.statusCode} ${response.body.slice(0, 200)} ${response.headers['set-cookie']}`,
+      check: (worker, response) => checkSession(response) ?? (String(response.headers['set-cookie'] ?? '').includes(`${SESSION}=`) ? null : `not resealed: ${response.headers['set-cookie']}`),
     },
     {
       name: 'gate',
       label: `\`GET ${GUARDED_PATH}\` guarded, live session -> forwarded to a local origin -> 200`,
       kinds: ['rust', 'js', 'direct'],
       prepare: guarded,
-      check: (worker, response) => {
-        if (response.statusCode !== 200) return `answered ${response.statusCode} ${response.body.slice(0, 200)}`;
-        const echo = JSON.parse(response.body);
-        const identified = typeof echo.headers['x-freedom-id-access-token'] === 'string';
-        const leaked = String(echo.headers.cookie ?? '').includes(SESSION);
-        if (worker.impl === 'direct') return null;
-        return identified && !leaked && echo.headers.cookie === 'site=1' ? null : `forwarded wrongly: ${JSON.stringify(echo.headers)}`;
-      },
+      check: (worker, response) => (worker.impl === 'direct' ? (response.statusCode === 200 ? null : `answered ${response.statusCode}`) : (checkForwarded(response).problem ?? null)),
     },
     {
-      // The gate with FREEDOM_ID_ASSERTION_KEY: `reference` (the same Rust gate without a key,
-      // in the same rotating blocks) gives the assertion's own cost per forwarded request.
+      // The gate with FREEDOM_ID_ASSERTION_KEY and FREEDOM_ID_ALLOW: `reference` (the same Rust
+      // gate without either, in the same rotating blocks) gives their own cost per forwarded request.
       name: 'gate-assertion',
-      label: `\`GET ${GUARDED_PATH}\` guarded, live session, signed assertion (ES256) -> forwarded -> 200`,
-      referenceLabel: "the Rust gate with the assertion / without a key (the assertion's own cost), measured in the same blocks",
+      label: `\`GET ${GUARDED_PATH}\` guarded, live session, allow rules, signed assertion (ES256) -> forwarded -> 200`,
+      referenceLabel: 'the Rust gate with the allow rules and the assertion / without (their own cost), measured in the same blocks',
       kinds: ['rust-assert', 'js-assert'],
       pair: ['rust-assert', 'js-assert'],
       reference: 'rust',
       variants: false,
       prepare: guarded,
       check: (worker, response) => {
-        if (response.statusCode !== 200) return `answered ${response.statusCode} ${response.body.slice(0, 200)}`;
-        const echo = JSON.parse(response.body);
-        const assertion = echo.headers['x-freedom-id-assertion'];
+        const { problem, headers } = checkForwarded(response);
+        if (problem) return problem;
+        const assertion = headers['x-freedom-id-assertion'];
         if (worker.kind === 'rust') return assertion === undefined ? null : 'the keyless gate signed';
-        return typeof assertion === 'string' && assertion.split('.').length === 3 ? null : `no assertion: ${JSON.stringify(echo.headers)}`;
+        const parts = typeof assertion === 'string' ? assertion.split('.') : [];
+        const claims = parts.length === 3 ? JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8')) : null;
+        return claims?.sub === BENCH_USER.id && claims.user?.email === BENCH_USER.email ? null : `no assertion for the user: ${JSON.stringify(headers)}`;
       },
     },
-  ];
+  ].map(withFloor);
 }
 
 /** The site behind the gate called directly, as a pseudo-worker (no workerd, no CPU figure). */
@@ -407,7 +476,7 @@ export function directWorker(site, maxSockets = 16) {
 // ---------------------------------------------------------------------------------------------
 // The client
 
-/** One request; resolves its latency in ms; rejects on a wrong answer. */
+/** One request; resolves its latency in ms (taken before the check); rejects on a wrong answer. */
 export function request(worker, input, check) {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
@@ -417,9 +486,10 @@ export function request(worker, input, check) {
       response.on('end', () => {
         const ms = performance.now() - t0;
         response.body = body;
-        const problem = check(worker, response);
-        if (problem) reject(new Error(`${worker.kind} ${input.path.split('?')[0]}: ${problem}`));
-        else resolve(ms);
+        Promise.resolve(check(worker, response)).then((problem) => {
+          if (problem) reject(new Error(`${worker.kind} ${input.path.split('?')[0]}: ${problem}`));
+          else resolve(ms);
+        }, reject);
       });
       response.on('error', reject);
     });

@@ -8,25 +8,40 @@
 //                  With FREEDOM_ID_PROTOCOL=oidc: a fresh 256-bit state and nonce, the
 //                  authorization URL built here (FREEDOM_ID_OIDC_AUTHORIZE_URL, the six
 //                  parameters percent-encoded as src/base/url.rs does), both sealed in the flow
-//                  cookie, 302, no upstream call. Its OIDC /callback is not here (issue #23).
-//   GET /callback  the flow cookie the state names opened, the states compared in constant time
-//                  before the code is spent, the code exchanged, the token pair checked (token
-//                  text, ISO-8601 UTC expiry times), sealed into the session cookie, 303
-//   GET /session   the session cookie opened (dead marker, expiry), refreshed when due (one
-//                  shared PATCH per sealed cookie in this isolate, remembered for a minute),
-//                  resealed, {"signedIn": ...}
-//   guarded paths  (FREEDOM_ID_PROTECT) the same lookup, then the request forwarded to
-//                  FREEDOM_ID_APP_ORIGIN: our cookies and every X-Freedom-ID-* header removed,
-//                  the identity headers added, the body streamed, the answer streamed back
+//                  cookie, 302, no upstream call.
+//   GET /callback  the flow cookie the state names opened (unless this isolate saw its code
+//                  answered: a spent flow), the states compared in constant time before the code
+//                  is spent, the code exchanged, the token pair checked (token text, ISO-8601
+//                  UTC expiry times); with FREEDOM_ID_USERINFO_URL the user-info call and the
+//                  user from its answer; sealed into the session cookie (the user's largest
+//                  fields dropped until it fits 4 KiB), 303. With FREEDOM_ID_PROTOCOL=oidc: the
+//                  OIDC token call, its answer checked (tokens, expires_in, the id_token's
+//                  text), the id_token read (three base64url parts, JSON header and claims, an
+//                  `alg` not `none`), its signature checked with WebCrypto against
+//                  FREEDOM_ID_JWKS_URL's key set (kept per isolate 10 minutes, refetched for an
+//                  unknown kid at most once a minute; imported keys kept), then iss, aud, exp,
+//                  iat, nonce (against the flow's, in constant time) and sub; the user from its
+//                  claims (and the user-info answer when set); a session that ends with its
+//                  access token, 303
+//   GET /session   the session cookie opened (dead marker, expiry, the session's life),
+//                  refreshed when due (one shared PATCH per sealed cookie in this isolate,
+//                  remembered for a minute), resealed, {"signedIn", ..., "user"}
+//   guarded paths  (FREEDOM_ID_PROTECT) a cross-site write refused first, the same lookup, the
+//                  FREEDOM_ID_ALLOW rules, then the request forwarded to FREEDOM_ID_APP_ORIGIN:
+//                  our cookies and every X-Freedom-ID-* header removed, the identity headers
+//                  added (and the ES256 assertion with FREEDOM_ID_ASSERTION_KEY), the body
+//                  streamed, the answer streamed back
 //
 // Sealed cookies exactly as the Rust Worker makes them (src/session/seal.rs, src/drivers/webcrypto.rs):
 // HKDF-SHA256 (empty salt, info "freedom-id-edge cookie seal v1") -> AES-256-GCM, derived
 // once per isolate; a fresh 96-bit IV per seal; the cookie's name as associated data;
-// base64url(version 1 || IV || ciphertext and tag). Each twin opens the other's cookies.
+// base64url(version 1 || IV || ciphertext and tag); the payloads of src/session/payload.rs. Each
+// twin opens the other's cookies.
 //
 // What it leaves out (see bench/README.md): the settings' full validation (it checks what is
-// cheap), the strict JSON reader's duplicate-member rules, the localized HTML error pages,
-// /healthz, /logout, /revoke, the start page and the event log lines.
+// cheap), the strict readers' rules (duplicate JSON members, non-canonical base64), the
+// localized HTML error pages (a refused user gets the problem JSON), /healthz, /logout,
+// /revoke, /.well-known/jwks.json, the start page and the event log lines.
 const SESSION = '__Host-freedom_id_session';
 const FLOW_PREFIX = '__Host-freedom_id_flow_';
 const DEAD = '__Host-freedom_id_dead';
@@ -40,12 +55,28 @@ const HKDF_INFO = new TextEncoder().encode('freedom-id-edge cookie seal v1');
 const DEFAULT_AUTHORIZE_URL = 'https://passport.freedompay.kz/api/v1/oauth/authorize';
 const DEFAULT_TOKEN_URL = 'https://passport.freedompay.kz/api/v1/oauth/token';
 const DEFAULT_OIDC_AUTHORIZE_URL = 'https://passport.freedompay.kz/openid';
+const DEFAULT_OIDC_TOKEN_URL = 'https://passport.freedompay.kz/api/v1/oidc/token';
+const DEFAULT_ISSUER = 'https://passport.freedompay.kz';
+const MIN_SESSION_AGE = 300;
+const MAX_COOKIE_BYTES = 4096;
+const MAX_CLAIM_LEN = 256;
+const MAX_SUB_LEN = 255;
+const MAX_EXPIRES_IN = 366 * 24 * 3600;
+const CLOCK_LEEWAY = 60;
+const KEYS_FRESH_MS = 10 * 60_000;
+const REFETCH_GAP_MS = 60_000;
+const MAX_IMPORTED_KEYS = 16;
+const MAX_SPENT_FLOWS = 4096;
+const PROFILE_FIELDS = ['firstname', 'lastname', 'patronymic', 'email', 'phone', 'date_of_birth', 'gender', 'country', 'nationality', 'identifier'];
 const GRANT = /^(openid|[a-z0-9_]+\.[a-z0-9_]+)$/;
 const PLAIN_URL = /^[\x21-\x7e]+$/; // ASCII, no spaces or controls
 const TOKEN_TEXT = /^[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]{1,4096}$/; // visible ASCII but " \ , ;
 const ID_TEXT = /^[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]{1,256}$/;
 const isToken = (text) => typeof text === 'string' && TOKEN_TEXT.test(text);
 const isId = (text) => typeof text === 'string' && ID_TEXT.test(text);
+const JWT_TEXT = /^[A-Za-z0-9_.-]{1,8192}$/;
+const USER_ID = /^[\x21\x23-\x5b\x5d-\x7e]{1,255}$/; // header-safe: visible ASCII but " and \
+const whole = (n) => Number.isSafeInteger(n) && n >= 0;
 const UTC_INSTANT = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|\+00:00)$/;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -85,16 +116,31 @@ function settingsFor(env) {
   if (protocol !== 'oauth2' && protocol !== 'oidc') problems.push('FREEDOM_ID_PROTOCOL');
   if (protocol === 'oidc' && !grants.includes('openid')) problems.push('FREEDOM_ID_GRANTS');
   if (protocol === 'oidc' && (env.FREEDOM_ID_STATE ?? 'on') !== 'on') problems.push('FREEDOM_ID_STATE');
+  const sessionMaxAge = Number(env.FREEDOM_ID_SESSION_MAX_AGE || MAX_SESSION_AGE);
+  if (!Number.isInteger(sessionMaxAge) || sessionMaxAge < MIN_SESSION_AGE || sessionMaxAge > MAX_SESSION_AGE) problems.push('FREEDOM_ID_SESSION_MAX_AGE');
+  const gateCsrf = env.FREEDOM_ID_GATE_CSRF || 'on';
+  if (gateCsrf !== 'on' && gateCsrf !== 'off') problems.push('FREEDOM_ID_GATE_CSRF');
+  const allow = allowRules(env.FREEDOM_ID_ALLOW ?? '');
+  if (!allow) problems.push('FREEDOM_ID_ALLOW');
+  // An empty setting is an unset one, as in the Rust Worker.
+  const optionalUrl = (name) => (env[name] ? url(name) : null);
   settings = {
     protocol,
     oidcAuthorizeUrl: protocol === 'oidc' ? url('FREEDOM_ID_OIDC_AUTHORIZE_URL', DEFAULT_OIDC_AUTHORIZE_URL) : null,
+    oidcTokenUrl: protocol === 'oidc' ? url('FREEDOM_ID_OIDC_TOKEN_URL', DEFAULT_OIDC_TOKEN_URL) : null,
+    issuer: env.FREEDOM_ID_ISSUER || DEFAULT_ISSUER,
+    jwksUrl: optionalUrl('FREEDOM_ID_JWKS_URL'),
+    userInfoUrl: optionalUrl('FREEDOM_ID_USERINFO_URL'),
+    allow: allow ?? [],
+    sessionMaxAge,
+    gateCsrf: gateCsrf === 'on',
     problems,
     clientId,
     basic: `Basic ${btoa(`${clientId}:${clientSecret}`)}`,
     redirectUri: url('FREEDOM_ID_REDIRECT_URI'),
     authorizeUrl: url('FREEDOM_ID_AUTHORIZE_URL', DEFAULT_AUTHORIZE_URL),
     tokenUrl: url('FREEDOM_ID_TOKEN_URL', DEFAULT_TOKEN_URL),
-    appOrigin: env.FREEDOM_ID_APP_ORIGIN ? url('FREEDOM_ID_APP_ORIGIN') : null,
+    appOrigin: optionalUrl('FREEDOM_ID_APP_ORIGIN'),
     afterSignIn: env.FREEDOM_ID_AFTER_SIGN_IN || '/',
     grants,
     timeoutMs,
@@ -103,6 +149,57 @@ function settingsFor(env) {
     secrets,
   };
   return settings;
+}
+
+/** ASCII letters in lower case, nothing else changed (as Rust's to_ascii_lowercase). */
+const asciiLower = (text) => text.replace(/[A-Z]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 32));
+
+/** A DNS name of at least two labels: letters, digits and `-`, no label empty, over 63 or edged with `-`. */
+const isDomain = (text) => text.length <= 253 && /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))+$/.test(text);
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** FREEDOM_ID_ALLOW's rules as src/config/allow.rs reads them ([{kind, value}]), or null for a rule of no kind. */
+function allowRules(text) {
+  const rules = [];
+  for (const rule of text.split(/[\t\n\f\r ]+/).filter(Boolean)) {
+    const at = rule.lastIndexOf('@');
+    if (rule.startsWith('@')) {
+      if (!isDomain(rule.slice(1))) return null;
+      rules.push({ kind: 'domain', value: asciiLower(rule.slice(1)) });
+    } else if (rule.startsWith('+')) {
+      if (!/^\d{7,15}$/.test(rule.slice(1))) return null;
+      rules.push({ kind: 'phone', value: rule.slice(1) });
+    } else if (at !== -1) {
+      if (!/^[\x21-\x3f\x41-\x7e]{1,64}$/.test(rule.slice(0, at)) || !isDomain(rule.slice(at + 1))) return null;
+      rules.push({ kind: 'email', value: asciiLower(rule) });
+    } else if (UUID.test(rule)) {
+      rules.push({ kind: 'id', value: asciiLower(rule) });
+    } else {
+      return null;
+    }
+  }
+  return rules;
+}
+
+/** Whether the rules let `user` (or an unknown user) through: any rule matching, or no rules. */
+function admitted(rules, user) {
+  if (!rules.length) return true;
+  const id = typeof user?.id === 'string' ? asciiLower(user.id) : null;
+  const email = typeof user?.email === 'string' ? asciiLower(user.email) : null;
+  const phone = typeof user?.phone === 'string' ? user.phone.replace(/\D/g, '') || null : null;
+  const domain = email === null ? null : email.slice(email.lastIndexOf('@') + 1);
+  return rules.some(({ kind, value }) => {
+    switch (kind) {
+      case 'id':
+        return id === value;
+      case 'email':
+        return email === value;
+      case 'domain':
+        return email !== null && email.includes('@') && domain === value;
+      default:
+        return phone === value;
+    }
+  });
 }
 
 /** The AES-GCM keys (the first seals, every one opens), derived on first use. */
@@ -136,10 +233,12 @@ const fromBase64Url = Uint8Array.fromBase64
   ? (text) => Uint8Array.fromBase64(text, { alphabet: 'base64url', lastChunkHandling: 'loose' })
   : (text) => Uint8Array.from(atob(text.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
 
+/** `plaintext` (text, or its UTF-8 bytes) sealed for the cookie `name`. */
 async function seal(config, name, plaintext) {
   const [key] = await keys(config);
   const iv = crypto.getRandomValues(new Uint8Array(12));
-  const sealed = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: encoder.encode(name) }, key, encoder.encode(plaintext)));
+  const bytes = typeof plaintext === 'string' ? encoder.encode(plaintext) : plaintext;
+  const sealed = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: encoder.encode(name) }, key, bytes));
   const out = new Uint8Array(13 + sealed.length);
   out[0] = 1;
   out.set(iv, 1);
@@ -160,9 +259,8 @@ function unpack(value) {
   return { iv: bytes.subarray(1, 13), ciphertext: bytes.subarray(13) };
 }
 
-/** The JSON a sealed value holds, opened with any key, or null. */
-async function open(config, name, value) {
-  const packed = unpack(value);
+/** The JSON a sealed value holds (`packed`: its unpack()), opened with any key, or null. */
+async function open(config, name, packed) {
   if (!packed) return null;
   for (const key of await keys(config)) {
     try {
@@ -239,6 +337,17 @@ async function send(config, url, init) {
   return { status: response.status, text: decoder.decode(bytes) };
 }
 
+/** The JSON object `text` holds, or null (not JSON, an array, a scalar). */
+function jsonObject(text) {
+  let value;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  return value && typeof value === 'object' && !Array.isArray(value) ? value : null;
+}
+
 function upstreamFailure(error) {
   if (error?.name === 'TimeoutError') return problem(504, 'UPSTREAM_TIMEOUT');
   return problem(502, error?.code ?? 'UPSTREAM_NETWORK');
@@ -255,13 +364,8 @@ const instant = (text) => {
 function readTokens(status, text, refusal) {
   if (status >= 400 && status < 500) return { code: refusal };
   if (status < 200 || status > 299) return { code: 'UPSTREAM_STATUS' };
-  let body;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    return { code: 'UPSTREAM_MALFORMED' };
-  }
-  if (!body || typeof body !== 'object' || Array.isArray(body)) return { code: 'UPSTREAM_MALFORMED' };
+  const body = jsonObject(text);
+  if (!body) return { code: 'UPSTREAM_MALFORMED' };
   if ('error' in body) return { code: refusal };
   const { id = null, access_token: access, refresh_token: refresh } = body;
   if (!isToken(access) || !isToken(refresh) || (id !== null && !isId(id))) return { code: 'UPSTREAM_MALFORMED' };
@@ -271,18 +375,57 @@ function readTokens(status, text, refusal) {
   return { tokens: { i: id, a: access, r: refresh, ae, re } };
 }
 
+/** The OIDC token answer's tokens (no pair id, the refresh expiry at the access token's) and id_token, or a `code` to fail with. */
+function readOidcTokens(status, text, now) {
+  if (status >= 400 && status < 500) return { code: 'CODE_REJECTED' };
+  if (status < 200 || status > 299) return { code: 'UPSTREAM_STATUS' };
+  const body = jsonObject(text);
+  if (!body) return { code: 'UPSTREAM_MALFORMED' };
+  if ('error' in body) return { code: 'CODE_REJECTED' };
+  const { access_token: access, refresh_token: refresh, id_token: idToken, expires_in: expiresIn } = body;
+  if (!isToken(access) || !isToken(refresh) || typeof idToken !== 'string' || !JWT_TEXT.test(idToken)) return { code: 'UPSTREAM_MALFORMED' };
+  if (!Number.isInteger(expiresIn) || expiresIn < 1 || expiresIn > MAX_EXPIRES_IN) return { code: 'UPSTREAM_MALFORMED' };
+  return { tokens: { i: null, a: access, r: refresh, ae: now + expiresIn, re: now + expiresIn }, idToken };
+}
+
+/** A sealed session payload (src/session/payload.rs) read back, or null. */
 function readSession(opened) {
   if (!opened) return null;
-  const { i, a, r, ae, re } = opened;
-  const whole = (n) => Number.isSafeInteger(n) && n >= 0;
-  if (!isToken(a) || !isToken(r) || !whole(ae) || !whole(re) || !(i === null || typeof i === 'string')) return null;
+  const { i, a, r, ae, re, b, u, o } = opened;
+  if (!isToken(a) || !isToken(r) || !whole(ae) || !whole(re) || !whole(b) || !(i === null || typeof i === 'string')) return null;
+  if (!(u === undefined || u === null || (typeof u === 'object' && typeof u.id === 'string')) || !(o === undefined || typeof o === 'boolean')) return null;
   return opened;
 }
 
-async function sessionCookie(config, tokens) {
-  const maxAge = Math.min(tokens.re - nowSecs(), MAX_SESSION_AGE);
+/** When the session's life (FREEDOM_ID_SESSION_MAX_AGE from its sign-in) ends. */
+const lifeEnds = (config, session) => session.b + config.sessionMaxAge;
+
+/** The user's longest optional field in UTF-8 bytes (the last of equals, as Rust's max_by_key), or null. */
+function largestField(user) {
+  let largest = null;
+  let size = -1;
+  for (const field of PROFILE_FIELDS) {
+    if (user[field] === undefined) continue;
+    const bytes = encoder.encode(user[field]).length;
+    if (bytes >= size) [largest, size] = [field, bytes];
+  }
+  return largest;
+}
+
+/**
+ * The session cookie for `session` ({i, a, r, ae, re, b, u?, o?}), the user's largest optional
+ * field dropped until the sealed cookie fits 4 KiB; null when its life is over.
+ */
+async function sessionCookie(config, session) {
+  const maxAge = Math.min(session.re, lifeEnds(config, session)) - nowSecs();
   if (maxAge <= 0) return null;
-  return setCookie(SESSION, await seal(config, SESSION, JSON.stringify(tokens)), maxAge);
+  for (;;) {
+    const bytes = encoder.encode(JSON.stringify(session));
+    const cookieLength = SESSION.length + 1 + Math.ceil(((1 + 12 + bytes.length + 16) * 4) / 3);
+    const largest = cookieLength > MAX_COOKIE_BYTES && session.u ? largestField(session.u) : null;
+    if (largest === null) return setCookie(SESSION, await seal(config, SESSION, bytes), maxAge);
+    session = { ...session, u: { ...session.u, [largest]: undefined } };
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -329,13 +472,8 @@ async function login(config, url, jar) {
     return upstreamFailure(error);
   }
   if (reply.status < 200 || reply.status > 299) return problem(502, 'UPSTREAM_STATUS');
-  let body;
-  try {
-    body = JSON.parse(reply.text);
-  } catch {
-    return problem(502, 'UPSTREAM_MALFORMED');
-  }
-  if (!body || typeof body !== 'object' || Array.isArray(body)) return problem(502, 'UPSTREAM_MALFORMED');
+  const body = jsonObject(reply.text);
+  if (!body) return problem(502, 'UPSTREAM_MALFORMED');
   if ('error' in body) return problem(502, 'UPSTREAM_STATUS');
   const link = body.redirect_uri;
   if (typeof link !== 'string') return problem(502, 'UPSTREAM_MALFORMED');
@@ -349,35 +487,235 @@ async function login(config, url, jar) {
   return bindFlow(config, url, jar, state, null, target.href);
 }
 
+/** Flows whose code had a definite answer in this isolate, by sealed-cookie id: the time it came. */
+const spentFlows = new Map();
+const flowSpent = (id) => Date.now() - (spentFlows.get(id) ?? -Infinity) < FLOW_MAX_AGE * 1000;
+function spendFlow(id) {
+  const now = Date.now();
+  for (const [known, at] of spentFlows) {
+    if (now - at < FLOW_MAX_AGE * 1000) break; // kept in the order spent: the rest are younger
+    spentFlows.delete(known);
+  }
+  if (spentFlows.size >= MAX_SPENT_FLOWS) spentFlows.delete(spentFlows.keys().next().value);
+  spentFlows.set(id, now);
+}
+
+/** A profile value worth keeping: a string of at most 256 characters. */
+const kept = (value) => (typeof value === 'string' && (value.length <= MAX_CLAIM_LEN || [...value].length <= MAX_CLAIM_LEN) ? value : undefined);
+
+/**
+ * The user (src/freedom_id/user.rs) from a user-info answer and/or an id_token's checked `sub`
+ * and claims, or a `code` to fail with: with claims the id is `sub` (and a user-info `sub` must
+ * equal it), without it is the user-info `id`; each field from the answer, else from the claims.
+ */
+function userFrom(info, sub, claims) {
+  let id;
+  if (claims) {
+    if (typeof info?.sub === 'string' && info.sub !== sub) return { code: 'ID_TOKEN_INVALID' };
+    id = sub;
+  } else {
+    id = typeof info.id === 'string' ? info.id : Number.isSafeInteger(info.id) && info.id >= 0 ? String(info.id) : null;
+  }
+  if (id === null || !USER_ID.test(id)) return { code: claims ? 'ID_TOKEN_INVALID' : 'UPSTREAM_MALFORMED' };
+  const user = { id };
+  for (const field of PROFILE_FIELDS) {
+    const value = kept(info?.[field]) ?? kept(claims?.[field]);
+    if (value !== undefined) user[field] = value;
+  }
+  return { user };
+}
+
+/** The user-info call with the access token: the answer, or a `code` to fail with. */
+async function userInfo(config, accessToken) {
+  const reply = await send(config, config.userInfoUrl.href, { method: 'GET', headers: { Authorization: `Bearer ${accessToken}` } });
+  if (reply.status === 401 || reply.status === 403) return { code: 'USERINFO_REJECTED' };
+  if (reply.status < 200 || reply.status > 299) return { code: 'UPSTREAM_STATUS' };
+  const info = jsonObject(reply.text);
+  return info ? { info } : { code: 'UPSTREAM_MALFORMED' };
+}
+
+/** The id_token key set this isolate keeps: {keys, fetchedMs}. */
+const keySet = { keys: null, fetchedMs: 0 };
+/** Public keys imported for verifying, by algorithm and public members (at most 16, the oldest forgotten). */
+const importedKeys = new Map();
+
+/** Whether `key` (a JWK) can verify `alg`, as src/freedom_id/jwks.rs's `fits`. */
+function fits(key, alg) {
+  if (!key || typeof key !== 'object') return false;
+  const [kty, wanted] = alg === 'RS256' ? ['RSA', 'RS256'] : alg === 'ES256' ? ['EC', 'ES256'] : [];
+  return kty !== undefined && key.kty === kty && (alg !== 'ES256' || key.crv === 'P-256') && (typeof key.alg !== 'string' || key.alg === wanted) && (typeof key.use !== 'string' || key.use === 'sig');
+}
+
+/** The key for `kid` (or, without one, the only fitting key) and `alg` in `keys`, or null. */
+function keyFor(keys, kid, alg) {
+  const fitting = keys.filter((key) => fits(key, alg));
+  if (kid !== undefined) return fitting.find((key) => key.kid === kid) ?? null;
+  return fitting.length === 1 ? fitting[0] : null;
+}
+
+/**
+ * The key for `kid` and `alg` from FREEDOM_ID_JWKS_URL's set: the kept one while fresh, fetched
+ * when stale or, at most once a minute, when it lacks the key; at most one fetch per call. Null:
+ * no such key. A failed fetch throws its code.
+ */
+async function keyFromSet(config, kid, alg) {
+  let fetched = false;
+  for (;;) {
+    const now = Date.now();
+    const age = now - keySet.fetchedMs;
+    const fresh = keySet.keys !== null && age >= 0 && age < KEYS_FRESH_MS;
+    const key = fresh ? keyFor(keySet.keys, kid, alg) : null;
+    if (key) return key;
+    if ((fresh && age < REFETCH_GAP_MS) || fetched) return null;
+    fetched = true;
+    const reply = await send(config, config.jwksUrl.href, { method: 'GET', headers: {} });
+    if (reply.status < 200 || reply.status > 299) throw Object.assign(new Error('key set'), { code: 'UPSTREAM_STATUS' });
+    const body = jsonObject(reply.text);
+    const keys = body && (body.keys ?? []);
+    if (!Array.isArray(keys) || !keys.every((one) => one && typeof one === 'object' && !Array.isArray(one))) throw Object.assign(new Error('key set'), { code: 'UPSTREAM_MALFORMED' });
+    keySet.keys = keys;
+    keySet.fetchedMs = now;
+  }
+}
+
+/** Whether `signature` over `input` verifies with the public JWK `key` for `alg`; the imported key kept. */
+async function verifiedWith(key, alg, input, signature) {
+  const id = alg === 'RS256' ? `RS256 ${key.n} ${key.e}` : `ES256 ${key.x} ${key.y}`;
+  let imported = importedKeys.get(id);
+  if (!imported) {
+    const [jwk, algorithm] = alg === 'RS256'
+      ? [{ kty: 'RSA', n: key.n, e: key.e }, { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }]
+      : [{ kty: 'EC', crv: 'P-256', x: key.x, y: key.y }, { name: 'ECDSA', namedCurve: 'P-256' }];
+    try {
+      imported = await crypto.subtle.importKey('jwk', jwk, algorithm, false, ['verify']);
+    } catch {
+      return false;
+    }
+    if (importedKeys.size >= MAX_IMPORTED_KEYS) importedKeys.delete(importedKeys.keys().next().value);
+    importedKeys.set(id, imported);
+  }
+  const verify = alg === 'RS256' ? { name: 'RSASSA-PKCS1-v1_5' } : { name: 'ECDSA', hash: 'SHA-256' };
+  try {
+    return await crypto.subtle.verify(verify, imported, signature, encoder.encode(input));
+  } catch {
+    return false;
+  }
+}
+
+/** The JSON object a base64url text holds, or null. */
+function jsonPart(part) {
+  try {
+    return jsonObject(decoder.decode(fromBase64Url(part)));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The id_token checked (src/freedom_id/id_token.rs, src/flow/identity.rs): read, its signature
+ * when a key set is set, then the claims in OpenID Connect Core 3.1.3.7's order. {sub, claims},
+ * or a `code` to fail with; a failed key set fetch throws its code.
+ */
+async function checkedIdToken(config, raw, nonce, now) {
+  const invalid = { code: 'ID_TOKEN_INVALID' };
+  const parts = raw.split('.');
+  if (parts.length !== 3) return invalid;
+  const header = jsonPart(parts[0]);
+  const claims = jsonPart(parts[1]);
+  let signature;
+  try {
+    signature = fromBase64Url(parts[2]);
+  } catch {
+    return invalid;
+  }
+  if (!header || !claims || typeof header.alg !== 'string' || header.alg.toLowerCase() === 'none') return invalid;
+  if (config.jwksUrl) {
+    const key = await keyFromSet(config, typeof header.kid === 'string' ? header.kid : undefined, header.alg);
+    if (!key || !(await verifiedWith(key, header.alg, `${parts[0]}.${parts[1]}`, signature))) return invalid;
+  }
+  const { iss, aud, exp, iat, sub } = claims;
+  if (iss !== config.issuer) return invalid;
+  if (!(aud === config.clientId || (Array.isArray(aud) && aud.includes(config.clientId)))) return invalid;
+  if (!whole(exp) || exp + CLOCK_LEEWAY <= now) return invalid;
+  if (!whole(iat) || iat > now + CLOCK_LEEWAY) return invalid;
+  if (typeof claims.nonce !== 'string' || !constantTimeEqual(claims.nonce, nonce)) return invalid;
+  if (typeof sub !== 'string' || !sub || (sub.length > MAX_SUB_LEN && [...sub].length > MAX_SUB_LEN)) return invalid;
+  return { sub, claims };
+}
+
+/** The code exchanged in the settings' flavour: {tokens, idToken?}, or a `code` to fail with; network failures throw. */
+async function exchange(config, code, now) {
+  if (config.protocol === 'oidc') {
+    const reply = await send(config, config.oidcTokenUrl.href, {
+      method: 'POST',
+      headers: { Authorization: config.basic, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ code, redirect_uri: config.redirectUri.href, grant_type: 'authorization_code' }),
+    });
+    return readOidcTokens(reply.status, reply.text, now);
+  }
+  const reply = await send(config, config.tokenUrl.href, {
+    method: 'POST',
+    headers: { Authorization: config.basic, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ authorization_code: code }),
+  });
+  return readTokens(reply.status, reply.text, 'CODE_REJECTED');
+}
+
+/** Who signed in, after the exchange: {user} (null when nothing tells), or a `code` to fail with; network failures throw. */
+async function signedInUser(config, exchanged, nonce, now) {
+  let checked = null;
+  if (config.protocol === 'oidc') {
+    // A flow without a nonce (sealed before the flavour was switched on) cannot match one.
+    if (typeof nonce !== 'string') return { code: 'ID_TOKEN_INVALID' };
+    checked = await checkedIdToken(config, exchanged.idToken, nonce, now);
+    if (checked.code) return checked;
+  }
+  let info = null;
+  if (config.userInfoUrl) {
+    const fetched = await userInfo(config, exchanged.tokens.a);
+    if (fetched.code) return fetched;
+    info = fetched.info;
+  }
+  if (!info && !checked) return { user: null };
+  return userFrom(info, checked?.sub, checked?.claims);
+}
+
 async function callback(config, url, jar) {
   const params = url.searchParams;
   const state = params.get('state');
   const flowName = state === null ? null : `${FLOW_PREFIX}${state.slice(0, 16)}`;
   const flowValue = flowName && cookieValue(jar, flowName);
   const clearFlow = flowValue === undefined || flowValue === null ? [] : [clearCookie(flowName)];
-  const flow = flowValue ? await open(config, flowName, flowValue) : null;
+  const packed = flowValue ? unpack(flowValue) : null;
+  const flowId = packed && toBase64Url(packed.iv);
+  const flow = packed && !flowSpent(flowId) ? await open(config, flowName, packed) : null;
   const now = nowSecs();
   const live = flow && typeof flow.s === 'string' && Number.isSafeInteger(flow.t) && now < flow.t + FLOW_MAX_AGE && now + 60 >= flow.t;
   if (!live || !flow.s || state === null || !constantTimeEqual(state, flow.s)) return problem(403, 'STATE_MISMATCH', clearFlow);
-  if (params.has('error_code')) return problem(403, 'SIGN_IN_DECLINED', clearFlow);
-  const code = params.get('authorization_code');
+  if (params.has('error_code') || params.has('error')) return problem(403, 'SIGN_IN_DECLINED', clearFlow);
+  const code = params.get('authorization_code') || params.get('code');
   if (!code) return problem(400, 'CODE_REJECTED', clearFlow);
-  let reply;
+  let exchanged;
   try {
-    reply = await send(config, config.tokenUrl.href, {
-      method: 'POST',
-      headers: { Authorization: config.basic, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ authorization_code: code }),
-    });
+    exchanged = await exchange(config, code, now);
   } catch (error) {
     return upstreamFailure(error);
   }
-  const { tokens, code: failure } = readTokens(reply.status, reply.text, 'CODE_REJECTED');
-  if (failure === 'CODE_REJECTED') return problem(400, failure, clearFlow);
-  if (failure) return problem(502, failure);
-  const session = await sessionCookie(config, tokens);
-  if (!session) return problem(500, 'MISCONFIGURED');
-  const lines = [...clearFlow, session];
+  // A definite answer spends the flow: its cookie replayed with another code costs no further token call.
+  if (!exchanged.code || exchanged.code === 'CODE_REJECTED') spendFlow(flowId);
+  if (exchanged.code === 'CODE_REJECTED') return problem(400, exchanged.code, clearFlow);
+  if (exchanged.code) return problem(502, exchanged.code);
+  let known;
+  try {
+    known = await signedInUser(config, exchanged, flow.n, now);
+  } catch (error) {
+    return withCookies(upstreamFailure(error), clearFlow);
+  }
+  if (known.code) return problem(502, known.code, clearFlow);
+  const session = { ...exchanged.tokens, b: nowSecs(), ...(known.user ? { u: known.user } : {}), ...(config.protocol === 'oidc' ? { o: true } : {}) };
+  const cookie = await sessionCookie(config, session);
+  if (!cookie) return problem(500, 'MISCONFIGURED');
+  const lines = [...clearFlow, cookie];
   if (cookieValue(jar, DEAD) !== undefined) lines.push(clearCookie(DEAD));
   return withCookies(answer(303, { Location: localPath(flow.r) ?? config.afterSignIn }), lines);
 }
@@ -406,36 +744,42 @@ function sharedRefresh(config, id, refreshToken) {
   return reply;
 }
 
-/** {live: tokens, setCookies} or {signedOut: true, setCookies}. */
+/**
+ * {live: session, setCookies}, {reconnecting: session, code} (the refresh failed on an outage
+ * and the access token is dead: the cookie stays, nothing may use the token) or {signedOut: true, setCookies}.
+ */
 async function lookupSession(config, jar, env) {
   const value = cookieValue(jar, SESSION);
   if (value === undefined) return { signedOut: true, setCookies: [] };
   const packed = unpack(value);
   if (!packed) return { signedOut: true, setCookies: [clearCookie(SESSION)] };
   const id = toBase64Url(packed.iv);
-  const tokens = readSession(await open(config, SESSION, value));
-  if (!tokens) return { signedOut: true, setCookies: [clearCookie(SESSION)] };
+  const session = readSession(await open(config, SESSION, packed));
+  if (!session) return { signedOut: true, setCookies: [clearCookie(SESSION)] };
   if (cookieValue(jar, DEAD) === id) return { signedOut: true, setCookies: [] };
   const revocations = env.FREEDOM_ID_REVOCATIONS;
-  if (tokens.i && revocations && (await revocations.get(`revoked:${tokens.i}`)) !== null) return { signedOut: true, setCookies: [clearCookie(SESSION)] };
+  if (session.i && revocations && (await revocations.get(`revoked:${session.i}`)) !== null) return { signedOut: true, setCookies: [clearCookie(SESSION)] };
   const now = nowSecs();
-  if (tokens.re <= now) return { signedOut: true, setCookies: [clearCookie(SESSION)] };
-  if (tokens.ae > now + REFRESH_LEEWAY) return { live: tokens, setCookies: [] };
-  const reply = await sharedRefresh(config, id, tokens.r);
-  if (reply.error) return { live: tokens, setCookies: [] }; // an outage never signs anyone out
-  const { tokens: renewed, code } = readTokens(reply.status, reply.text, 'REFRESH_REJECTED');
-  if (code === 'REFRESH_REJECTED') return { signedOut: true, setCookies: [setCookie(DEAD, id, MAX_SESSION_AGE)] };
-  if (code) return { live: tokens, setCookies: [] };
-  const cookie = await sessionCookie(config, renewed);
-  return { live: renewed, setCookies: cookie ? [cookie] : [] };
+  // Past the refresh token (or, without one, the access token), the session's life, or begun in the future: over.
+  if ((session.o ? session.ae : session.re) <= now || lifeEnds(config, session) <= now || session.b > now + 60) return { signedOut: true, setCookies: [clearCookie(SESSION)] };
+  if (session.o || session.ae > now + REFRESH_LEEWAY) return { live: session, setCookies: [] };
+  const reply = await sharedRefresh(config, id, session.r);
+  const { tokens: renewed, code } = reply.error ? { code: reply.error.name === 'TimeoutError' ? 'UPSTREAM_TIMEOUT' : reply.error.code ?? 'UPSTREAM_NETWORK' } : readTokens(reply.status, reply.text, 'REFRESH_REJECTED');
+  if (code === 'REFRESH_REJECTED') return { signedOut: true, setCookies: [setCookie(DEAD, id, config.sessionMaxAge)] };
+  // An outage never signs anyone out; an expired token waits for the next request's retry.
+  if (code) return session.ae <= now ? { reconnecting: session, code } : { live: session, setCookies: [] };
+  const refreshed = { ...renewed, b: session.b, ...(session.u ? { u: session.u } : {}) };
+  const cookie = await sessionCookie(config, refreshed);
+  return { live: refreshed, setCookies: cookie ? [cookie] : [] };
 }
 
 async function session(config, jar, env) {
   const found = await lookupSession(config, jar, env);
-  const body = found.live
-    ? `{"signedIn":true,"accessExpiresAt":${found.live.ae},"refreshExpiresAt":${found.live.re}}`
+  const known = found.live ?? found.reconnecting;
+  const body = known
+    ? `{"signedIn":true,"accessExpiresAt":${known.ae},"refreshExpiresAt":${known.o ? null : known.re},"user":${JSON.stringify(known.u ?? null)}}`
     : '{"signedIn":false}';
-  return withCookies(answer(200, { 'Content-Type': 'application/json' }, body), found.setCookies);
+  return withCookies(answer(200, { 'Content-Type': 'application/json' }, body), found.setCookies ?? []);
 }
 
 /** FREEDOM_ID_ASSERTION_KEY's first key, imported once per isolate (`null` without one). */
@@ -451,8 +795,26 @@ function assertionSigner(env) {
   return signerOnce;
 }
 
+/** Whether a request comes from this site (src/flow/mod.rs's from_this_site, a caller without `Origin` allowed). */
+function fromThisSite(request, url) {
+  const site = request.headers.get('Sec-Fetch-Site');
+  if (site === 'cross-site' || site === 'same-site') return false;
+  const origin = request.headers.get('Origin');
+  if (origin === null) return true;
+  if (origin === 'null') return site === 'same-origin';
+  return origin === url.origin;
+}
+
 async function gate(config, request, url, jar, env) {
+  const write = !['GET', 'HEAD', 'OPTIONS'].includes(request.method);
+  // A cookie alone does not make a write the user's own: refused before any session work.
+  if (config.gateCsrf && write && !fromThisSite(request, url)) return problem(403, 'CROSS_SITE_REQUEST');
   const found = await lookupSession(config, jar, env);
+  if (found.reconnecting) {
+    const refused = problem(found.code === 'UPSTREAM_TIMEOUT' ? 504 : 502, found.code);
+    refused.headers.set('Retry-After', '5');
+    return refused;
+  }
   if (!found.live) {
     const accept = request.headers.get('Accept') ?? '';
     const browser = /text\/html/i.test(accept) || (request.method === 'GET' && request.headers.get('Sec-Fetch-Mode') === 'navigate');
@@ -462,6 +824,8 @@ async function gate(config, request, url, jar, env) {
     }
     return withCookies(problem(401, 'SIGN_IN_REQUIRED'), found.setCookies);
   }
+  const user = found.live.u ?? null;
+  if (!admitted(config.allow, user)) return problem(403, 'ACCESS_DENIED', found.setCookies);
   const headers = new Headers();
   for (const [name, value] of request.headers) {
     if (name === 'cookie' || name.startsWith('x-freedom-id-')) continue;
@@ -471,13 +835,13 @@ async function gate(config, request, url, jar, env) {
   if (kept.length) headers.set('Cookie', kept.map(([name, value]) => `${name}=${value}`).join('; '));
   headers.set('X-Freedom-ID-Access-Token', found.live.a);
   if (found.live.i) headers.set('X-Freedom-ID-Token-Id', found.live.i);
+  if (user) headers.set('X-Freedom-ID-User-Id', user.id);
   headers.set('X-Freedom-ID-Access-Expires-At', String(found.live.ae));
   const target = config.appOrigin ? `${config.appOrigin.origin}${url.pathname}${url.search}` : url.href;
   const signer = await assertionSigner(env);
   if (signer) {
     // The same assertion as the Rust gate's (src/web/assertion.rs): ES256 over header.claims.
     const now = nowSecs();
-    const user = found.live.u ?? null;
     const audience = env.FREEDOM_ID_ASSERTION_AUDIENCE || (config.appOrigin ?? url).origin;
     const part = (value) => toBase64Url(encoder.encode(JSON.stringify(value)));
     const input = `${part({ alg: 'ES256', typ: 'JWT', kid: signer.kid })}.${part({
@@ -494,7 +858,16 @@ async function gate(config, request, url, jar, env) {
   }
   if (!found.setCookies.length) return upstream;
   const copy = new Response(upstream.body, upstream);
+  // A renewed session's cookie must not be cached with the site's answer.
+  copy.headers.set('Cache-Control', 'private, no-store');
   return withCookies(copy, found.setCookies);
+}
+
+/** Whether FREEDOM_ID_RATE_LIMITER (when bound) refuses this client. */
+async function rateLimited(request, env) {
+  const ip = request.headers.get('CF-Connecting-IP');
+  const limiter = env.FREEDOM_ID_RATE_LIMITER;
+  return Boolean(ip && limiter && !(await limiter.limit({ key: ip })).success);
 }
 
 export default {
@@ -510,16 +883,12 @@ export default {
       case '/login':
         if (method !== 'GET' && method !== 'HEAD') break;
         if (config.redirectUri.origin !== url.origin) return problem(500, 'MISCONFIGURED');
-        {
-          const ip = request.headers.get('CF-Connecting-IP');
-          const limiter = env.FREEDOM_ID_RATE_LIMITER;
-          if (ip && limiter && !(await limiter.limit({ key: ip })).success) return problem(429, 'RATE_LIMITED');
-        }
+        if (await rateLimited(request, env)) return problem(429, 'RATE_LIMITED');
         return login(config, url, jar);
       case '/callback':
         if (method !== 'GET') break;
-        // The OIDC flavour's callback (token call, id_token checks) is not in the twin yet (issue #23).
-        if (config.protocol === 'oidc') return problem(501, 'NOT_IN_THE_TWIN');
+        // Each callback may cost a token-endpoint call on our credentials: limited like /login.
+        if (await rateLimited(request, env)) return problem(429, 'RATE_LIMITED');
         return callback(config, url, jar);
       case '/session':
         if (method !== 'GET' && method !== 'HEAD') break;
