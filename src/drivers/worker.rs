@@ -26,6 +26,7 @@ use crate::flow::{respond, Effects, Forward, Outcome, Revocation};
 use crate::freedom_id::upstream::{Reply, UpstreamRequest};
 use crate::log::{request_id_from_ray, Event, EventName, LogLevel};
 use crate::session::seal::IV_BYTES;
+use crate::session::spent::SpentFlows;
 use crate::web::forward::is_identity_header;
 use crate::web::{self as http, problem, Answer};
 
@@ -38,10 +39,6 @@ const REVOCATIONS_BINDING: &str = "FREEDOM_ID_REVOCATIONS";
 const SHARED_REPLY_MS: f64 = 60_000.0;
 /// The most shared refreshes remembered at once.
 const MAX_SHARED: usize = 1024;
-/// How long a spent flow is remembered: as long as a flow cookie lives.
-const SPENT_FLOW_MS: f64 = crate::session::FLOW_MAX_AGE as f64 * 1000.0;
-/// The most spent flows remembered at once (beyond it the oldest are forgotten).
-const MAX_SPENT_FLOWS: usize = 4096;
 
 /// The env binding `name`, if the deployment has one.
 fn binding(env: &Env, name: &str) -> Option<JsValue> {
@@ -336,25 +333,11 @@ impl Effects for Edge<'_> {
     }
 
     fn flow_spent(&self, id: &str) -> bool {
-        let now = js_sys::Date::now();
-        SPENT_FLOWS.with(|spent| {
-            spent
-                .borrow()
-                .iter()
-                .any(|(known, at)| known == id && now - at < SPENT_FLOW_MS)
-        })
+        SPENT_FLOWS.with(|spent| spent.borrow().contains(id, js_sys::Date::now()))
     }
 
     fn spend_flow(&self, id: &str) {
-        let now = js_sys::Date::now();
-        SPENT_FLOWS.with(|spent| {
-            let mut spent = spent.borrow_mut();
-            spent.retain(|(_, at)| now - at < SPENT_FLOW_MS);
-            if spent.len() >= MAX_SPENT_FLOWS {
-                spent.remove(0);
-            }
-            spent.push((id.to_owned(), now));
-        });
+        SPENT_FLOWS.with(|spent| spent.borrow_mut().insert(id, js_sys::Date::now()));
     }
 
     async fn sign_assertion(&self, key: &AssertionKey, input: &[u8]) -> Option<Vec<u8>> {
@@ -416,9 +399,9 @@ thread_local! {
     /// A short list, not a map: it holds only this isolate's refreshes of the last minute,
     /// and `HashMap` would add its hashing code to every isolate's wasm.
     static SHARED: RefCell<Vec<(String, Shared)>> = const { RefCell::new(Vec::new()) };
-    /// Flows whose code had a definite answer, by sealed-cookie id, with when (ms): a replay
-    /// of their cookie costs no token-endpoint call in this isolate.
-    static SPENT_FLOWS: RefCell<Vec<(String, f64)>> = const { RefCell::new(Vec::new()) };
+    /// Flows whose code had a definite answer: a replay of their cookie costs no
+    /// token-endpoint call in this isolate.
+    static SPENT_FLOWS: RefCell<SpentFlows> = RefCell::new(SpentFlows::default());
 }
 
 async fn send_shared(request: &UpstreamRequest, timeout_ms: u32, key: &str) -> Reply {

@@ -1,9 +1,10 @@
 //! The Worker's sealed cookies: the seal's format, what the flow and session cookies hold, and
-//! their names and lifetimes.
+//! their names and lifetimes, and which flows an isolate has seen spent.
 
 pub mod payload;
 pub mod rules;
 pub mod seal;
+pub mod spent;
 
 pub use payload::{
     decode_session, encode_session, encode_session_fitting, sealed_cookie_len, Flow, Session,
