@@ -63,14 +63,14 @@ extern "C" {
 #[cfg(feature = "worker")]
 #[wasm_bindgen(module = "/src/drivers/worker_io.js")]
 extern "C" {
-    /// The request's method, URL and the headers the flow reads, as lines
-    /// (`worker::RequestFacts` reads them).
+    /// The request's method, URL and the headers the flow reads, as lines of UTF-8
+    /// (`worker::RequestFacts` reads them; [`text`] makes them a string).
     #[wasm_bindgen(js_name = requestFacts)]
-    pub(crate) fn request_facts(request: &JsValue) -> String;
+    pub(crate) fn request_facts(request: &JsValue) -> Uint8Array;
 
-    /// The request's header names, as lines.
+    /// The request's header names, as lines of UTF-8.
     #[wasm_bindgen(js_name = headerNames)]
-    pub(crate) fn header_names(request: &JsValue) -> String;
+    pub(crate) fn header_names(request: &JsValue) -> Uint8Array;
 
     /// A `Response`: the status, the headers as lines, the body's bytes.
     pub(crate) fn answer(status: u16, header_lines: &str, body: &[u8]) -> JsValue;
@@ -132,6 +132,13 @@ pub(crate) fn lines<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> 
         out.push_str(value);
     }
     out
+}
+
+/// A helper's UTF-8 bytes as text, copied once into the wasm memory (`TextEncoder` made them,
+/// so they are valid UTF-8; anything else would read as no text).
+#[cfg(feature = "worker")]
+pub(crate) fn text(bytes: &Uint8Array) -> String {
+    String::from_utf8(bytes.to_vec()).unwrap_or_default()
 }
 
 /// A promise's value, `None` when it resolved null (the helpers' "refused") or rejected.

@@ -58,7 +58,7 @@ async fn fetch(
     _ctx: Context,
 ) -> worker::Result<web_sys::Response> {
     let started_ms = js_sys::Date::now();
-    let facts = io::request_facts(&request);
+    let facts = io::text(&io::request_facts(&request));
     let RequestFacts {
         method,
         url,
@@ -134,7 +134,7 @@ async fn fetch(
 /// identity headers added. The site's answer comes back as it is, streamed, with any
 /// refreshed session's `Set-Cookie` added. `None` when the site cannot be reached.
 async fn forward(request: &web_sys::Request, plan: &Forward) -> Option<web_sys::Response> {
-    let names = io::header_names(request);
+    let names = io::text(&io::header_names(request));
     let dropped: Vec<&str> = names
         .split('\n')
         .filter(|name| name.eq_ignore_ascii_case("cookie") || is_identity_header(name))

@@ -11,23 +11,29 @@ function pairs(lines, each) {
   for (let index = 0; index + 1 < items.length; index += 2) each(items[index], items[index + 1]);
 }
 
+// Text handed to the wasm as UTF-8 bytes: `TextEncoder` encodes natively, where the glue's
+// own string passing walks the string one character at a time in JS (the cookie alone can be
+// a few kB). The Rust side copies the bytes once.
+const encoder = new TextEncoder();
+
 // What the Worker's flow reads of a request, as lines: the method, the URL, then each of
-// these headers as '+' and its value, or '-' when absent. The order is src/drivers/io.rs's
+// these headers as '+' and its value, or '-' when absent. The order is src/drivers/worker.rs's
 // `RequestFacts`.
 const REQUEST_HEADERS = ['cookie', 'accept', 'accept-language', 'origin', 'sec-fetch-site', 'sec-fetch-mode', 'cf-connecting-ip', 'cf-ray'];
 export function requestFacts(request) {
   const { headers } = request;
-  let lines = `${request.method}\n${request.url}`;
+  const lines = [request.method, request.url];
   for (const name of REQUEST_HEADERS) {
     const value = headers.get(name);
-    lines += value === null ? '\n-' : `\n+${value}`;
+    lines.push(value === null ? '-' : `+${value}`);
   }
-  return lines;
+  return encoder.encode(lines.join('\n'));
 }
 
-// The request's header names, as lines, for the core to say which the site must not get.
+// The request's header names, as lines (UTF-8 bytes), for the core to say which the site must
+// not get.
 export function headerNames(request) {
-  return [...request.headers.keys()].join('\n');
+  return encoder.encode([...request.headers.keys()].join('\n'));
 }
 
 // An answer: the status, the headers as name/value lines (repeated names appended, in
