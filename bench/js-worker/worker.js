@@ -332,9 +332,36 @@ async function send(config, url, init) {
     await response.body?.cancel();
     throw Object.assign(new Error('too large'), { code: 'UPSTREAM_MALFORMED', status: response.status });
   }
-  const bytes = new Uint8Array(await response.arrayBuffer());
-  if (bytes.length > MAX_BODY) throw Object.assign(new Error('too large'), { code: 'UPSTREAM_MALFORMED', status: response.status });
-  return { status: response.status, text: decoder.decode(bytes) };
+  return { status: response.status, text: decoder.decode(await readCapped(response)) };
+}
+
+/**
+ * The body as a stream, counting decoded bytes, as the Rust Worker reads it (a compressed
+ * answer can never grow past the cap in memory; one `arrayBuffer()` would buffer it whole).
+ */
+async function readCapped(response) {
+  if (response.body === null) return new Uint8Array(0);
+  const reader = response.body.getReader();
+  const chunks = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > MAX_BODY) {
+      await reader.cancel();
+      throw Object.assign(new Error('too large'), { code: 'UPSTREAM_MALFORMED', status: response.status });
+    }
+    chunks.push(value);
+  }
+  if (chunks.length === 1) return chunks[0];
+  const bytes = new Uint8Array(total);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return bytes;
 }
 
 /** The JSON object `text` holds, or null (not JSON, an array, a scalar). */
