@@ -67,13 +67,41 @@ async function send(url, init, timeoutMs) {
       await response.body?.cancel();
       throw fail('UPSTREAM_MALFORMED', 'answer too large');
     }
-    bytes = new Uint8Array(await response.arrayBuffer());
+    bytes = await readCapped(response);
   } catch (error) {
     if (error.code) throw error;
     throw error?.name === 'TimeoutError' ? fail('UPSTREAM_TIMEOUT', 'no answer in time') : fail('UPSTREAM_NETWORK', 'network error');
   }
-  if (bytes.length > MAX_BODY) throw fail('UPSTREAM_MALFORMED', 'answer too large');
   return { status: response.status, text: decoder.decode(bytes) };
+}
+
+/**
+ * The body as a stream, counting decoded bytes, as the package reads it (a compressed answer
+ * can never grow past the cap in memory; one `arrayBuffer()` would buffer it whole).
+ */
+async function readCapped(response) {
+  if (response.body === null) return new Uint8Array(0);
+  const reader = response.body.getReader();
+  const chunks = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > MAX_BODY) {
+      await reader.cancel();
+      throw fail('UPSTREAM_MALFORMED', 'answer too large');
+    }
+    chunks.push(value);
+  }
+  if (chunks.length === 1) return chunks[0];
+  const bytes = new Uint8Array(total);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return bytes;
 }
 
 function jsonObject(text) {
