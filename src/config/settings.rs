@@ -18,7 +18,7 @@ use super::parse::{
     session_secret, state, timeout, token_url,
 };
 pub use super::problem::ProblemReason;
-use super::values::{LogLevel, Protect, Protocol, StateMode, STATE_PARAM};
+use super::values::{LogLevel, Protect, Protocol, StateMode, MAX_SESSION_MAX_AGE, STATE_PARAM};
 use crate::base::secret::{ClientId, ClientSecret, RevokeKey, SessionSecret};
 use crate::base::url::AbsoluteUrl;
 use crate::config::grants::Grants;
@@ -31,7 +31,7 @@ macro_rules! settings {
         $(#[doc = $doc:literal])*
         $(#[serde($($serde:tt)*)])*
         $variant:ident ($env:literal, $option:literal, from_env: $from_env:expr)
-            $field:ident: $input:ty => $output:ty = $parse:ident;
+            $field:ident: $input:ty => $output:ty = $parse:ident $(, npm: $npm:expr)?;
     )*) => {
         /// One setting, for naming it in errors without ever showing its value.
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,15 +86,30 @@ macro_rules! settings {
         impl Parsed {
             fn parse(input: &SettingsInput, problems: &mut Vec<Problem>) -> Parsed {
                 Parsed {
-                    $($field: input.$field.given().and_then($parse).map_err(|reason| {
-                        problems.push(Problem { setting: Setting::$variant, reason })
-                    }).ok(),)*
+                    $($field: {
+                        let parse = || input.$field.given().and_then($parse);
+                        $(let parse = || if NPM_ONLY { Ok($npm) } else { parse() };)?
+                        parse().map_err(|reason| {
+                            problems.push(Problem { setting: Setting::$variant, reason })
+                        }).ok()
+                    },)*
                 }
             }
 
             fn complete(self) -> Option<Settings> {
                 Some(Settings { $($field: self.$field?,)* })
             }
+        }
+
+        /// Each `npm:` row's setting, what its parser makes of it absent, and its `npm:`
+        /// value, both as `Debug` text: they must be the same.
+        #[cfg(test)]
+        fn npm_values() -> Vec<(Setting, String, String)> {
+            vec![$($((
+                Setting::$variant,
+                format!("{:?}", $parse(None)),
+                format!("{:?}", Ok::<$output, ProblemReason>($npm)),
+            ),)?)*]
         }
 
         impl SettingsInput {
@@ -109,6 +124,12 @@ macro_rules! settings {
     };
 }
 
+/// The npm build (`node` without `worker`): its options object never has the Worker's
+/// settings, so each row marked `npm:` takes that value, which is what its parser makes of
+/// an absent setting (`npm_values_are_the_absent_values` checks it), and the build links
+/// none of those parsers (the allow rules', the assertion keys' JWK reader…).
+const NPM_ONLY: bool = cfg!(all(feature = "node", not(feature = "worker")));
+
 /// Text from the environment as it is.
 fn text(value: String) -> String {
     value
@@ -116,7 +137,7 @@ fn text(value: String) -> String {
 
 // A row marked `#[serde(skip)]` is no option of `createAuthorizationLink`: its options
 // object is never read for it (the token URL belongs to the token functions, the rest to the
-// Worker).
+// Worker, whose rows give the npm build their absent value with `npm:`).
 settings! {
     /// `FREEDOM_ID_CLIENT_ID` / `clientId`: the Basic user.
     ClientId("FREEDOM_ID_CLIENT_ID", "clientId", from_env: text)
@@ -150,40 +171,40 @@ settings! {
     /// seals, each opens. Empty where no session is kept.
     #[serde(skip)]
     SessionSecret("FREEDOM_ID_SESSION_SECRET", "sessionSecret", from_env: text)
-        session_keys: String => Vec<SessionSecret> = session_secret;
+        session_keys: String => Vec<SessionSecret> = session_secret, npm: Vec::new();
     /// `FREEDOM_ID_AFTER_SIGN_IN` (Worker only): where a completed sign-in lands without a
     /// `return_to`.
     #[serde(skip)]
     AfterSignIn("FREEDOM_ID_AFTER_SIGN_IN", "afterSignIn", from_env: text)
-        after_sign_in: String => String = after_sign_in;
+        after_sign_in: String => String = after_sign_in, npm: "/".to_owned();
     /// `FREEDOM_ID_PROTECT` (Worker only): the path prefixes the gate guards (empty: no gate).
     #[serde(skip)]
     Protect("FREEDOM_ID_PROTECT", "protect", from_env: text)
-        protect: String => Protect = protect;
+        protect: String => Protect = protect, npm: Protect::default();
     /// `FREEDOM_ID_APP_ORIGIN` (Worker only): where guarded requests go; `None`: to their own
     /// URL.
     #[serde(skip)]
     AppOrigin("FREEDOM_ID_APP_ORIGIN", "appOrigin", from_env: text)
-        app_origin: String => Option<AbsoluteUrl> = app_origin;
+        app_origin: String => Option<AbsoluteUrl> = app_origin, npm: None;
     /// `FREEDOM_ID_LOG` (Worker only): which events are logged (`off`, `errors`, `all`).
     #[serde(skip)]
     Log("FREEDOM_ID_LOG", "log", from_env: text)
-        log: String => LogLevel = log;
+        log: String => LogLevel = log, npm: LogLevel::Errors;
     /// `FREEDOM_ID_SESSION_MAX_AGE` (Worker only): the longest a session lives from its
     /// sign-in, refreshes included, in seconds.
     #[serde(skip)]
     SessionMaxAge("FREEDOM_ID_SESSION_MAX_AGE", "sessionMaxAge", from_env: text)
-        session_max_age: String => u64 = session_max_age;
+        session_max_age: String => u64 = session_max_age, npm: MAX_SESSION_MAX_AGE;
     /// `FREEDOM_ID_GATE_CSRF` (Worker only): whether the gate forwards a write (not `GET`,
     /// `HEAD`, `OPTIONS`) only from this site.
     #[serde(skip)]
     GateCsrf("FREEDOM_ID_GATE_CSRF", "gateCsrf", from_env: text)
-        gate_csrf: String => bool = gate_csrf;
+        gate_csrf: String => bool = gate_csrf, npm: true;
     /// `FREEDOM_ID_REVOKE_KEY` (Worker only): the key Freedom ID's back-channel sign-out must
     /// carry; `None`: `/revoke` is off.
     #[serde(skip)]
     RevokeKey("FREEDOM_ID_REVOKE_KEY", "revokeKey", from_env: text)
-        revoke_key: String => Option<RevokeKey> = revoke_key;
+        revoke_key: String => Option<RevokeKey> = revoke_key, npm: None;
     /// `FREEDOM_ID_PROTOCOL` / `protocol`: `oauth2` (the authorization link, the default) or
     /// `oidc` (the OpenID Connect flavour).
     Protocol("FREEDOM_ID_PROTOCOL", "protocol", from_env: text)
@@ -211,21 +232,21 @@ settings! {
     /// `/.well-known/jwks.json`. Empty: no assertion.
     #[serde(skip)]
     AssertionKey("FREEDOM_ID_ASSERTION_KEY", "assertionKey", from_env: text)
-        assertion_keys: String => Vec<AssertionKey> = assertion_keys;
+        assertion_keys: String => Vec<AssertionKey> = assertion_keys, npm: Vec::new();
     /// `FREEDOM_ID_ASSERTION_AUDIENCE` (Worker only): the assertion's `aud`; `None`: the
     /// origin the request is forwarded to.
     #[serde(skip)]
     AssertionAudience("FREEDOM_ID_ASSERTION_AUDIENCE", "assertionAudience", from_env: text)
-        assertion_audience: String => Option<String> = assertion_audience;
+        assertion_audience: String => Option<String> = assertion_audience, npm: None;
     /// `FREEDOM_ID_FORWARD_ACCESS_TOKEN` (Worker only): whether the gate sends the site
     /// `X-Freedom-ID-Access-Token` (`on`); `off`, the default, sends none.
     #[serde(skip)]
     ForwardAccessToken("FREEDOM_ID_FORWARD_ACCESS_TOKEN", "forwardAccessToken", from_env: text)
-        forward_access_token: String => bool = forward_access_token;
+        forward_access_token: String => bool = forward_access_token, npm: false;
     /// `FREEDOM_ID_ALLOW` (Worker only): who may pass the gate; empty: every signed-in user.
     #[serde(skip)]
     Allow("FREEDOM_ID_ALLOW", "allow", from_env: text)
-        allow: String => AllowRules = allow;
+        allow: String => AllowRules = allow, npm: AllowRules::default();
 }
 
 /// What is wrong with one setting. Never carries a secret's value.

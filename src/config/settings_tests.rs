@@ -41,6 +41,15 @@ fn bad_settings(result: Result<Settings, SettingsError>) -> Vec<(Setting, Proble
 }
 
 #[test]
+fn npm_values_are_the_absent_values() {
+    let rows = npm_values();
+    assert_eq!(rows.len(), 12);
+    for (setting, parsed, npm) in rows {
+        assert_eq!(parsed, npm, "{setting:?}");
+    }
+}
+
+#[test]
 fn minimal_environment_uses_the_documented_defaults() {
     let settings = env(&[]).unwrap();
     assert_eq!(settings.authorize_url.as_str(), DEFAULT_AUTHORIZE_URL);
