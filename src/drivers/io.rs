@@ -72,8 +72,8 @@ extern "C" {
     #[wasm_bindgen(js_name = headerNames)]
     pub(crate) fn header_names(request: &JsValue) -> Uint8Array;
 
-    /// A `Response`: the status, the headers as lines, the body's bytes.
-    pub(crate) fn answer(status: u16, header_lines: &str, body: &[u8]) -> JsValue;
+    /// A `Response`: the status, the headers as lines, the body.
+    pub(crate) fn answer(status: u16, header_lines: &str, body: &str) -> JsValue;
 
     /// The request sent on to the site; resolves its `Response` or null.
     pub(crate) fn forward(

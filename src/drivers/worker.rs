@@ -508,5 +508,5 @@ fn into_response(answer: Answer) -> worker::Result<web_sys::Response> {
             .iter()
             .map(|(name, value)| (*name, value.as_str())),
     );
-    Ok(io::answer(answer.status, &headers, answer.body.as_bytes()).unchecked_into())
+    Ok(io::answer(answer.status, &headers, &answer.body).unchecked_into())
 }
