@@ -58,31 +58,20 @@ async fn fetch(
     _ctx: Context,
 ) -> worker::Result<web_sys::Response> {
     let started_ms = js_sys::Date::now();
-    let facts = io::text(&io::request_facts(&request));
-    let RequestFacts {
-        method,
-        url,
-        cookie,
-        accept,
-        accept_language,
-        origin,
-        sec_fetch_site,
-        sec_fetch_mode,
-        client_ip,
-        ray,
-    } = RequestFacts::read(&facts);
-    let request_id = match request_id_from_ray(ray) {
+    let text = io::text(&io::request_facts(&request));
+    let facts = RequestFacts::read(&text);
+    let request_id = match request_id_from_ray(facts.ray) {
         Some(ray) => ray.to_owned(),
         None => random_request_id(),
     };
     let client = http::Client::new(
-        accept,
-        accept_language,
-        crate::base::cookies::cookie_value(cookie, crate::web::i18n::LANG_COOKIE),
+        facts.accept,
+        facts.accept_language,
+        crate::base::cookies::cookie_value(facts.cookie, crate::web::i18n::LANG_COOKIE),
     );
     // The raw URL read with the core's own parser: `worker::Request::url()` would link in the
     // `url` crate and its Unicode tables (about 77 kB of gzipped wasm).
-    let Ok(url) = AbsoluteUrl::parse(url) else {
+    let Ok(url) = AbsoluteUrl::parse(facts.url) else {
         let not_found = problem(
             ErrorCode::NotFound,
             &http::Message::new("detail.not_found"),
@@ -93,16 +82,16 @@ async fn fetch(
     let path_and_query = url.path_and_query();
     let path = path_and_query.split('?').next().unwrap_or("/");
     let core_request = crate::flow::Request {
-        method,
+        method: facts.method,
         url: &url,
         path,
-        cookie,
-        accept,
-        accept_language,
-        origin,
-        sec_fetch_site,
-        sec_fetch_mode,
-        client_ip,
+        cookie: facts.cookie,
+        accept: facts.accept,
+        accept_language: facts.accept_language,
+        origin: facts.origin,
+        sec_fetch_site: facts.sec_fetch_site,
+        sec_fetch_mode: facts.sec_fetch_mode,
+        client_ip: facts.client_ip,
         request_id: &request_id,
         log: LogLevel::Errors,
         started_ms,
