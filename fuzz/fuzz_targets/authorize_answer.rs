@@ -14,7 +14,7 @@ use freedom_id_edge::base::json::MAX_DEPTH;
 use freedom_id_edge::base::url::{AbsoluteUrl, Scheme};
 use freedom_id_edge::error::{Error, Malformed};
 use freedom_id_edge::freedom_id::authorize::{
-    check_status, parse_body, trust_link, AuthorizationLink, BodyCollector, MAX_BODY_BYTES,
+    body_text, check_status, parse_body, trust_link, AuthorizationLink, MAX_BODY_BYTES,
 };
 use freedom_id_edge::web as http;
 use libfuzzer_sys::fuzz_target;
@@ -31,7 +31,8 @@ fuzz_target!(|data: &[u8]| {
     let authorize = AbsoluteUrl::parse(AUTHORIZE).expect("the default authorize URL parses");
     let local = AbsoluteUrl::parse(LOCAL).expect("the local authorize URL parses");
 
-    // The adapters' steps: the status first, then the body in chunks, then the rules.
+    // The adapters' steps: the status first, then the body as the driver hands it over, then
+    // the rules.
     let collected = check_status(status).and_then(|()| collect(body));
     let result = collected
         .as_ref()
@@ -85,27 +86,10 @@ fuzz_target!(|data: &[u8]| {
     }
 });
 
-/// Feeds `body` to a [`BodyCollector`] in uneven chunks, as a stream would arrive, and
-/// checks that the chunking changes nothing.
+/// The body as the fetch driver hands it to the core (`body_text`: the bytes its streamed read
+/// kept), checked against the rule it states: over the cap is too large, else UTF-8 or refused.
 fn collect(body: &[u8]) -> Result<String, Error> {
-    let mut collector = BodyCollector::default();
-    let mut rest = body;
-    let mut sizes = [1usize, 7, 64, 4096, 3].into_iter().cycle();
-    let mut pushed = Ok(());
-    while !rest.is_empty() {
-        let size = sizes.next().unwrap_or(1).min(rest.len());
-        let (chunk, after) = rest.split_at(size);
-        if !collector.fits(chunk.len()) {
-            pushed = Err(Error::UpstreamMalformed(Malformed::TooLarge));
-            break;
-        }
-        pushed = collector.push(chunk);
-        if pushed.is_err() {
-            break;
-        }
-        rest = after;
-    }
-    let result = pushed.and_then(|()| collector.finish());
+    let result = body_text(body.to_vec());
     let expected = if body.len() > MAX_BODY_BYTES {
         Err(Error::UpstreamMalformed(Malformed::TooLarge))
     } else {
