@@ -3,8 +3,8 @@
 // back, instead of building objects property by property and awaiting every body chunk as
 // its own future. Only mechanics live here; what to send, which answers to read, the caps and
 // every decision about a result are the Rust core's. Bound by src/drivers/io.rs; the Worker
-// and the npm package share this file, the Worker alone uses worker_io.js. Strings cross as '\n'-separated lines: no header name or
-// value, method or URL can hold a line feed.
+// and the npm package share this file, the Worker alone uses worker_io.js. Strings cross as
+// '\n'-separated lines: no header name or value, method or URL can hold a line feed.
 
 // The globals (`fetch`, `crypto`, `AbortSignal`) are read at each call, never at load: the
 // Node entries lend `crypto` to a Node 18 without it after this module has loaded, and reading
@@ -26,7 +26,7 @@ function failure(error) {
   return name === 'TimeoutError' || name === 'AbortError' ? TIMEOUT : NETWORK;
 }
 
-// The bytes of `stream`, at most `cap`: an answer that passes it is cancelled unread.
+// The bytes of `stream`, at most `cap`: past it the stream is cancelled, the rest unread.
 async function readCapped(stream, cap) {
   const reader = stream.getReader();
   const chunks = [];
