@@ -42,12 +42,12 @@ function inlineSnippets(target, text) {
   return text.replace(snippet, (_, cjsNames, cjsFile, esmNames, esmFile) => {
     const names = (cjsNames ?? esmNames).split(', ');
     const code = readFileSync(path.join(glueDir, target, cjsFile ?? esmFile), 'utf8');
-    const exported = [...code.matchAll(/^export function (\w+)\(/gm)].map((match) => match[1]);
+    const exported = [...code.matchAll(/^export (?:async )?function (\w+)\(/gm)].map((match) => match[1]);
     // A snippet shared with the Worker (src/drivers/io.js) may export more than this build takes.
-    if (names.some((name) => !exported.includes(name)) || /^export (?!function )/m.test(code)) {
+    if (names.some((name) => !exported.includes(name)) || /^export (?!(?:async )?function )/m.test(code)) {
       throw new Error(`${target}/${cjsFile ?? esmFile} exports ${exported}, the glue takes ${names}`);
     }
-    const body = code.replace(/^export function /gm, 'function ');
+    const body = code.replace(/^export (async )?function /gm, '$1function ');
     return `const { ${names.join(', ')} } = (() => {\n${body}\nreturn { ${names.join(', ')} };\n})();`;
   });
 }

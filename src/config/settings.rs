@@ -27,6 +27,9 @@ use core::fmt;
 /// Declares the settings table: the [`Setting`] enum with its names, [`SettingsInput`] with a
 /// [`Field`] per setting, [`Settings`] with its valid value, and the loop that parses each.
 macro_rules! settings {
+    // Whether a row is marked `npm:` (read by the Worker alone).
+    (@worker_only) => { false };
+    (@worker_only $npm:expr) => { true };
     ($(
         $(#[doc = $doc:literal])*
         $(#[serde($($serde:tt)*)])*
@@ -52,6 +55,12 @@ macro_rules! settings {
             /// The npm package's option.
             pub fn option_name(self) -> &'static str {
                 match self { $(Setting::$variant => $option,)* }
+            }
+
+            /// Whether only the Worker reads this setting: the npm build takes its absent
+            /// value (the rows marked `npm:`).
+            pub fn worker_only(self) -> bool {
+                match self { $(Setting::$variant => settings!(@worker_only $($npm)?),)* }
             }
         }
 

@@ -50,6 +50,23 @@ fn npm_values_are_the_absent_values() {
 }
 
 #[test]
+fn the_worker_only_settings_are_the_npm_rows() {
+    let marked: Vec<Setting> = npm_values()
+        .into_iter()
+        .map(|(setting, ..)| setting)
+        .collect();
+    for setting in Setting::ALL {
+        assert_eq!(
+            setting.worker_only(),
+            marked.contains(setting),
+            "{setting:?}"
+        );
+    }
+    assert!(Setting::Allow.worker_only());
+    assert!(!Setting::ClientId.worker_only());
+}
+
+#[test]
 fn minimal_environment_uses_the_documented_defaults() {
     let settings = env(&[]).unwrap();
     assert_eq!(settings.authorize_url.as_str(), DEFAULT_AUTHORIZE_URL);

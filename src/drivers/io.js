@@ -15,7 +15,8 @@ const NETWORK = 1;
 const TIMEOUT = 2;
 const TOO_LARGE = 3;
 
-function pairs(lines, each) {
+// Name/value lines (`name\nvalue\n...`) handed to `each` pair by pair (worker_io.js too).
+export function pairs(lines, each) {
   if (lines === '') return;
   const items = lines.split('\n');
   for (let index = 0; index + 1 < items.length; index += 2) each(items[index], items[index + 1]);
@@ -26,8 +27,9 @@ function failure(error) {
   return name === 'TimeoutError' || name === 'AbortError' ? TIMEOUT : NETWORK;
 }
 
-// The bytes of `stream`, at most `cap`: past it the stream is cancelled, the rest unread.
-async function readCapped(stream, cap) {
+// The bytes of `stream`, at most `cap`: past it the stream is cancelled, the rest unread
+// (null). worker_io.js reads the Worker's own request body with it too.
+export async function readCapped(stream, cap) {
   const reader = stream.getReader();
   const chunks = [];
   let total = 0;
@@ -85,12 +87,6 @@ export function upstream(url, method, headerLines, body, timeoutMs, readClasses,
       return { status, failure: failure(error), body: null };
     }
   })();
-}
-
-// A request body (the Worker's own incoming request), at most `cap` bytes; null when there is
-// none, it is longer, or it fails.
-export function readBody(stream, cap) {
-  return readCapped(stream, cap).catch(() => null);
 }
 
 // A public key for `verify` from its JWK members: `ES256` (x, y of P-256) or `RS256` (n, e).

@@ -41,11 +41,6 @@ extern "C" {
         cap: u32,
     ) -> Promise;
 
-    /// At most `cap` bytes of a body stream; resolves a `Uint8Array` or null.
-    #[cfg_attr(not(feature = "worker"), allow(dead_code))]
-    #[wasm_bindgen(js_name = readBody)]
-    pub(crate) fn read_body(stream: &JsValue, cap: u32) -> Promise;
-
     /// Imports a public key for `verify` (`"ES256"`: x, y; `"RS256"`: n, e); resolves the
     /// key or null.
     #[wasm_bindgen(js_name = verifyKey)]
@@ -71,6 +66,10 @@ extern "C" {
     /// The request's header names, as lines of UTF-8.
     #[wasm_bindgen(js_name = headerNames)]
     pub(crate) fn header_names(request: &JsValue) -> Uint8Array;
+
+    /// At most `cap` bytes of the request's body stream; resolves a `Uint8Array` or null.
+    #[wasm_bindgen(js_name = readBody)]
+    pub(crate) fn read_body(stream: &JsValue, cap: u32) -> Promise;
 
     /// A `Response`: the status, the headers as lines, the body.
     pub(crate) fn answer(status: u16, header_lines: &str, body: &str) -> JsValue;

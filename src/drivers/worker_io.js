@@ -5,11 +5,7 @@
 
 // The globals are read at each call, as in io.js.
 
-function pairs(lines, each) {
-  if (lines === '') return;
-  const items = lines.split('\n');
-  for (let index = 0; index + 1 < items.length; index += 2) each(items[index], items[index + 1]);
-}
+import { pairs, readCapped } from './io.js';
 
 // Text handed to the wasm as UTF-8 bytes: `TextEncoder` encodes natively, where the glue's
 // own string passing walks the string one character at a time in JS (the cookie alone can be
@@ -34,6 +30,12 @@ export function requestFacts(request) {
 // not get.
 export function headerNames(request) {
   return encoder.encode([...request.headers.keys()].join('\n'));
+}
+
+// A request body (the Worker's own incoming request), at most `cap` bytes; null when there is
+// none, it is longer, or it fails.
+export function readBody(stream, cap) {
+  return readCapped(stream, cap).catch(() => null);
 }
 
 // An answer: the status, the headers as name/value lines (repeated names appended, in

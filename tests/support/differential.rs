@@ -173,7 +173,9 @@ fn tokens_line(tokens: &Tokens) -> String {
 }
 
 /// The settings target's environment: one value per setting in [`Setting::ALL`] order,
-/// separated by 0xFF; a value of exactly 0xFE is unset; invalid UTF-8 is read lossily.
+/// separated by 0xFF; a value of exactly 0xFE is unset; invalid UTF-8 is read lossily. The
+/// Worker-only settings are left unset: the npm build, the wasm side here, never reads them
+/// (it takes their absent value), so both sides read the same environment.
 fn settings(data: &[u8]) -> Vec<(&'static str, String)> {
     let mut values: Vec<Option<String>> = data
         .splitn(Setting::ALL.len(), |b| *b == 0xff)
@@ -181,6 +183,9 @@ fn settings(data: &[u8]) -> Vec<(&'static str, String)> {
         .collect();
     values.resize(Setting::ALL.len(), None);
     let value = |setting: Setting| {
+        if setting.worker_only() {
+            return None;
+        }
         let index = Setting::ALL.iter().position(|s| *s == setting)?;
         values.get(index).cloned().flatten()
     };
