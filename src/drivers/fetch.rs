@@ -35,7 +35,7 @@ pub(crate) async fn send(request: &UpstreamRequest, timeout_ms: u32) -> Reply {
             .map_or(Ok(String::new()), |bytes| body_text(bytes.to_vec())),
         FAILED_TIMEOUT => Err(Error::UpstreamTimeout { timeout_ms }),
         FAILED_TOO_LARGE => Err(Error::UpstreamMalformed(Malformed::TooLarge)),
-        // FAILED_NETWORK, or anything else: no answer to read.
+        // 1 (`NETWORK` in io.js), or anything else: no answer to read.
         _ => Err(Error::UpstreamNetwork),
     };
     Reply { status, body }

@@ -8,7 +8,8 @@
 use js_sys::{Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
 
-// Why an upstream call stopped: 1 (FAILED_NETWORK in io.js): no answer arrived.
+// Why an upstream call stopped: 1 (`NETWORK` in io.js): no answer arrived; fetch.rs reads any
+// number it does not name as that.
 /// Why an upstream call stopped: the timeout signal fired.
 pub(crate) const FAILED_TIMEOUT: u8 = 2;
 /// Why an upstream call stopped: the body passed the cap.

@@ -1,8 +1,8 @@
 //! The Cloudflare Worker: a thin driver. It reads the request and env into the core's
 //! types, performs the I/O a flow asks for (fetch, random bytes, AES-GCM through WebCrypto,
 //! the rate limiter, the log) and copies the core's [`Answer`] into a response, each as one
-//! call of `worker_io.js`/`io.js` (`io.rs`). Every decision is in `flow`. Errors are answered with their own status (an `Err` out of
-//! `#[event(fetch)]` would become an opaque 500).
+//! call of `worker_io.js`/`io.js` (`io.rs`). Every decision is in `flow`. Errors are answered
+//! with their own status (an `Err` out of `#[event(fetch)]` would become an opaque 500).
 
 use crate::base::json::{JsonEngine, JsonError};
 use crate::freedom_id::id_token::Algorithm;
